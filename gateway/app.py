@@ -1,0 +1,78 @@
+"""create_app(settings): builds the aiohttp application; resources live in cleanup contexts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from gateway import keys, ops, webhooks
+from gateway.channel_cache import ChannelCache
+from gateway.http import errors_and_timing
+from gateway.metrics import Metrics
+from gateway.provision import apply_declarations
+from gateway.settings import Settings
+from store import db
+from store.writer import BatchWriter
+
+MAX_BODY = 5 * 1024 * 1024  # the largest per-route limit (WhatsApp, 4 MiB) plus headroom
+
+
+class SchemaOutdated(RuntimeError):
+    """The database needs `contactgate migrate` and auto-migrate is off."""
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The gateway application; nothing is opened until it starts."""
+    app = web.Application(middlewares=[errors_and_timing], client_max_size=MAX_BODY)
+    app[keys.SETTINGS] = settings
+    app[keys.METRICS] = Metrics()
+    app[keys.CHANNELS] = ChannelCache(settings.channel_cache_seconds)
+    app[keys.WRITER] = BatchWriter(max_items=settings.batch_max_items)
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_writer)
+    _routes(app)
+    return app
+
+
+def _routes(app: web.Application) -> None:
+    app.router.add_post("/webhooks/{key}", webhooks.receive)
+    app.router.add_get("/webhooks/{key}", webhooks.handshake)
+    app.router.add_get("/healthz", ops.healthz)
+    app.router.add_get("/readyz", ops.readyz)
+    app.router.add_get("/metrics", ops.metrics)
+
+
+async def prepare_database(settings: Settings) -> None:
+    """Create the SQLite folder; apply or insist on migrations; leave the ORM closed."""
+    path = settings.sqlite_path()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if settings.auto_migrate:
+        await db.migrate(settings.database_url)
+    else:
+        pending = await db.pending_migrations(settings.database_url)
+        if pending:
+            await db.close()
+            raise SchemaOutdated(
+                f"schema is outdated ({', '.join(pending)}): run contactgate migrate"
+            )
+    await db.close()
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    await prepare_database(settings)
+    await db.init(settings.database_url, pool_max=settings.pg_pool_size)
+    try:
+        await apply_declarations(settings)
+        yield
+    finally:
+        await db.close()
+
+
+async def _writer(app: web.Application) -> AsyncIterator[None]:
+    writer = app[keys.WRITER]
+    writer.start()
+    yield
+    await writer.stop()

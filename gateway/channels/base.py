@@ -1,0 +1,223 @@
+"""The contract every channel module fulfils: verify raw bytes, then parse into Inbound items."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+
+import orjson
+
+from store.types import Inbound
+
+MessageType = Literal[
+    "text",
+    "image",
+    "audio",
+    "video",
+    "document",
+    "sticker",
+    "location",
+    "contact",
+    "reaction",
+    "interactive",
+    "unsupported",
+]
+MESSAGE_TYPES: tuple[str, ...] = MessageType.__args__  # type: ignore[attr-defined]
+
+
+class WebhookError(Exception):
+    """A request the gateway refuses; `status` is the HTTP answer, `reason` is safe to show."""
+
+    status = 400
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SignatureError(WebhookError):
+    """Missing or wrong signature, or a stale timestamp."""
+
+    status = 401
+
+
+class PayloadError(WebhookError):
+    """The body was authentic but is not what the provider documents."""
+
+    status = 400
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """What a channel module may look at: the raw request, nothing of aiohttp."""
+
+    method: str
+    url: str  # the public URL the provider called (signatures cover it for Twilio and Bird)
+    headers: Mapping[str, str]  # case-insensitive
+    query: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(slots=True)
+class ParseResult:
+    """Messages to store, plus counts of what was deliberately not stored."""
+
+    messages: list[Inbound] = field(default_factory=list)
+    ignored: int = 0  # statuses, receipts, echoes: acknowledged, no record
+    unsupported: list[str] = field(default_factory=list)  # event kinds we do not understand
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The body a provider expects back on success."""
+
+    status: int = 200
+    body: bytes = b"ok"
+    content_type: str = "text/plain"
+
+
+def hmac_hex(key: str, data: bytes, digest: str = "sha256") -> str:
+    """Hex HMAC of `data` under `key`."""
+    return hmac.new(key.encode(), data, getattr(hashlib, digest)).hexdigest()
+
+
+def same(a: str | bytes, b: str | bytes) -> bool:
+    """Constant-time comparison of two strings or byte strings."""
+    if isinstance(a, str):
+        a = a.encode()
+    if isinstance(b, str):
+        b = b.encode()
+    return hmac.compare_digest(a, b)
+
+
+def from_unix(value: Any) -> datetime:
+    """A provider's Unix timestamp (int or numeric string) as an aware UTC datetime."""
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError) as exc:
+        raise PayloadError(f"bad timestamp {value!r}") from exc
+
+
+def require_secret(secrets: Mapping[str, str], name: str) -> str:
+    """The named secret of the channel; a channel without it refuses every request."""
+    value = secrets.get(name)
+    if not value:
+        raise SignatureError(f"channel has no {name} configured")
+    return value
+
+
+# Helpers shared by the JSON channels: every type check names the offending field.
+
+T = TypeVar("T")
+
+_JSON_NAMES: dict[type, str] = {
+    bool: "a boolean",
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+}
+
+
+@dataclass(slots=True)
+class Content:
+    """What one message carries, before the sender and ids are added."""
+
+    type: str  # one of MESSAGE_TYPES
+    text: str | None = None
+    media: list[dict[str, Any]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def utc_now() -> datetime:
+    """Now, for providers that send no timestamp (tests replace it per module)."""
+    return datetime.now(UTC)
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, for error messages."""
+    if value is None:
+        return "null"
+    return next((name for kind, name in _JSON_NAMES.items() if isinstance(value, kind)), "?")
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """The body parsed as a JSON object; anything else is a PayloadError."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise PayloadError(f"body is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise PayloadError(f"body must be a JSON object, got {json_type(value)}")
+    return value
+
+
+def _path(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _fits(value: Any, kind: type) -> bool:
+    if isinstance(value, bool):
+        return kind is bool
+    if kind is float:
+        return isinstance(value, int | float)
+    return isinstance(value, kind)
+
+
+def optional(parent: Mapping[str, Any], key: str, kind: type[T], where: str = "") -> T | None:
+    """`parent[key]`, or None when absent or null; PayloadError when of another JSON type."""
+    value = parent.get(key)
+    if value is None or _fits(value, kind):
+        return value
+    raise PayloadError(f"{_path(where, key)} must be {_JSON_NAMES[kind]}, got {json_type(value)}")
+
+
+def required(parent: Mapping[str, Any], key: str, kind: type[T], where: str = "") -> T:
+    """`parent[key]`; PayloadError naming the field when absent, null or of another type."""
+    value = optional(parent, key, kind, where)
+    if value is None:
+        raise PayloadError(f"missing {_path(where, key)}")
+    return value
+
+
+def ident(parent: Mapping[str, Any], key: str, where: str = "") -> str:
+    """A required id sent as an integer or a non-empty string, as a string."""
+    value = parent.get(key)
+    if value is None or value == "":
+        raise PayloadError(f"missing {_path(where, key)}")
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise PayloadError(
+            f"{_path(where, key)} must be an integer or a string, got {json_type(value)}"
+        )
+    return str(value)
+
+
+def objects(
+    parent: Mapping[str, Any], key: str, where: str = "", *, must: bool = False
+) -> list[dict[str, Any]]:
+    """A list of JSON objects (empty when absent unless `must`); PayloadError on any other item."""
+    items = required(parent, key, list, where) if must else optional(parent, key, list, where)
+    for index, item in enumerate(items or []):
+        if not isinstance(item, dict):
+            raise PayloadError(
+                f"{_path(where, key)}[{index}] must be an object, got {json_type(item)}"
+            )
+    return items or []
+
+
+def timestamp(parent: Mapping[str, Any], key: str, where: str = "") -> datetime:
+    """A required Unix timestamp (integer or numeric string) as an aware UTC datetime."""
+    value = parent.get(key)
+    if value is None:
+        raise PayloadError(f"missing {_path(where, key)}")
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise PayloadError(f"{_path(where, key)} must be a Unix timestamp, got {json_type(value)}")
+    try:
+        return from_unix(value)
+    except PayloadError as exc:
+        raise PayloadError(f"{_path(where, key)}: {exc.reason}") from None

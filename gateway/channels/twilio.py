@@ -1,0 +1,191 @@
+"""Twilio Programmable Messaging: inbound SMS, MMS and WhatsApp as signed form posts."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from gateway.channels.base import (
+    Ack,
+    Content,
+    Inbound,
+    ParseResult,
+    PayloadError,
+    SignatureError,
+    WebhookRequest,
+    require_secret,
+    same,
+    utc_now,
+)
+
+KINDS = ("twilio_sms", "twilio_whatsapp")
+SECRETS = ("auth_token",)
+MAX_BODY = 1024 * 1024
+ACK = Ack(200, b'<?xml version="1.0" encoding="UTF-8"?><Response/>', "text/xml")
+SIGNATURE_HEADER = "X-Twilio-Signature"
+Params = Mapping[str, str]
+
+# Anything else in MessageStatus/SmsStatus is a status callback for a message we sent.
+INBOUND_STATUSES = ("received",)
+SID_FIELDS = ("MessageSid", "SmsSid", "SmsMessageSid")
+WHATSAPP_PREFIX = "whatsapp:"
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+MEDIA_KINDS = ("image", "audio", "video")  # by MIME major type; anything else is a document
+DEFAULT_PORTS = {"https": "443", "http": "80"}
+
+
+def verify(secrets: Mapping[str, str], request: WebhookRequest) -> None:
+    """Check Twilio's HMAC-SHA1 over the public URL and the sorted POST parameters."""
+    token = require_secret(secrets, "auth_token")
+    given = request.headers.get(SIGNATURE_HEADER)
+    if given is None:
+        raise SignatureError(f"missing {SIGNATURE_HEADER}")
+    try:
+        params = form(request.body)
+    except PayloadError as exc:
+        raise SignatureError(f"cannot check {SIGNATURE_HEADER}: {exc.reason}") from None
+    candidates = (signature(token, url, params) for url in _url_variants(request.url))
+    if not any(same(given, expected) for expected in candidates):
+        raise SignatureError(f"wrong {SIGNATURE_HEADER}")
+
+
+def signature(auth_token: str, url: str, params: list[tuple[str, str]]) -> str:
+    """Base64 HMAC-SHA1 of the URL then each name+value, by name then value (repeats included)."""
+    data = url + "".join(name + value for name, value in sorted(params))
+    digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _url_variants(url: str) -> tuple[str, ...]:
+    # Twilio's own validators accept the URL with and without the port: its signer varies.
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return (url,)
+    if port is not None:
+        netloc = parts.netloc.rsplit(":", 1)[0]
+    elif parts.scheme in DEFAULT_PORTS:
+        netloc = f"{parts.netloc}:{DEFAULT_PORTS[parts.scheme]}"
+    else:
+        return (url,)
+    return url, urlunsplit(parts._replace(netloc=netloc))
+
+
+def form(body: bytes) -> list[tuple[str, str]]:
+    """The url-encoded body as (name, value) pairs; PayloadError unless it decodes as UTF-8."""
+    try:
+        text = body.decode("utf-8")
+        return parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"body is not valid UTF-8 form data: {exc.reason}") from None
+
+
+def parse(kind: str, request: WebhookRequest) -> ParseResult:
+    """One inbound message, or one ignored status callback."""
+    params = dict(form(request.body))
+    status = params.get("MessageStatus") or params.get("SmsStatus")
+    if status and status not in INBOUND_STATUSES:
+        return ParseResult(ignored=1)
+    return ParseResult(messages=[parse_inbound(kind, params)])
+
+
+def parse_inbound(kind: str, params: Params) -> Inbound:
+    """An SMS, MMS or WhatsApp message; Twilio sends no timestamp, so it is stamped now."""
+    sender = _required(params, "From")
+    if kind == "twilio_whatsapp":
+        sender = sender.removeprefix(WHATSAPP_PREFIX)
+    content = _content(params)
+    if reply_to := params.get("OriginalRepliedMessageSid"):
+        content.meta["reply_to"] = reply_to
+    return Inbound(
+        external_id=sender,
+        provider_message_id=_sid(params),
+        type=content.type,
+        sent_at=utc_now(),
+        text=content.text,
+        media=content.media,
+        phone=sender if E164.fullmatch(sender) else None,
+        display_name=params.get("ProfileName") or None,
+        meta=content.meta,
+    )
+
+
+def _required(params: Params, name: str) -> str:
+    value = params.get(name)
+    if not value:
+        raise PayloadError(f"missing {name}")
+    return value
+
+
+def _sid(params: Params) -> str:
+    sid = next((params[name] for name in SID_FIELDS if params.get(name)), None)
+    if sid is None:
+        raise PayloadError("missing MessageSid")
+    return sid
+
+
+def _content(params: Params) -> Content:
+    media = parse_media(params)
+    if media:
+        return Content(media[0]["kind"], text=params.get("Body") or None, media=media)
+    if "Latitude" in params or "Longitude" in params:
+        return parse_location(params)
+    if params.get("ButtonText") or params.get("ButtonPayload"):
+        return parse_button(params)
+    if "Body" not in params:
+        raise PayloadError("missing Body")
+    return Content("text", text=params["Body"])
+
+
+def parse_media(params: Params) -> list[dict[str, Any]]:
+    """MMS or WhatsApp attachments: NumMedia times MediaUrl{i} and MediaContentType{i}."""
+    try:
+        count = int(params.get("NumMedia") or 0)
+    except ValueError:
+        raise PayloadError(f"NumMedia must be a count, got {params['NumMedia']!r}") from None
+    if count < 0:
+        raise PayloadError(f"NumMedia must be a count, got {count}")
+    return [_media_item(params, index) for index in range(count)]
+
+
+def _media_item(params: Params, index: int) -> dict[str, Any]:
+    url = _required(params, f"MediaUrl{index}")
+    mime_type = params.get(f"MediaContentType{index}") or None
+    major = (mime_type or "").partition("/")[0]
+    kind = major if major in MEDIA_KINDS else "document"
+    return {"kind": kind, "url": url, "mime_type": mime_type}
+
+
+def parse_location(params: Params) -> Content:
+    """A WhatsApp location pin, maybe with the place's address and label."""
+    meta: dict[str, Any] = {
+        name.lower(): _coordinate(params, name) for name in ("Latitude", "Longitude")
+    }
+    for name in ("Address", "Label"):
+        if value := params.get(name):
+            meta[name.lower()] = value
+    return Content("location", meta=meta)
+
+
+def _coordinate(params: Params, name: str) -> float:
+    value = _required(params, name)
+    try:
+        number = float(value)
+    except ValueError:
+        raise PayloadError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise PayloadError(f"{name} must be a finite number, got {value!r}")
+    return number
+
+
+def parse_button(params: Params) -> Content:
+    """A tap on a WhatsApp quick-reply button."""
+    meta = {"interactive": "button", "payload": params.get("ButtonPayload") or None}
+    return Content("interactive", text=params.get("ButtonText") or None, meta=meta)

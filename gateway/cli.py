@@ -1,0 +1,274 @@
+"""The `contactgate` command: serve, migrate, workspace/channel/admin/token setup, plan."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+import click
+
+from gateway.settings import Settings, SettingsError, load_settings
+from store import db
+from store.errors import DomainError
+
+T = TypeVar("T")
+
+
+def _settings(ctx: click.Context) -> Settings:
+    try:
+        return load_settings(ctx.obj.get("config"))
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _run(ctx: click.Context, work: Callable[[], Awaitable[T]], *, migrate: bool = True) -> T:
+    """Open the database (applying migrations first), run `work`, close it."""
+    settings = _settings(ctx)
+
+    async def main() -> T:
+        from gateway.app import prepare_database
+
+        if migrate:
+            await prepare_database(settings)
+        await db.init(settings.database_url)
+        try:
+            return await work()
+        finally:
+            await db.close()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _print(value: Any, as_json: bool) -> None:
+    data = asdict(value) if hasattr(value, "__dataclass_fields__") else value
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    elif isinstance(data, dict):
+        for key, val in data.items():
+            click.echo(f"{key}: {val}")
+    else:
+        click.echo(data)
+
+
+@click.group()
+@click.option("--config", envvar="CONTACTGATE_CONFIG", help="TOML config file.")
+@click.pass_context
+def main(ctx: click.Context, config: str | None) -> None:
+    """contactgate: channel webhooks -> contacts under a plan cap."""
+    ctx.obj = {"config": config}
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default from settings).")
+@click.option("--port", default=None, type=int, help="Port (default from settings).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Run the gateway (applies pending migrations unless CONTACTGATE_AUTO_MIGRATE=false)."""
+    from aiohttp import web
+
+    from gateway import logs
+    from gateway.app import create_app
+
+    settings = _settings(ctx)
+    logs.configure(settings.log_level, settings.log_format)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # uvloop is optional (not on Windows)
+        pass
+    web.run_app(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        access_log=None,
+        print=lambda _msg: None,
+    )
+
+
+@main.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Bring the database schema up to date."""
+    settings = _settings(ctx)
+
+    async def work() -> list[str]:
+        from gateway.app import prepare_database
+
+        path = settings.sqlite_path()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        applied = await db.migrate(settings.database_url)
+        await db.close()
+        await prepare_database(settings.model_copy(update={"auto_migrate": False}))
+        return applied
+
+    applied = asyncio.run(work())
+    click.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+
+
+@main.group()
+def workspace() -> None:
+    """Create and list workspaces."""
+
+
+@workspace.command("create")
+@click.argument("slug")
+@click.option("--name", default=None)
+@click.option("--cap", "plan_cap", default=1000, type=int, show_default=True)
+@click.option("--timezone", default="UTC", show_default=True)
+@click.option(
+    "--region",
+    "default_region",
+    default="US",
+    show_default=True,
+    help="Default phone region (two letters).",
+)
+@click.pass_context
+def workspace_create(ctx: click.Context, slug: str, **fields: Any) -> None:
+    """Create a workspace (or update an existing one)."""
+    from store.setup import upsert_workspace
+
+    _print(_run(ctx, lambda: upsert_workspace(slug, **fields)), False)
+
+
+@workspace.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def workspace_list(ctx: click.Context, as_json: bool) -> None:
+    """List workspaces."""
+    from store.setup import list_workspaces
+
+    rows = _run(ctx, list_workspaces)
+    _print(
+        [asdict(w) for w in rows]
+        if as_json
+        else "\n".join(
+            f"{w.slug}\tcap={w.plan_cap}\ttz={w.timezone}\tregion={w.default_region}" for w in rows
+        ),
+        as_json,
+    )
+
+
+@main.group()
+def channel() -> None:
+    """Connect channels."""
+
+
+@channel.command("add")
+@click.argument("workspace_slug")
+@click.argument("kind")
+@click.option("--key", default=None, help="Webhook path key (random when omitted).")
+@click.option(
+    "--secret",
+    "secrets",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A channel secret, e.g. --secret app_secret=abc (repeat).",
+)
+@click.option("--name", default="")
+@click.pass_context
+def channel_add(
+    ctx: click.Context,
+    workspace_slug: str,
+    kind: str,
+    key: str | None,
+    secrets: tuple[str, ...],
+    name: str,
+) -> None:
+    """Add (or update) a channel; prints its webhook path."""
+    from gateway.provision import known_kinds
+    from store.setup import upsert_channel
+
+    pairs = dict(_pair(s) for s in secrets)
+    info = _run(
+        ctx,
+        lambda: upsert_channel(
+            workspace_slug, kind, key, pairs, name=name, known_kinds=known_kinds()
+        ),
+    )
+    click.echo(f"channel {info.kind} ready: POST /webhooks/{info.key}")
+
+
+def _pair(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise click.BadParameter(f"{text!r} must be NAME=VALUE", param_hint="--secret")
+    return name, value
+
+
+@channel.command("list")
+@click.argument("workspace_slug")
+@click.pass_context
+def channel_list(ctx: click.Context, workspace_slug: str) -> None:
+    """List a workspace's channels (secrets are not shown)."""
+    from store.setup import list_channels
+
+    for ch in _run(ctx, lambda: list_channels(workspace_slug)):
+        click.echo(f"{ch.key}\t{ch.kind}\t{'active' if ch.active else 'inactive'}")
+
+
+@main.group()
+def admin() -> None:
+    """Bind chat users to workspace roles."""
+
+
+@admin.command("add")
+@click.argument("workspace_slug")
+@click.argument("platform", type=click.Choice(["slack", "telegram"]))
+@click.argument("user")
+@click.argument("role", type=click.Choice(["agent", "admin", "owner"]))
+@click.option("--name", default="")
+@click.pass_context
+def admin_add(
+    ctx: click.Context, workspace_slug: str, platform: str, user: str, role: str, name: str
+) -> None:
+    """Bind USER (Slack TEAM:USER, Telegram user id) with ROLE."""
+    from store.setup import bind_admin
+
+    _run(ctx, lambda: bind_admin(workspace_slug, platform, user, role, name=name))
+    click.echo(f"{platform} user {user} is {role} of {workspace_slug}")
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.argument("workspace_slug")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["agent", "admin", "owner"]), required=True)
+@click.pass_context
+def token_create(ctx: click.Context, workspace_slug: str, name: str, role: str) -> None:
+    """Create a token; it is printed once and stored only as a hash."""
+    from store.setup import create_token
+
+    click.echo(_run(ctx, lambda: create_token(workspace_slug, name, role)))
+
+
+@main.command()
+@click.argument("workspace_slug")
+@click.option("--cap", type=int, default=None, help="Set the plan cap (admits held senders).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def plan(ctx: click.Context, workspace_slug: str, cap: int | None, as_json: bool) -> None:
+    """Show (or set) the plan: usage per channel, cap, held, days to the next period."""
+    from store import plan as plans
+
+    if cap is None:
+        result = _run(ctx, lambda: plans.usage(workspace_slug))
+    else:
+        result = _run(ctx, lambda: plans.set_cap(workspace_slug, cap, actor="cli", surface="cli"))
+    _print(result, as_json)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""HTTP helpers shared by every route: bounded body reads, JSON errors, the error middleware."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+import orjson
+import structlog
+from aiohttp import web
+
+from gateway import keys
+
+log = structlog.get_logger("contactgate.http")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_response(status: int, error: str, detail: str) -> web.Response:
+    """The one error shape of every route: {"error", "detail"}."""
+    return web.Response(
+        status=status,
+        body=orjson.dumps({"error": error, "detail": detail}),
+        content_type="application/json",
+    )
+
+
+class BodyTooLarge(web.HTTPRequestEntityTooLarge):
+    """A body over the route's limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            max_size=limit,
+            actual_size=-1,
+            text=orjson.dumps(
+                {"error": "too_large", "detail": f"body over {limit} bytes"}
+            ).decode(),
+            content_type="application/json",
+        )
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The whole body, refusing (413) anything over `limit` bytes before reading it all."""
+    if request.content_length is not None and request.content_length > limit:
+        raise BodyTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(65536):
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@web.middleware
+async def errors_and_timing(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Time every request; turn any unexpected failure into a JSON 500 that leaks nothing."""
+    started = time.perf_counter()
+    route = (
+        request.match_info.route.resource.canonical if request.match_info.route.resource else "?"
+    )
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:  # the one top-level handler of the HTTP surface
+        log.exception("unhandled", path=request.path)
+        return error_response(500, "internal", "unexpected error; it has been logged")
+    finally:
+        request.app[keys.METRICS].latency.labels(route).observe(time.perf_counter() - started)

@@ -1,0 +1,18 @@
+"""Typed application keys: everything create_app() puts on the app."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from gateway.channel_cache import ChannelCache
+    from gateway.metrics import Metrics
+    from gateway.settings import Settings
+    from store.writer import BatchWriter
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+WRITER: web.AppKey[BatchWriter] = web.AppKey("writer")
+CHANNELS: web.AppKey[ChannelCache] = web.AppKey("channels")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")

@@ -1,0 +1,65 @@
+"""Prometheus metrics: one registry per app, plan gauges refreshed from the database on scrape."""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from store.plan import usage
+from store.setup import list_workspaces
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+
+
+class Metrics:
+    """The gateway's metrics."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.inbound = Counter(
+            "contactgate_inbound_messages",
+            "Inbound messages by channel kind and outcome",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.webhooks = Counter(
+            "contactgate_webhook_requests",
+            "Webhook requests by channel kind and HTTP status",
+            ["channel", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "contactgate_request_seconds",
+            "Request latency by route",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.used = Gauge(
+            "contactgate_plan_used",
+            "Identities counted this period",
+            ["workspace"],
+            registry=self.registry,
+        )
+        self.cap = Gauge("contactgate_plan_cap", "Plan cap", ["workspace"], registry=self.registry)
+        self.held = Gauge(
+            "contactgate_held_messages",
+            "Messages held at the cap",
+            ["workspace"],
+            registry=self.registry,
+        )
+
+    async def render(self) -> tuple[bytes, str]:
+        """Refresh the plan gauges, then the exposition text and its content type."""
+        for ws in await list_workspaces():
+            current = await usage(ws.slug)
+            self.used.labels(ws.slug).set(current.used)
+            self.cap.labels(ws.slug).set(current.cap)
+            self.held.labels(ws.slug).set(current.held_messages)
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

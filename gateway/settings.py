@@ -1,0 +1,167 @@
+"""Settings: the only place that reads the environment (CONTACTGATE_*) and the config file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_DATABASE_URL = "sqlite://./data/contactgate.db"
+
+
+class SettingsError(Exception):
+    """Settings that cannot work; the message says which and why."""
+
+
+def _resolve_env(value: str, what: str) -> str:
+    """`env:NAME` means the value of environment variable NAME (secrets stay out of files)."""
+    if not value.startswith("env:"):
+        return value
+    name = value[4:]
+    resolved = os.environ.get(name)
+    if not resolved:
+        raise ValueError(f"{what} refers to environment variable {name}, which is not set")
+    return resolved
+
+
+class WorkspaceDecl(BaseModel):
+    """A workspace declared in the config file."""
+
+    slug: str
+    name: str | None = None
+    plan_cap: int = Field(default=1000, ge=0)
+    timezone: str = "UTC"
+    default_region: str = "US"
+
+
+class ChannelDecl(BaseModel):
+    """A channel declared in the config file; secret values may be `env:NAME`."""
+
+    workspace: str
+    kind: str
+    key: str
+    name: str = ""
+    secrets: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _secrets_from_env(self) -> ChannelDecl:
+        self.secrets = {
+            k: _resolve_env(v, f"channel {self.key} secret {k}") for k, v in self.secrets.items()
+        }
+        return self
+
+
+class AdminDecl(BaseModel):
+    """A chat user bound to a workspace role."""
+
+    workspace: str
+    platform: Literal["slack", "telegram"]
+    user: str
+    role: Literal["agent", "admin", "owner"]
+    name: str = ""
+
+
+class TokenDecl(BaseModel):
+    """An API token declared in the config file (`token` may be `env:NAME`)."""
+
+    workspace: str
+    name: str
+    role: Literal["agent", "admin", "owner"]
+    token: str
+
+    @field_validator("token")
+    @classmethod
+    def _token_from_env(cls, value: str) -> str:
+        token = _resolve_env(value, "api token")
+        if len(token) < 24:
+            raise ValueError("api tokens must be at least 24 characters")
+        return token
+
+
+class Settings(BaseSettings):
+    """Everything the gateway can be told; environment wins over the config file."""
+
+    model_config = SettingsConfigDict(env_prefix="CONTACTGATE_", extra="forbid")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str | None = None  # scheme://host[:port] the providers call (Twilio signs it)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    auto_migrate: bool = True
+    batch_max_items: int = Field(default=1000, ge=1, le=10_000)
+    pg_pool_size: int = Field(default=10, ge=1, le=200)
+    channel_cache_seconds: float = Field(default=5.0, ge=0)
+    workspaces: list[WorkspaceDecl] = Field(default_factory=list)
+    channels: list[ChannelDecl] = Field(default_factory=list)
+    admins: list[AdminDecl] = Field(default_factory=list)
+    tokens: list[TokenDecl] = Field(default_factory=list)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value.startswith("sqlite://"):
+            return value
+        if value.startswith("postgres://") or value.startswith("postgresql://"):
+            return "postgres://" + value.split("://", 1)[1]
+        raise ValueError("must start with sqlite:// or postgres:// (e.g. sqlite://./data/cg.db)")
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file, when the database is SQLite on a file."""
+        if not self.database_url.startswith("sqlite://"):
+            return None
+        path = self.database_url[len("sqlite://") :].split("?", 1)[0]
+        return None if path == ":memory:" else Path(path)
+
+
+def load_settings(config: str | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment, the config file (`config` or CONTACTGATE_CONFIG), overrides."""
+    path = config or os.environ.get("CONTACTGATE_CONFIG")
+    if path and not Path(path).is_file():
+        raise SettingsError(f"config file {path} does not exist")
+
+    class _FromFile(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources = [init_settings, env_settings]
+            if path:
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+            return tuple(sources)
+
+    try:
+        return _FromFile(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from exc
+    except ValueError as exc:  # a TOML syntax error
+        raise SettingsError(f"config file {path}: {exc}") from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = ["invalid settings:"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "settings"
+        lines.append(f"  {where}: {err['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,102 @@
+"""POST /webhooks/{key}: verify -> parse -> durable batched write -> provider's ack."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import structlog
+from aiohttp import web
+
+from gateway import keys
+from gateway.channels import CHANNELS, ChannelModule, handshake_of
+from gateway.channels.base import ParseResult, SignatureError, WebhookError, WebhookRequest
+from gateway.http import error_response, read_body
+from store.types import ChannelInfo, Item
+from store.writer import WriteFailed, WriterClosed
+
+log = structlog.get_logger("contactgate.webhook")
+
+
+async def receive(request: web.Request) -> web.StreamResponse:
+    """Store what a channel delivered, then answer the way its provider expects."""
+    started = time.perf_counter()
+    channel, module = await _channel(request)
+    outcome: Counter[str] = Counter()
+    try:
+        result = _verified(request, channel, module, await read_body(request, module.MAX_BODY))
+        outcome.update(ignored=result.ignored, unsupported=len(result.unsupported))
+        items = [Item(channel, m) for m in result.messages]
+        outcome.update(await request.app[keys.WRITER].submit(items) if items else [])
+        response: web.StreamResponse = _ack(module)
+    except WebhookError as exc:
+        outcome["rejected"] += 1
+        response = error_response(exc.status, "rejected", exc.reason)
+    except (WriteFailed, WriterClosed) as exc:
+        outcome["failed"] += 1
+        response = error_response(503, "unavailable", str(exc))
+    _observe(request, channel, outcome, response.status, started)
+    return response
+
+
+def _verified(
+    request: web.Request, channel: ChannelInfo, module: ChannelModule, body: bytes
+) -> ParseResult:
+    hook = _webhook_request(request, body)
+    module.verify(channel.secrets, hook)
+    return module.parse(channel.kind, hook)
+
+
+async def handshake(request: web.Request) -> web.StreamResponse:
+    """GET /webhooks/{key}: a provider's subscription check (Meta echoes hub.challenge)."""
+    channel, _module = await _channel(request)
+    check = handshake_of(channel.kind)
+    if check is None:
+        return error_response(405, "method_not_allowed", f"{channel.kind} has no GET handshake")
+    try:
+        challenge = check(channel.secrets, _webhook_request(request, b""))
+    except WebhookError as exc:
+        return error_response(403, "forbidden", exc.reason)
+    return web.Response(text=challenge)
+
+
+async def _channel(request: web.Request) -> tuple[ChannelInfo, ChannelModule]:
+    channel = await request.app[keys.CHANNELS].get(request.match_info["key"])
+    if channel is None or not channel.active or channel.kind not in CHANNELS:
+        raise web.HTTPNotFound(
+            text='{"error":"not_found","detail":"no such channel"}', content_type="application/json"
+        )
+    return channel, CHANNELS[channel.kind]
+
+
+def _webhook_request(request: web.Request, body: bytes) -> WebhookRequest:
+    public = request.app[keys.SETTINGS].public_url
+    url = f"{public}{request.path_qs}" if public else str(request.url)
+    return WebhookRequest(request.method, url, request.headers, request.query, body)
+
+
+def _ack(module: ChannelModule) -> web.Response:
+    ack = module.ACK
+    return web.Response(status=ack.status, body=ack.body, content_type=ack.content_type)
+
+
+def _observe(
+    request: web.Request, channel: ChannelInfo, outcome: Counter[str], status: int, started: float
+) -> None:
+    metrics = request.app[keys.METRICS]
+    for name, n in outcome.items():
+        if n:
+            metrics.inbound.labels(channel.kind, name).inc(n)
+    metrics.webhooks.labels(channel.kind, str(status)).inc()
+    log.info(
+        "webhook",
+        channel=channel.key,
+        kind=channel.kind,
+        status=status,
+        latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        **{k: v for k, v in outcome.items() if v},
+    )
+
+
+# SignatureError is re-exported for callers that map it explicitly.
+__all__ = ["SignatureError", "handshake", "receive"]

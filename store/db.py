@@ -1,0 +1,188 @@
+"""Database lifecycle (init, close, migrate) and raw batched SQL on tortoise's own connection."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+APP = "models"
+MODELS_MODULE = "store.models"
+MIGRATIONS_MODULE = "store.migrations"
+SQLITE_DEFAULTS = {"journal_mode": "WAL", "synchronous": "NORMAL", "busy_timeout": "10000"}
+
+
+class SchemaError(Exception):
+    """The database schema is missing migrations; run `contactgate migrate`."""
+
+
+def with_sqlite_defaults(url: str) -> str:
+    """Add our SQLite PRAGMAs (WAL, synchronous=NORMAL, busy_timeout) unless the URL sets them."""
+    if not url.startswith("sqlite://"):
+        return url
+    parts = urlsplit(url)
+    params = dict(SQLITE_DEFAULTS) | dict(parse_qsl(parts.query))
+    return urlunsplit(parts._replace(query=urlencode(params)))
+
+
+def tortoise_config(url: str, *, label: str = "default", pool_max: int = 10) -> dict[str, Any]:
+    """The tortoise configuration for one database URL."""
+    url = with_sqlite_defaults(url)
+    credentials: dict[str, Any] = {}
+    if url.startswith(("postgres://", "asyncpg://")):
+        credentials = {"maxsize": pool_max}
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    conn = expand_db_url(url)
+    conn["credentials"].update(credentials)
+    return {
+        "connections": {label: conn},
+        "apps": {
+            APP: {
+                "models": [MODELS_MODULE],
+                "default_connection": label,
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init(url: str, *, label: str = "default", pool_max: int = 10) -> None:
+    """Open the ORM on `url`; the caller must `close()` it."""
+    await Tortoise.init(
+        config=tortoise_config(url, label=label, pool_max=pool_max), _enable_global_fallback=True
+    )
+
+
+async def close() -> None:
+    """Close every connection (the aiosqlite thread keeps a process alive otherwise)."""
+    await Tortoise.close_connections()
+
+
+async def migrate(url: str, *, label: str = "default") -> list[str]:
+    """Apply pending migrations; returns the names applied."""
+    from tortoise.migrations.api import migrate as run
+
+    applied: list[str] = []
+
+    def progress(event: str, app: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(f"{app}.{name}")
+
+    await run(config=tortoise_config(url, label=label), progress=progress)
+    return applied
+
+
+async def pending_migrations(url: str, *, label: str = "default") -> list[str]:
+    """Names of migrations not yet applied (empty when the schema is current)."""
+    from tortoise.migrations.executor import MigrationExecutor
+
+    config = tortoise_config(url, label=label)
+    await Tortoise.init(config=config, init_connections=False)
+    executor = MigrationExecutor(connections.get(label), config["apps"])
+    steps = await executor.plan(None)
+    return [f"{s.migration.app_label}.{s.migration.name}" for s in steps if not s.backward]
+
+
+def client(label: str = "default") -> BaseDBAsyncClient:
+    """The tortoise connection for raw SQL."""
+    return connections.get(label)
+
+
+def dialect(label: str = "default") -> str:
+    """`sqlite` or `postgres`."""
+    return str(client(label).capabilities.dialect)
+
+
+class RawTx(Protocol):
+    """A transaction on which the hot path runs hand-written SQL with `?` placeholders."""
+
+    dialect: str
+    for_update: str  # " FOR UPDATE" where row locks exist, "" on SQLite (the write lock serialises)
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]: ...
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+_PLACEHOLDER = re.compile(r"\?")
+_pg_sql_cache: dict[str, str] = {}
+
+
+def to_pg(sql: str) -> str:
+    """Rewrite `?` placeholders as `$1, $2…` (our SQL never has `?` inside literals)."""
+    cached = _pg_sql_cache.get(sql)
+    if cached is None:
+        counter = iter(range(1, 1_000_000))
+        cached = _PLACEHOLDER.sub(lambda _m: f"${next(counter)}", sql)
+        if len(_pg_sql_cache) < 4096:
+            _pg_sql_cache[sql] = cached
+    return cached
+
+
+class _SqliteTx:
+    dialect = "sqlite"
+    for_update = ""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        return list(await self._conn.execute_fetchall(sql, params))
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        await (await self._conn.execute(sql, params)).close()
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            await (await self._conn.executemany(sql, rows)).close()
+
+
+class _PgTx:
+    dialect = "postgres"
+    for_update = " FOR UPDATE"
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        return list(await self._conn.fetch(to_pg(sql), *params))
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        await self._conn.execute(to_pg(sql), *params)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            await self._conn.executemany(to_pg(sql), rows)
+
+
+@asynccontextmanager
+async def raw_transaction(label: str = "default") -> AsyncIterator[RawTx]:
+    """A write transaction on tortoise's connection; commits on exit, rolls back on error.
+
+    SQLite starts it with BEGIN IMMEDIATE so a second process waits (busy_timeout) instead of
+    failing on a read-to-write upgrade.
+    """
+    db = client(label)
+    async with db.acquire_connection() as conn:
+        if db.capabilities.dialect == "sqlite":
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteTx(conn)
+                await conn.execute("COMMIT")
+            except BaseException:
+                with suppress(Exception):
+                    await conn.execute("ROLLBACK")
+                raise
+        else:
+            async with conn.transaction():
+                yield _PgTx(conn)

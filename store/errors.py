@@ -1,0 +1,21 @@
+"""Domain errors; each surface maps them once (HTTP status, chat reply, CLI exit code)."""
+
+
+class DomainError(Exception):
+    """Base of the errors a user can act on; the message is safe to show."""
+
+
+class NotFound(DomainError):
+    """The thing named does not exist (in this workspace)."""
+
+
+class Invalid(DomainError):
+    """The input breaks a rule; the message says which."""
+
+
+class Conflict(DomainError):
+    """The change collides with existing data."""
+
+
+class Forbidden(DomainError):
+    """The caller's role does not allow this."""

@@ -1,0 +1,293 @@
+"""The batched write of inbound messages: dedupe, identity/contact upsert under the cap, store.
+
+One call handles a whole batch inside one transaction (see store.writer). Known senders take
+the fast path (a lookup, a multi-row insert, an update); new senders take the per-workspace
+plan lock, so usage never passes the cap, even with several processes on one PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from store import capacity
+from store.db import RawTx
+from store.phones import normalise_email, to_e164
+from store.serial import dump_json, inbound_to_json
+from store.types import Inbound, Item, Outcome
+
+MSG_COLS = (
+    "workspace_id, channel_id, identity_id, contact_id, direction, provider_message_id,"
+    " type, text, media, meta, sent_at, received_at"
+)
+MSG_ROW = "(?,?,?,?,?,?,?,?,?,?,?,?)"
+CHUNK = 400  # rows per multi-row INSERT: 12 params each stays far below both databases' limits
+
+
+@dataclass(slots=True)
+class Resolved:
+    """An identity found or created for an item."""
+
+    identity_id: int
+    contact_id: int
+
+
+Key = tuple[int, str]  # (channel_id, external id)
+
+
+async def write_batch(tx: RawTx, items: Sequence[Item]) -> list[Outcome]:
+    """Store a batch; returns one outcome per item, in order."""
+    now = datetime.now(UTC)
+    outcomes: list[Outcome | None] = _mark_batch_duplicates(items)
+    live = [i for i, o in enumerate(outcomes) if o is None]
+    found = await find_identities(tx, [items[i] for i in live])
+    new = [i for i in live if _key_hit(found, items[i]) is None]
+    if new:
+        await _admit_or_hold(tx, items, new, found, outcomes, now)
+    admitted = [i for i in live if outcomes[i] is None]
+    rows = [(items[i], _key_hit(found, items[i])) for i in admitted]
+    stored = await insert_messages(tx, rows, now)
+    for i in admitted:
+        key = (items[i].channel.id, items[i].inbound.provider_message_id)
+        outcomes[i] = "stored" if key in stored else "duplicate"
+    fresh = [(items[i], _key_hit(found, items[i])) for i in admitted if outcomes[i] == "stored"]
+    await touch_contacts(tx, fresh, now)
+    return [o or "duplicate" for o in outcomes]
+
+
+def _mark_batch_duplicates(items: Sequence[Item]) -> list[Outcome | None]:
+    seen: set[tuple[int, str]] = set()
+    outcomes: list[Outcome | None] = []
+    for item in items:
+        key = (item.channel.id, item.inbound.provider_message_id)
+        outcomes.append("duplicate" if key in seen else None)
+        seen.add(key)
+    return outcomes
+
+
+def _keys(item: Item) -> list[Key]:
+    inbound = item.inbound
+    keys = [(item.channel.id, inbound.external_id)]
+    if inbound.scoped_id and inbound.scoped_id != inbound.external_id:
+        keys.append((item.channel.id, inbound.scoped_id))
+    return keys
+
+
+def _key_hit(found: dict[Key, Resolved], item: Item) -> Resolved | None:
+    for key in _keys(item):
+        if key in found:
+            return found[key]
+    return None
+
+
+async def find_identities(tx: RawTx, items: Iterable[Item]) -> dict[Key, Resolved]:
+    """Existing identities of the items' senders, by (channel, external or scoped id)."""
+    wanted: dict[int, set[str]] = defaultdict(set)
+    for item in items:
+        for channel_id, ext in _keys(item):
+            wanted[channel_id].add(ext)
+    found: dict[Key, Resolved] = {}
+    for channel_id, ids in wanted.items():
+        marks = ",".join("?" * len(ids))
+        rows = await tx.fetch(
+            "SELECT id, contact_id, external_id, scoped_id FROM identity WHERE channel_id = ?"
+            f" AND (external_id IN ({marks}) OR scoped_id IN ({marks}))",
+            [channel_id, *ids, *ids],
+        )
+        for ident_id, contact_id, ext, scoped in rows:
+            hit = Resolved(ident_id, contact_id)
+            found[(channel_id, ext)] = hit
+            if scoped:
+                found[(channel_id, scoped)] = hit
+    return found
+
+
+async def _admit_or_hold(
+    tx: RawTx,
+    items: Sequence[Item],
+    new: list[int],
+    found: dict[Key, Resolved],
+    outcomes: list[Outcome | None],
+    now: datetime,
+) -> None:
+    """Under each workspace's plan lock: create identities while there is room, hold the rest."""
+    by_workspace: dict[int, list[int]] = defaultdict(list)
+    for i in new:
+        by_workspace[items[i].channel.workspace_id].append(i)
+    for indexes in by_workspace.values():
+        channel = items[indexes[0]].channel
+        async with capacity.plan_lock(tx, channel, now) as plan:
+            if await plan.has_held():
+                await admit_held(tx, plan, now)
+            fresh = await find_identities(tx, [items[i] for i in indexes])
+            found.update(fresh)
+            for i in indexes:
+                if _key_hit(found, items[i]) is not None:
+                    continue
+                if plan.room() > 0:
+                    found.update(await create_identity(tx, plan, items[i], now))
+                else:
+                    outcomes[i] = await hold(tx, plan, items[i], now)
+
+
+async def hold(tx: RawTx, plan: capacity.PlanLock, item: Item, now: datetime) -> Outcome:
+    """Keep a new sender's message without counting it; a repeat delivery is a duplicate."""
+    rows = await tx.fetch(
+        "INSERT INTO held_message (workspace_id, channel_id, external_id, provider_message_id,"
+        " inbound, received_at) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING id",
+        [
+            item.channel.workspace_id,
+            item.channel.id,
+            item.inbound.external_id,
+            item.inbound.provider_message_id,
+            inbound_to_json(item.inbound),
+            now,
+        ],
+    )
+    await plan.note_full()
+    return "held" if rows else "duplicate"
+
+
+async def create_identity(
+    tx: RawTx, plan: capacity.PlanLock, item: Item, now: datetime
+) -> dict[Key, Resolved]:
+    """Create the identity (and its contact unless a vouched phone/email finds one); count it."""
+    inbound, channel = item.inbound, item.channel
+    phone = to_e164(inbound.phone, channel.region) if inbound.phone else None
+    email = normalise_email(inbound.email)
+    contact_id = await _contact_for(tx, channel.workspace_id, phone, email)
+    if contact_id is None:
+        contact_id = await _insert_contact(tx, item, phone, email, now)
+    rows = await tx.fetch(
+        "INSERT INTO identity (workspace_id, channel_id, contact_id, external_id, scoped_id,"
+        " username, display_name, phone, email, period, created_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+        [
+            channel.workspace_id,
+            channel.id,
+            contact_id,
+            inbound.external_id,
+            inbound.scoped_id,
+            inbound.username,
+            inbound.display_name,
+            phone,
+            email,
+            plan.period,
+            now,
+        ],
+    )
+    await plan.count(channel.id)
+    hit = Resolved(rows[0][0], contact_id)
+    return {key: hit for key in _keys(item)}
+
+
+async def _contact_for(
+    tx: RawTx, workspace_id: int, phone: str | None, email: str | None
+) -> int | None:
+    """The live contact owning a vouched phone or email, following merges."""
+    for column, value in (("phone", phone), ("email", email)):
+        if value is None:
+            continue
+        rows = await tx.fetch(
+            f"SELECT id, merged_into_id FROM contact WHERE workspace_id = ? AND {column} = ?",
+            [workspace_id, value],
+        )
+        if rows:
+            return int(rows[0][1] or rows[0][0])
+    return None
+
+
+async def _insert_contact(
+    tx: RawTx, item: Item, phone: str | None, email: str | None, now: datetime
+) -> int:
+    inbound = item.inbound
+    rows = await tx.fetch(
+        "INSERT INTO contact (workspace_id, name, phone, email, custom, source, last_channel_id,"
+        " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id",
+        [
+            item.channel.workspace_id,
+            inbound.display_name or inbound.username,
+            phone,
+            email,
+            "{}",
+            "inbound",
+            item.channel.id,
+            now,
+            now,
+        ],
+    )
+    return int(rows[0][0])
+
+
+async def insert_messages(
+    tx: RawTx, rows: Sequence[tuple[Item, Resolved | None]], now: datetime
+) -> set[tuple[int, str]]:
+    """Insert messages, skipping ones already stored; returns the (channel, id) keys inserted."""
+    ordered = sorted(rows, key=lambda r: (r[0].channel.id, r[0].inbound.provider_message_id))
+    inserted: set[tuple[int, str]] = set()
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        params: list[object] = []
+        for item, hit in chunk:
+            assert hit is not None
+            params.extend(_message_params(item, hit, now))
+        result = await tx.fetch(
+            f"INSERT INTO message ({MSG_COLS}) VALUES {','.join([MSG_ROW] * len(chunk))}"
+            " ON CONFLICT DO NOTHING RETURNING channel_id, provider_message_id",
+            params,
+        )
+        inserted.update((int(c), str(p)) for c, p in result)
+    return inserted
+
+
+def _message_params(item: Item, hit: Resolved, now: datetime) -> tuple[object, ...]:
+    inbound = item.inbound
+    return (
+        item.channel.workspace_id,
+        item.channel.id,
+        hit.identity_id,
+        hit.contact_id,
+        "in",
+        inbound.provider_message_id,
+        inbound.type,
+        inbound.text,
+        dump_json(inbound.media) if inbound.media else None,
+        dump_json(inbound.meta) if inbound.meta else None,
+        inbound.sent_at,
+        now,
+    )
+
+
+async def touch_contacts(
+    tx: RawTx, rows: Sequence[tuple[Item, Resolved | None]], now: datetime
+) -> None:
+    """Record activity on each contact once; provider names fill an empty name only."""
+    latest: dict[int, tuple[Inbound, int]] = {}
+    for item, hit in rows:
+        assert hit is not None
+        latest[hit.contact_id] = (item.inbound, item.channel.id)
+    await tx.executemany(
+        "UPDATE contact SET name = COALESCE(name, ?), last_activity_at = ?, last_incoming_at = ?,"
+        " last_channel_id = ? WHERE id = ?",
+        [
+            (inbound.display_name or inbound.username, now, now, channel_id, contact_id)
+            for contact_id, (inbound, channel_id) in sorted(latest.items())
+        ],
+    )
+
+
+async def admit_held(tx: RawTx, plan: capacity.PlanLock, now: datetime) -> int:
+    """Admit held senders, oldest first, while the plan has room; returns senders admitted."""
+    admitted = 0
+    for channel, external_id in await capacity.held_senders(tx, plan):
+        if plan.room() <= 0:
+            break
+        held = await capacity.take_held(tx, channel, external_id)
+        found = await create_identity(tx, plan, held[0], now)
+        hit = _key_hit(found, held[0])
+        await insert_messages(tx, [(item, hit) for item in held], now)
+        await touch_contacts(tx, [(held[-1], hit)], now)
+        admitted += 1
+    return admitted

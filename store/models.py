@@ -1,0 +1,351 @@
+"""Tortoise models: the whole schema. Imported only inside store/."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+
+class Workspace(Model):
+    """One business (tenant) with plan cap, timezone, phone region, reset policy."""
+
+    id = fields.IntField(primary_key=True)
+    slug = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=200)
+    plan_cap = fields.IntField(default=1000)
+    timezone = fields.CharField(max_length=64, default="UTC")
+    default_region = fields.CharField(max_length=2, default="US")
+    reset_mode = fields.CharField(max_length=8, default="off")  # off | all | tagged
+    reset_tag = fields.CharField(max_length=64, default="Borrar")
+    reset_pending_mode = fields.CharField(max_length=8, null=True)  # takes effect next period
+    reset_pending_period = fields.CharField(max_length=7, null=True)  # YYYY-MM it applies from
+    reset_set_by = fields.CharField(max_length=200, null=True)
+    reset_set_at = fields.DatetimeField(null=True)
+    reset_local_time = fields.CharField(max_length=5, default="23:00")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "workspace"
+
+
+class Channel(Model):
+    """A connected inbound source, key is its webhook path segment."""
+
+    id = fields.IntField(primary_key=True)
+    workspace = fields.ForeignKeyField("models.Workspace", related_name="channels")
+    kind = fields.CharField(max_length=32)
+    key = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=200, default="")
+    secrets = fields.JSONField(default=dict)
+    settings = fields.JSONField(default=dict)
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "channel"
+
+
+class Contact(Model):
+    """A person. merged_into points at the primary once merged away."""
+
+    id = fields.IntField(primary_key=True)
+    workspace = fields.ForeignKeyField("models.Workspace", related_name="contacts")
+    name = fields.CharField(max_length=255, null=True)
+    email = fields.CharField(max_length=320, null=True)
+    phone = fields.CharField(max_length=20, null=True)  # E.164
+    identifier = fields.CharField(max_length=255, null=True)
+    company = fields.CharField(max_length=255, null=True)
+    city = fields.CharField(max_length=255, null=True)
+    country = fields.CharField(max_length=64, null=True)
+    language = fields.CharField(max_length=16, null=True)
+    avatar_url = fields.CharField(max_length=1024, null=True)
+    custom = fields.JSONField(default=dict)
+    assignee = fields.CharField(max_length=200, null=True)
+    source = fields.CharField(max_length=16, default="inbound")  # inbound|manual|import|api
+    last_channel = fields.ForeignKeyField(
+        "models.Channel", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    merged_into = fields.ForeignKeyField(
+        "models.Contact", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    last_activity_at = fields.DatetimeField(null=True)
+    last_incoming_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "contact"
+        unique_together = (("workspace", "email"), ("workspace", "phone"))
+        indexes = (
+            Index(fields=("workspace_id", "identifier")),
+            Index(fields=("workspace_id", "last_activity_at")),
+        )
+
+
+class Identity(Model):
+    """A contact on one channel, (channel, external_id) is unique. The unit the plan counts."""
+
+    id = fields.IntField(primary_key=True)
+    workspace = fields.ForeignKeyField("models.Workspace", related_name=False)
+    channel = fields.ForeignKeyField("models.Channel", related_name="identities")
+    contact = fields.ForeignKeyField("models.Contact", related_name="identities")
+    external_id = fields.CharField(max_length=128)
+    scoped_id = fields.CharField(max_length=128, null=True)  # e.g. WhatsApp BSUID
+    username = fields.CharField(max_length=255, null=True)
+    display_name = fields.CharField(max_length=255, null=True)
+    phone = fields.CharField(max_length=20, null=True)
+    email = fields.CharField(max_length=320, null=True)
+    period = fields.CharField(max_length=7)  # YYYY-MM it was first counted in
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "identity"
+        unique_together = (("channel", "external_id"), ("channel", "scoped_id"))
+        indexes = (Index(fields=("contact_id",)), Index(fields=("workspace_id", "channel_id")))
+
+
+class Message(Model):
+    """An inbound or outbound message, (channel, provider_message_id) dedupes deliveries."""
+
+    id = fields.BigIntField(primary_key=True)
+    workspace = fields.ForeignKeyField("models.Workspace", related_name=False)
+    channel = fields.ForeignKeyField("models.Channel", related_name=False)
+    identity = fields.ForeignKeyField("models.Identity", related_name="messages")
+    contact = fields.ForeignKeyField("models.Contact", related_name="messages")
+    direction = fields.CharField(max_length=3, default="in")  # in | out
+    provider_message_id = fields.CharField(max_length=255)
+    type = fields.CharField(max_length=16)
+    text = fields.TextField(null=True)
+    media = fields.JSONField(null=True)
+    meta = fields.JSONField(null=True)
+    sent_at = fields.DatetimeField()
+    received_at = fields.DatetimeField()
+
+    class Meta:
+        table = "message"
+        unique_together = (("channel", "provider_message_id"),)
+        indexes = (Index(fields=("contact_id", "received_at")),)
+
+
+class HeldMessage(Model):
+    """A message from a new person that arrived at the cap: kept, not counted, replayable."""
+
+    id = fields.BigIntField(primary_key=True)
+    workspace = fields.ForeignKeyField("models.Workspace", related_name=False)
+    channel = fields.ForeignKeyField("models.Channel", related_name=False)
+    external_id = fields.CharField(max_length=128)
+    provider_message_id = fields.CharField(max_length=255)
+    inbound = fields.JSONField()  # the parsed Inbound, enough to replay it
+    received_at = fields.DatetimeField()
+
+    class Meta:
+        table = "held_message"
+        unique_together = (("channel", "provider_message_id"),)
+        indexes = (
+            Index(fields=("workspace_id", "id")),
+            Index(fields=("channel_id", "external_id")),
+        )
+
+
+class PlanPeriod(Model):
+    """Usage of one workspace in one calendar month (workspace timezone)."""
+
+    id = fields.IntField(primary_key=True)
+    workspace = fields.ForeignKeyField("models.Workspace", related_name="periods")
+    period = fields.CharField(max_length=7)  # YYYY-MM
+    carried_over = fields.IntField(default=0)
+    used = fields.IntField(default=0)  # carried_over + identities created in the period
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "plan_period"
+        unique_together = (("workspace", "period"),)
+
+
+class PeriodChannelUsage(Model):
+    """Per-channel split of a period usage."""
+
+    id = fields.IntField(primary_key=True)
+    plan_period = fields.ForeignKeyField("models.PlanPeriod", related_name="channels")
+    channel = fields.ForeignKeyField("models.Channel", related_name=False)
+    carried_over = fields.IntField(default=0)
+    created = fields.IntField(default=0)
+
+    class Meta:
+        table = "period_channel_usage"
+        unique_together = (("plan_period", "channel"),)
+
+
+class Tag(Model):
+    """A workspace tag, key is the case- and accent-folded name that must be unique."""
+
+    id = fields.IntField(primary_key=True)
+    workspace = fields.ForeignKeyField("models.Workspace", related_name="tags")
+    name = fields.CharField(max_length=100)
+    key = fields.CharField(max_length=100)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "tag"
+        unique_together = (("workspace", "key"),)
+
+
+class ContactTag(Model):
+    """A tag on a contact."""
+
+    id = fields.IntField(primary_key=True)
+    contact = fields.ForeignKeyField("models.Contact", related_name="tag_links")
+    tag = fields.ForeignKeyField("models.Tag", related_name="contact_links")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "contact_tag"
+        unique_together = (("contact", "tag"),)
+        indexes = (Index(fields=("tag_id",)),)
+
+
+class Note(Model):
+    """A note on a contact, with its author."""
+
+    id = fields.IntField(primary_key=True)
+    contact = fields.ForeignKeyField("models.Contact", related_name="notes")
+    author = fields.CharField(max_length=200)
+    body = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "note"
+
+
+class View(Model):
+    """A named saved filter with its columns and sort."""
+
+    id = fields.IntField(primary_key=True)
+    workspace = fields.ForeignKeyField("models.Workspace", related_name="views")
+    name = fields.CharField(max_length=100)
+    filter_json = fields.JSONField(null=True, source_field="filter")
+    columns = fields.JSONField(default=list)
+    sort = fields.CharField(max_length=64, default="-last_activity_at")
+    created_by = fields.CharField(max_length=200, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "view"
+        unique_together = (("workspace", "name"),)
+
+
+class MergeRecord(Model):
+    """A merge of secondary into primary, with the secondarynapshot for unmerge."""
+
+    id = fields.IntField(primary_key=True)
+    workspace = fields.ForeignKeyField("models.Workspace", related_name=False)
+    primary = fields.ForeignKeyField("models.Contact", related_name="merges_absorbed")
+    secondary = fields.ForeignKeyField("models.Contact", related_name="merges_into")
+    snapshot = fields.JSONField()
+    merged_by = fields.CharField(max_length=200)
+    merged_at = fields.DatetimeField(auto_now_add=True)
+    unmerged_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "merge_record"
+
+
+class AuditLog(Model):
+    """Who did what, from which surface, when."""
+
+    id = fields.BigIntField(primary_key=True)
+    workspace = fields.ForeignKeyField("models.Workspace", related_name=False, null=True)
+    actor = fields.CharField(max_length=200)
+    surface = fields.CharField(max_length=16)  # cli | api | slack | telegram | system
+    action = fields.CharField(max_length=64)
+    target = fields.CharField(max_length=200, null=True)
+    detail = fields.JSONField(null=True)
+    at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "audit_log"
+        indexes = (Index(fields=("workspace_id", "at")),)
+
+
+class ApiToken(Model):
+    """A REST API bearer token, stored as its SHA-256 only."""
+
+    id = fields.IntField(primary_key=True)
+    workspace = fields.ForeignKeyField("models.Workspace", related_name="tokens")
+    name = fields.CharField(max_length=100)
+    role = fields.CharField(max_length=8)  # agent | admin | owner
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_token"
+
+
+class AdminBinding(Model):
+    """A chat user (Slack team:user, Telegram user id) bound to a workspace and role."""
+
+    id = fields.IntField(primary_key=True)
+    workspace = fields.ForeignKeyField("models.Workspace", related_name="admins")
+    platform = fields.CharField(max_length=16)  # slack | telegram
+    platform_user = fields.CharField(max_length=128)
+    role = fields.CharField(max_length=8)
+    name = fields.CharField(max_length=200, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "admin_binding"
+        unique_together = (("platform", "platform_user"),)
+
+
+class AdminChat(Model):
+    """A chat where notifications of a workspace are delivered (Slack channel, Telegram chat)."""
+
+    id = fields.IntField(primary_key=True)
+    workspace = fields.ForeignKeyField("models.Workspace", related_name="admin_chats")
+    platform = fields.CharField(max_length=16)
+    chat_id = fields.CharField(max_length=128)
+
+    class Meta:
+        table = "admin_chat"
+        unique_together = (("workspace", "platform", "chat_id"),)
+
+
+class Event(Model):
+    """A notification to deliver (cap thresholds, reset warnings/results), key makes it once."""
+
+    id = fields.BigIntField(primary_key=True)
+    workspace = fields.ForeignKeyField("models.Workspace", related_name=False)
+    kind = fields.CharField(max_length=32)
+    key = fields.CharField(max_length=128)  # e.g. "cap_80:2026-11": one per threshold per period
+    payload = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "event"
+        unique_together = (("workspace", "key"),)
+
+
+class ResetRun(Model):
+    """One monthly reset of a workspace, (workspace, period) unique makes it run once."""
+
+    id = fields.IntField(primary_key=True)
+    workspace = fields.ForeignKeyField("models.Workspace", related_name="reset_runs")
+    period = fields.CharField(max_length=7)
+    mode = fields.CharField(max_length=8)
+    enabled_by = fields.CharField(max_length=200, null=True)
+    state = fields.CharField(max_length=16, default="started")  # started|exported|done|failed
+    counts = fields.JSONField(default=dict)
+    export_path = fields.CharField(max_length=1024, null=True)
+    owner = fields.CharField(max_length=128, null=True)  # process holding the run
+    heartbeat_at = fields.DatetimeField(null=True)
+    started_at = fields.DatetimeField(auto_now_add=True)
+    finished_at = fields.DatetimeField(null=True)
+    error = fields.TextField(null=True)
+
+    class Meta:
+        table = "reset_run"
+        unique_together = (("workspace", "period"),)

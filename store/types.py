@@ -1,0 +1,50 @@
+"""Plain data shared by the gateway and the store: what a channel hands to the ingest path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Outcome = Literal["stored", "duplicate", "held"]
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One customer message, normalised; the ingest pipeline turns it into rows."""
+
+    external_id: str  # the person's id on this channel (Telegram user id, wa_id, phone…)
+    provider_message_id: str  # dedupe key, unique per channel
+    type: str  # one of gateway.channels.base.MESSAGE_TYPES
+    sent_at: datetime
+    text: str | None = None
+    media: list[dict[str, Any]] = field(default_factory=list)
+    username: str | None = None
+    display_name: str | None = None
+    phone: str | None = None  # only when the channel vouches for it (WhatsApp, SMS)
+    email: str | None = None  # only when the channel vouches for it (email)
+    scoped_id: str | None = None  # a second stable id for the same person (WhatsApp BSUID)
+    meta: dict[str, Any] = field(default_factory=dict)  # location, card, reaction, edit, reply…
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    """A channel with what the ingest path needs of its workspace."""
+
+    id: int
+    key: str
+    kind: str
+    workspace_id: int
+    workspace_slug: str
+    timezone: str
+    region: str
+    secrets: dict[str, str]
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One inbound message addressed to one channel, as queued for the writer."""
+
+    channel: ChannelInfo
+    inbound: Inbound
