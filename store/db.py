@@ -30,8 +30,17 @@ def with_sqlite_defaults(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(params)))
 
 
-def tortoise_config(url: str, *, label: str = "default", pool_max: int = 10) -> dict[str, Any]:
+_active_label = "sqlite"
+
+
+def label_for(url: str) -> str:
+    """The connection name for a URL: one per dialect, because tortoise caches SQL per name."""
+    return "sqlite" if url.startswith("sqlite://") else "postgres"
+
+
+def tortoise_config(url: str, *, pool_max: int = 10) -> dict[str, Any]:
     """The tortoise configuration for one database URL."""
+    label = label_for(url)
     url = with_sqlite_defaults(url)
     credentials: dict[str, Any] = {}
     if url.startswith(("postgres://", "asyncpg://")):
@@ -54,11 +63,11 @@ def tortoise_config(url: str, *, label: str = "default", pool_max: int = 10) -> 
     }
 
 
-async def init(url: str, *, label: str = "default", pool_max: int = 10) -> None:
+async def init(url: str, *, pool_max: int = 10) -> None:
     """Open the ORM on `url`; the caller must `close()` it."""
-    await Tortoise.init(
-        config=tortoise_config(url, label=label, pool_max=pool_max), _enable_global_fallback=True
-    )
+    global _active_label
+    _active_label = label_for(url)
+    await Tortoise.init(config=tortoise_config(url, pool_max=pool_max), _enable_global_fallback=True)
 
 
 async def close() -> None:
@@ -66,7 +75,7 @@ async def close() -> None:
     await Tortoise.close_connections()
 
 
-async def migrate(url: str, *, label: str = "default") -> list[str]:
+async def migrate(url: str) -> list[str]:
     """Apply pending migrations; returns the names applied."""
     from tortoise.migrations.api import migrate as run
 
@@ -76,29 +85,29 @@ async def migrate(url: str, *, label: str = "default") -> list[str]:
         if event == "apply_done":
             applied.append(f"{app}.{name}")
 
-    await run(config=tortoise_config(url, label=label), progress=progress)
+    await run(config=tortoise_config(url), progress=progress)
     return applied
 
 
-async def pending_migrations(url: str, *, label: str = "default") -> list[str]:
+async def pending_migrations(url: str) -> list[str]:
     """Names of migrations not yet applied (empty when the schema is current)."""
     from tortoise.migrations.executor import MigrationExecutor
 
-    config = tortoise_config(url, label=label)
+    config = tortoise_config(url)
     await Tortoise.init(config=config, init_connections=False)
-    executor = MigrationExecutor(connections.get(label), config["apps"])
+    executor = MigrationExecutor(connections.get(label_for(url)), config["apps"])
     steps = await executor.plan(None)
     return [f"{s.migration.app_label}.{s.migration.name}" for s in steps if not s.backward]
 
 
-def client(label: str = "default") -> BaseDBAsyncClient:
-    """The tortoise connection for raw SQL."""
-    return connections.get(label)
+def client() -> BaseDBAsyncClient:
+    """The tortoise connection of the open database, for raw SQL."""
+    return connections.get(_active_label)
 
 
-def dialect(label: str = "default") -> str:
+def dialect() -> str:
     """`sqlite` or `postgres`."""
-    return str(client(label).capabilities.dialect)
+    return str(client().capabilities.dialect)
 
 
 class RawTx(Protocol):
@@ -166,13 +175,13 @@ class _PgTx:
 
 
 @asynccontextmanager
-async def raw_transaction(label: str = "default") -> AsyncIterator[RawTx]:
+async def raw_transaction() -> AsyncIterator[RawTx]:
     """A write transaction on tortoise's connection; commits on exit, rolls back on error.
 
     SQLite starts it with BEGIN IMMEDIATE so a second process waits (busy_timeout) instead of
     failing on a read-to-write upgrade.
     """
-    db = client(label)
+    db = client()
     async with db.acquire_connection() as conn:
         if db.capabilities.dialect == "sqlite":
             await conn.execute("BEGIN IMMEDIATE")

@@ -37,8 +37,7 @@ class _Job:
 class BatchWriter:
     """Queue of pending writes served by one task; `submit` returns after the commit."""
 
-    def __init__(self, label: str = "default", max_items: int = 1000) -> None:
-        self._label = label
+    def __init__(self, max_items: int = 1000) -> None:
         self._max_items = max_items
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -105,7 +104,7 @@ class BatchWriter:
             start = end
 
     async def _commit(self, items: list[Item]) -> list[Outcome]:
-        async with db.raw_transaction(self._label) as tx:
+        async with db.raw_transaction() as tx:
             outcomes = await write_batch(tx, items)
         self.batches += 1
         self.items += len(items)
