@@ -11,6 +11,7 @@ from gateway.channel_cache import ChannelCache
 from gateway.http import errors_and_timing
 from gateway.metrics import Metrics
 from gateway.provision import apply_declarations
+from gateway.scheduler import scheduler_ctx
 from gateway.settings import Settings
 from store import db
 from store.writer import BatchWriter
@@ -31,6 +32,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.WRITER] = BatchWriter(max_items=settings.batch_max_items)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_writer)
+    app.cleanup_ctx.append(scheduler_ctx(settings.scheduler_seconds))
     _routes(app)
     return app
 

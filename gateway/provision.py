@@ -12,8 +12,18 @@ def known_kinds() -> dict[str, tuple[str, ...]]:
     return {kind: module.SECRETS for kind, module in CHANNELS.items()}
 
 
+DEFAULT_WORKSPACE = "default"
+
+
 async def apply_declarations(settings: Settings) -> None:
-    """Create or update everything the config file declares (idempotent)."""
+    """Create or update everything the config file declares (idempotent).
+
+    With nothing declared and an empty database, the embedded mode gets one `default` workspace.
+    """
+    if not settings.workspaces and not await setup.list_workspaces():
+        await setup.upsert_workspace(
+            DEFAULT_WORKSPACE, name="Default workspace", actor="system", surface="system"
+        )
     for ws in settings.workspaces:
         await setup.upsert_workspace(
             ws.slug,

@@ -101,6 +101,7 @@ class Settings(BaseSettings):
     batch_max_items: int = Field(default=1000, ge=1, le=10_000)
     pg_pool_size: int = Field(default=10, ge=1, le=200)
     channel_cache_seconds: float = Field(default=5.0, ge=0)
+    scheduler_seconds: float = Field(default=60.0, gt=0)
     workspaces: list[WorkspaceDecl] = Field(default_factory=list)
     channels: list[ChannelDecl] = Field(default_factory=list)
     admins: list[AdminDecl] = Field(default_factory=list)
@@ -131,7 +132,7 @@ class Settings(BaseSettings):
 
 
 def load_settings(config: str | None = None, **overrides: Any) -> Settings:
-    """Settings from the environment, the config file (`config` or CONTACTGATE_CONFIG), overrides."""
+    """Settings from overrides, the environment, then the config file (or CONTACTGATE_CONFIG)."""
     path = config or os.environ.get("CONTACTGATE_CONFIG")
     if path and not Path(path).is_file():
         raise SettingsError(f"config file {path} does not exist")

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from store.db import RawTx
 from store.periods import period_of
-from store.serial import dump_json, inbound_from_json
+from store.serial import dump_json, inbound_from_json, load_json
 from store.types import ChannelInfo, Item
 
 THRESHOLDS = ((80, "cap_80"), (100, "cap_100"))
@@ -179,11 +180,9 @@ async def channel_info(tx: RawTx, channel_id: int) -> ChannelInfo:
     return channel_info_from_row(rows[0])
 
 
-def channel_info_from_row(row: tuple[object, ...] | list[object] | object) -> ChannelInfo:
+def channel_info_from_row(row: Sequence[Any]) -> ChannelInfo:
     """Build a ChannelInfo from a CHANNEL_INFO_SQL row."""
-    from store.serial import load_json
-
-    cid, key, kind, ws_id, slug, tz, region, secrets, active = row  # type: ignore[misc]
+    cid, key, kind, ws_id, slug, tz, region, secrets, active = row
     return ChannelInfo(
         int(cid),
         str(key),

@@ -67,7 +67,9 @@ async def init(url: str, *, pool_max: int = 10) -> None:
     """Open the ORM on `url`; the caller must `close()` it."""
     global _active_label
     _active_label = label_for(url)
-    await Tortoise.init(config=tortoise_config(url, pool_max=pool_max), _enable_global_fallback=True)
+    await Tortoise.init(
+        config=tortoise_config(url, pool_max=pool_max), _enable_global_fallback=True
+    )
 
 
 async def close() -> None:

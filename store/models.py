@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -33,12 +35,14 @@ class Channel(Model):
     """A connected inbound source, key is its webhook path segment."""
 
     id = fields.IntField(primary_key=True)
-    workspace = fields.ForeignKeyField("models.Workspace", related_name="channels")
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="channels"
+    )
     kind = fields.CharField(max_length=32)
     key = fields.CharField(max_length=64, unique=True)
     name = fields.CharField(max_length=200, default="")
-    secrets = fields.JSONField(default=dict)
-    settings = fields.JSONField(default=dict)
+    secrets: Any = fields.JSONField(default=dict)
+    settings: Any = fields.JSONField(default=dict)
     active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -50,7 +54,9 @@ class Contact(Model):
     """A person. merged_into points at the primary once merged away."""
 
     id = fields.IntField(primary_key=True)
-    workspace = fields.ForeignKeyField("models.Workspace", related_name="contacts")
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="contacts"
+    )
     name = fields.CharField(max_length=255, null=True)
     email = fields.CharField(max_length=320, null=True)
     phone = fields.CharField(max_length=20, null=True)  # E.164
@@ -60,13 +66,13 @@ class Contact(Model):
     country = fields.CharField(max_length=64, null=True)
     language = fields.CharField(max_length=16, null=True)
     avatar_url = fields.CharField(max_length=1024, null=True)
-    custom = fields.JSONField(default=dict)
+    custom: Any = fields.JSONField(default=dict)
     assignee = fields.CharField(max_length=200, null=True)
     source = fields.CharField(max_length=16, default="inbound")  # inbound|manual|import|api
-    last_channel = fields.ForeignKeyField(
+    last_channel: fields.ForeignKeyNullableRelation[Channel] = fields.ForeignKeyField(
         "models.Channel", related_name=False, null=True, on_delete=fields.SET_NULL
     )
-    merged_into = fields.ForeignKeyField(
+    merged_into: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -87,9 +93,15 @@ class Identity(Model):
     """A contact on one channel, (channel, external_id) is unique. The unit the plan counts."""
 
     id = fields.IntField(primary_key=True)
-    workspace = fields.ForeignKeyField("models.Workspace", related_name=False)
-    channel = fields.ForeignKeyField("models.Channel", related_name="identities")
-    contact = fields.ForeignKeyField("models.Contact", related_name="identities")
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name=False
+    )
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
+        "models.Channel", related_name="identities"
+    )
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="identities"
+    )
     external_id = fields.CharField(max_length=128)
     scoped_id = fields.CharField(max_length=128, null=True)  # e.g. WhatsApp BSUID
     username = fields.CharField(max_length=255, null=True)
@@ -109,16 +121,24 @@ class Message(Model):
     """An inbound or outbound message, (channel, provider_message_id) dedupes deliveries."""
 
     id = fields.BigIntField(primary_key=True)
-    workspace = fields.ForeignKeyField("models.Workspace", related_name=False)
-    channel = fields.ForeignKeyField("models.Channel", related_name=False)
-    identity = fields.ForeignKeyField("models.Identity", related_name="messages")
-    contact = fields.ForeignKeyField("models.Contact", related_name="messages")
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name=False
+    )
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
+        "models.Channel", related_name=False
+    )
+    identity: fields.ForeignKeyRelation[Identity] = fields.ForeignKeyField(
+        "models.Identity", related_name="messages"
+    )
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="messages"
+    )
     direction = fields.CharField(max_length=3, default="in")  # in | out
     provider_message_id = fields.CharField(max_length=255)
     type = fields.CharField(max_length=16)
     text = fields.TextField(null=True)
-    media = fields.JSONField(null=True)
-    meta = fields.JSONField(null=True)
+    media: Any = fields.JSONField(null=True)
+    meta: Any = fields.JSONField(null=True)
     sent_at = fields.DatetimeField()
     received_at = fields.DatetimeField()
 
@@ -132,11 +152,15 @@ class HeldMessage(Model):
     """A message from a new person that arrived at the cap: kept, not counted, replayable."""
 
     id = fields.BigIntField(primary_key=True)
-    workspace = fields.ForeignKeyField("models.Workspace", related_name=False)
-    channel = fields.ForeignKeyField("models.Channel", related_name=False)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name=False
+    )
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
+        "models.Channel", related_name=False
+    )
     external_id = fields.CharField(max_length=128)
     provider_message_id = fields.CharField(max_length=255)
-    inbound = fields.JSONField()  # the parsed Inbound, enough to replay it
+    inbound: Any = fields.JSONField()  # the parsed Inbound, enough to replay it
     received_at = fields.DatetimeField()
 
     class Meta:
@@ -152,7 +176,9 @@ class PlanPeriod(Model):
     """Usage of one workspace in one calendar month (workspace timezone)."""
 
     id = fields.IntField(primary_key=True)
-    workspace = fields.ForeignKeyField("models.Workspace", related_name="periods")
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="periods"
+    )
     period = fields.CharField(max_length=7)  # YYYY-MM
     carried_over = fields.IntField(default=0)
     used = fields.IntField(default=0)  # carried_over + identities created in the period
@@ -167,8 +193,12 @@ class PeriodChannelUsage(Model):
     """Per-channel split of a period usage."""
 
     id = fields.IntField(primary_key=True)
-    plan_period = fields.ForeignKeyField("models.PlanPeriod", related_name="channels")
-    channel = fields.ForeignKeyField("models.Channel", related_name=False)
+    plan_period: fields.ForeignKeyRelation[PlanPeriod] = fields.ForeignKeyField(
+        "models.PlanPeriod", related_name="channels"
+    )
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
+        "models.Channel", related_name=False
+    )
     carried_over = fields.IntField(default=0)
     created = fields.IntField(default=0)
 
@@ -181,7 +211,9 @@ class Tag(Model):
     """A workspace tag, key is the case- and accent-folded name that must be unique."""
 
     id = fields.IntField(primary_key=True)
-    workspace = fields.ForeignKeyField("models.Workspace", related_name="tags")
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="tags"
+    )
     name = fields.CharField(max_length=100)
     key = fields.CharField(max_length=100)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -195,8 +227,12 @@ class ContactTag(Model):
     """A tag on a contact."""
 
     id = fields.IntField(primary_key=True)
-    contact = fields.ForeignKeyField("models.Contact", related_name="tag_links")
-    tag = fields.ForeignKeyField("models.Tag", related_name="contact_links")
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="tag_links"
+    )
+    tag: fields.ForeignKeyRelation[Tag] = fields.ForeignKeyField(
+        "models.Tag", related_name="contact_links"
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -209,7 +245,9 @@ class Note(Model):
     """A note on a contact, with its author."""
 
     id = fields.IntField(primary_key=True)
-    contact = fields.ForeignKeyField("models.Contact", related_name="notes")
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="notes"
+    )
     author = fields.CharField(max_length=200)
     body = fields.TextField()
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -222,10 +260,12 @@ class View(Model):
     """A named saved filter with its columns and sort."""
 
     id = fields.IntField(primary_key=True)
-    workspace = fields.ForeignKeyField("models.Workspace", related_name="views")
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="views"
+    )
     name = fields.CharField(max_length=100)
-    filter_json = fields.JSONField(null=True, source_field="filter")
-    columns = fields.JSONField(default=list)
+    filter_json: Any = fields.JSONField(null=True, source_field="filter")
+    columns: Any = fields.JSONField(default=list)
     sort = fields.CharField(max_length=64, default="-last_activity_at")
     created_by = fields.CharField(max_length=200, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -239,10 +279,16 @@ class MergeRecord(Model):
     """A merge of secondary into primary, with the secondarynapshot for unmerge."""
 
     id = fields.IntField(primary_key=True)
-    workspace = fields.ForeignKeyField("models.Workspace", related_name=False)
-    primary = fields.ForeignKeyField("models.Contact", related_name="merges_absorbed")
-    secondary = fields.ForeignKeyField("models.Contact", related_name="merges_into")
-    snapshot = fields.JSONField()
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name=False
+    )
+    primary: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="merges_absorbed"
+    )
+    secondary: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="merges_into"
+    )
+    snapshot: Any = fields.JSONField()
     merged_by = fields.CharField(max_length=200)
     merged_at = fields.DatetimeField(auto_now_add=True)
     unmerged_at = fields.DatetimeField(null=True)
@@ -255,12 +301,14 @@ class AuditLog(Model):
     """Who did what, from which surface, when."""
 
     id = fields.BigIntField(primary_key=True)
-    workspace = fields.ForeignKeyField("models.Workspace", related_name=False, null=True)
+    workspace: fields.ForeignKeyNullableRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name=False, null=True
+    )
     actor = fields.CharField(max_length=200)
     surface = fields.CharField(max_length=16)  # cli | api | slack | telegram | system
     action = fields.CharField(max_length=64)
     target = fields.CharField(max_length=200, null=True)
-    detail = fields.JSONField(null=True)
+    detail: Any = fields.JSONField(null=True)
     at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -272,7 +320,9 @@ class ApiToken(Model):
     """A REST API bearer token, stored as its SHA-256 only."""
 
     id = fields.IntField(primary_key=True)
-    workspace = fields.ForeignKeyField("models.Workspace", related_name="tokens")
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="tokens"
+    )
     name = fields.CharField(max_length=100)
     role = fields.CharField(max_length=8)  # agent | admin | owner
     token_hash = fields.CharField(max_length=64, unique=True)
@@ -288,7 +338,9 @@ class AdminBinding(Model):
     """A chat user (Slack team:user, Telegram user id) bound to a workspace and role."""
 
     id = fields.IntField(primary_key=True)
-    workspace = fields.ForeignKeyField("models.Workspace", related_name="admins")
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="admins"
+    )
     platform = fields.CharField(max_length=16)  # slack | telegram
     platform_user = fields.CharField(max_length=128)
     role = fields.CharField(max_length=8)
@@ -304,7 +356,9 @@ class AdminChat(Model):
     """A chat where notifications of a workspace are delivered (Slack channel, Telegram chat)."""
 
     id = fields.IntField(primary_key=True)
-    workspace = fields.ForeignKeyField("models.Workspace", related_name="admin_chats")
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="admin_chats"
+    )
     platform = fields.CharField(max_length=16)
     chat_id = fields.CharField(max_length=128)
 
@@ -317,10 +371,12 @@ class Event(Model):
     """A notification to deliver (cap thresholds, reset warnings/results), key makes it once."""
 
     id = fields.BigIntField(primary_key=True)
-    workspace = fields.ForeignKeyField("models.Workspace", related_name=False)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name=False
+    )
     kind = fields.CharField(max_length=32)
     key = fields.CharField(max_length=128)  # e.g. "cap_80:2026-11": one per threshold per period
-    payload = fields.JSONField(default=dict)
+    payload: Any = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
     delivered_at = fields.DatetimeField(null=True)
 
@@ -333,12 +389,14 @@ class ResetRun(Model):
     """One monthly reset of a workspace, (workspace, period) unique makes it run once."""
 
     id = fields.IntField(primary_key=True)
-    workspace = fields.ForeignKeyField("models.Workspace", related_name="reset_runs")
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="reset_runs"
+    )
     period = fields.CharField(max_length=7)
     mode = fields.CharField(max_length=8)
     enabled_by = fields.CharField(max_length=200, null=True)
     state = fields.CharField(max_length=16, default="started")  # started|exported|done|failed
-    counts = fields.JSONField(default=dict)
+    counts: Any = fields.JSONField(default=dict)
     export_path = fields.CharField(max_length=1024, null=True)
     owner = fields.CharField(max_length=128, null=True)  # process holding the run
     heartbeat_at = fields.DatetimeField(null=True)

@@ -9,7 +9,7 @@ from store import audit, capacity
 from store.db import RawTx, raw_transaction
 from store.errors import Invalid, NotFound
 from store.ingest import admit_held
-from store.models import Workspace
+from store.models import HeldMessage, Workspace
 from store.periods import days_to_next, period_of
 
 
@@ -88,6 +88,13 @@ async def admit_if_room(slug: str) -> int:
         admitted = await admit_held(tx, lock, now) if await lock.has_held() else 0
         await lock.flush()
     return admitted
+
+
+async def workspaces_with_held() -> list[str]:
+    """Slugs of workspaces whose held queue is not empty."""
+    ids = await HeldMessage.all().distinct().values_list("workspace_id", flat=True)
+    slugs = await Workspace.filter(id__in=list(ids)).values_list("slug", flat=True)
+    return [str(slug) for slug in slugs]
 
 
 async def _read_usage(

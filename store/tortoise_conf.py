@@ -1,4 +1,4 @@
-"""Tortoise config for the `tortoise` CLI (makemigrations): `tortoise --config store.tortoise_conf.TORTOISE_ORM`."""
+"""Tortoise config for `tortoise --config store.tortoise_conf.TORTOISE_ORM makemigrations`."""
 
 import os
 

@@ -38,57 +38,98 @@ async def workspace(
 
 async def channel(kind: str, ws: str = "acme", key: str | None = None) -> ChannelInfo:
     """Create a channel of `kind` with the test secrets."""
-    return await upsert_channel(ws, kind, key or f"{kind}-{ws}-key", SECRETS[kind],
-                                known_kinds=known_kinds())
+    return await upsert_channel(
+        ws, kind, key or f"{kind}-{ws}-key", SECRETS[kind], known_kinds=known_kinds()
+    )
 
 
 def telegram_update(user_id: int, text: str = "hola", update_id: int | None = None) -> bytes:
     """A Telegram private text message update."""
     uid = update_id if update_id is not None else next(_ids)
-    return orjson.dumps({
-        "update_id": uid,
-        "message": {
-            "message_id": uid, "date": 1795000000, "text": text,
-            "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
-            "chat": {"id": user_id, "type": "private", "first_name": f"User{user_id}"},
-        },
-    })
+    return orjson.dumps(
+        {
+            "update_id": uid,
+            "message": {
+                "message_id": uid,
+                "date": 1795000000,
+                "text": text,
+                "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
+                "chat": {"id": user_id, "type": "private", "first_name": f"User{user_id}"},
+            },
+        }
+    )
 
 
 def whatsapp_text(wa_id: str, wamid: str | None = None, name: str = "Cliente") -> bytes:
     """A WhatsApp Cloud API text message notification."""
-    return orjson.dumps({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
-            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-            "messages": [{"from": wa_id, "id": wamid or f"wamid.{next(_ids)}",
-                          "timestamp": "1795000000", "type": "text", "text": {"body": "hola"}}],
-        }}]}],
-    })
+    return orjson.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "102290129340398",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "15550783881",
+                                    "phone_number_id": "106540352242922",
+                                },
+                                "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+                                "messages": [
+                                    {
+                                        "from": wa_id,
+                                        "id": wamid or f"wamid.{next(_ids)}",
+                                        "timestamp": "1795000000",
+                                        "type": "text",
+                                        "text": {"body": "hola"},
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    )
 
 
-async def send_telegram(client: TestClient, key: str, body: bytes,
-                        secret: str = TG_SECRET) -> ClientResponse:
+async def send_telegram(
+    client: TestClient, key: str, body: bytes, secret: str = TG_SECRET
+) -> ClientResponse:
     """POST a Telegram update signed with `secret`."""
     return await client.post(f"/webhooks/{key}", data=body, headers=telegram_headers(secret))
 
 
-async def send_whatsapp(client: TestClient, key: str, body: bytes,
-                        secret: str = WA_SECRET) -> ClientResponse:
+async def send_whatsapp(
+    client: TestClient, key: str, body: bytes, secret: str = WA_SECRET
+) -> ClientResponse:
     """POST a WhatsApp notification signed with `secret`."""
-    return await client.post(f"/webhooks/{key}", data=body, headers={
-        "X-Hub-Signature-256": meta_signature(secret, body), "Content-Type": "application/json"})
+    return await client.post(
+        f"/webhooks/{key}",
+        data=body,
+        headers={
+            "X-Hub-Signature-256": meta_signature(secret, body),
+            "Content-Type": "application/json",
+        },
+    )
 
 
-async def send_twilio(client: TestClient, key: str, params: list[tuple[str, str]],
-                      token: str = TWILIO_TOKEN) -> ClientResponse:
+async def send_twilio(
+    client: TestClient, key: str, params: list[tuple[str, str]], token: str = TWILIO_TOKEN
+) -> ClientResponse:
     """POST a Twilio form signed over the URL the test client calls."""
     url = str(client.make_url(f"/webhooks/{key}"))
-    return await client.post(f"/webhooks/{key}", data=urlencode(params), headers={
-        "X-Twilio-Signature": twilio_signature(token, url, params),
-        "Content-Type": "application/x-www-form-urlencoded"})
+    return await client.post(
+        f"/webhooks/{key}",
+        data=urlencode(params),
+        headers={
+            "X-Twilio-Signature": twilio_signature(token, url, params),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
 
 
 async def rows(sql: str, *params: Any) -> list[dict[str, Any]]:
