@@ -77,8 +77,14 @@ async def close() -> None:
     await Tortoise.close_connections()
 
 
+MIGRATION_LOCK = 0x636F6E74  # PostgreSQL advisory lock key held while migrating
+
+
 async def migrate(url: str) -> list[str]:
-    """Apply pending migrations; returns the names applied."""
+    """Apply pending migrations; returns the names applied.
+
+    On PostgreSQL an advisory lock makes processes that start together migrate one at a time.
+    """
     from tortoise.migrations.api import migrate as run
 
     applied: list[str] = []
@@ -87,8 +93,24 @@ async def migrate(url: str) -> list[str]:
         if event == "apply_done":
             applied.append(f"{app}.{name}")
 
-    await run(config=tortoise_config(url), progress=progress)
+    async with _migration_lock(url):
+        await run(config=tortoise_config(url), progress=progress)
     return applied
+
+
+@asynccontextmanager
+async def _migration_lock(url: str) -> AsyncIterator[None]:
+    if label_for(url) != "postgres":
+        yield
+        return
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        yield
+    finally:
+        await conn.close()  # closing the session releases the lock
 
 
 async def pending_migrations(url: str) -> list[str]:
