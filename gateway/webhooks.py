@@ -10,7 +10,13 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.channels import CHANNELS, ChannelModule, handshake_of
-from gateway.channels.base import ParseResult, SignatureError, WebhookError, WebhookRequest
+from gateway.channels.base import (
+    ParseResult,
+    SignatureError,
+    WebhookError,
+    WebhookRequest,
+    check_ids,
+)
 from gateway.http import error_response, read_body
 from store.types import ChannelInfo, Item
 from store.writer import WriteFailed, WriterClosed
@@ -44,7 +50,9 @@ def _verified(
 ) -> ParseResult:
     hook = _webhook_request(request, body)
     module.verify(channel.secrets, hook)
-    return module.parse(channel.kind, hook)
+    result = module.parse(channel.kind, hook)
+    check_ids(result.messages)
+    return result
 
 
 async def handshake(request: web.Request) -> web.StreamResponse:

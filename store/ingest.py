@@ -11,11 +11,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from store import capacity
 from store.db import RawTx
 from store.phones import normalise_email, to_e164
-from store.serial import dump_json, inbound_to_json
+from store.serial import dump_json, inbound_to_json, nul_free, short_text
 from store.types import Inbound, Item, Outcome
 
 MSG_COLS = (
@@ -24,6 +25,12 @@ MSG_COLS = (
 )
 MSG_ROW = "(?,?,?,?,?,?,?,?,?,?,?,?)"
 CHUNK = 400  # rows per multi-row INSERT: 12 params each stays far below both databases' limits
+PG_INSERT_MESSAGES = (
+    f"INSERT INTO message ({MSG_COLS}) SELECT * FROM unnest(?::int[], ?::int[], ?::int[],"
+    " ?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::jsonb[], ?::jsonb[],"
+    " ?::timestamptz[], ?::timestamptz[])"
+    " ON CONFLICT DO NOTHING RETURNING channel_id, provider_message_id"
+)
 
 
 @dataclass(slots=True)
@@ -32,6 +39,7 @@ class Resolved:
 
     identity_id: int
     contact_id: int
+    scoped_id: str | None = None
 
 
 Key = tuple[int, str]  # (channel_id, external id)
@@ -47,6 +55,7 @@ async def write_batch(tx: RawTx, items: Sequence[Item]) -> list[Outcome]:
     if new:
         await _admit_or_hold(tx, items, new, found, outcomes, now)
     admitted = [i for i in live if outcomes[i] is None]
+    await _learn_scoped_ids(tx, [(items[i], _key_hit(found, items[i])) for i in admitted])
     rows = [(items[i], _key_hit(found, items[i])) for i in admitted]
     stored = await insert_messages(tx, rows, now)
     for i in admitted:
@@ -84,24 +93,31 @@ def _key_hit(found: dict[Key, Resolved], item: Item) -> Resolved | None:
 
 async def find_identities(tx: RawTx, items: Iterable[Item]) -> dict[Key, Resolved]:
     """Existing identities of the items' senders, by (channel, external or scoped id)."""
-    wanted: dict[int, set[str]] = defaultdict(set)
+    by_external: dict[int, set[str]] = defaultdict(set)
+    by_scoped: dict[int, set[str]] = defaultdict(set)
     for item in items:
-        for channel_id, ext in _keys(item):
-            wanted[channel_id].add(ext)
+        by_external[item.channel.id].add(item.inbound.external_id)
+        if item.inbound.scoped_id:
+            by_scoped[item.channel.id].add(item.inbound.scoped_id)
     found: dict[Key, Resolved] = {}
-    for channel_id, ids in wanted.items():
-        marks = ",".join("?" * len(ids))
-        rows = await tx.fetch(
-            "SELECT id, contact_id, external_id, scoped_id FROM identity WHERE channel_id = ?"
-            f" AND (external_id IN ({marks}) OR scoped_id IN ({marks}))",
-            [channel_id, *ids, *ids],
-        )
-        for ident_id, contact_id, ext, scoped in rows:
-            hit = Resolved(ident_id, contact_id)
-            found[(channel_id, ext)] = hit
-            if scoped:
-                found[(channel_id, scoped)] = hit
+    # One indexed lookup per column: an OR across the two would scan the channel's identities.
+    for column, wanted in (("external_id", by_external), ("scoped_id", by_scoped)):
+        for channel_id, ids in wanted.items():
+            rows = await tx.fetch(*_lookup_sql(tx, column, channel_id, ids))
+            for ident_id, contact_id, ext, scoped in rows:
+                hit = Resolved(ident_id, contact_id, scoped)
+                found[(channel_id, ext)] = hit
+                if scoped:
+                    found[(channel_id, scoped)] = hit
     return found
+
+
+def _lookup_sql(tx: RawTx, column: str, channel_id: int, ids: set[str]) -> tuple[str, list[Any]]:
+    sql = "SELECT id, contact_id, external_id, scoped_id FROM identity WHERE channel_id = ?"
+    sql += f" AND {column}"
+    if tx.dialect == "postgres":  # one prepared statement whatever the number of ids
+        return f"{sql} = ANY(?::text[])", [channel_id, list(ids)]
+    return f"{sql} IN ({','.join('?' * len(ids))})", [channel_id, *ids]
 
 
 async def _admit_or_hold(
@@ -130,6 +146,24 @@ async def _admit_or_hold(
                     found.update(await create_identity(tx, plan, items[i], now))
                 else:
                     outcomes[i] = await hold(tx, plan, items[i], now)
+
+
+async def _learn_scoped_ids(tx: RawTx, rows: Sequence[tuple[Item, Resolved | None]]) -> None:
+    """Record a newly seen scoped id (WhatsApp BSUID) on an identity known by its phone.
+
+    Later messages that carry only the scoped id then resolve to the same identity. A scoped id
+    already owned by another identity is left alone (the two are merged by hand, not here).
+    """
+    for item, hit in rows:
+        scoped = item.inbound.scoped_id
+        if hit is None or not scoped or hit.scoped_id == scoped:
+            continue
+        await tx.execute(
+            "UPDATE identity SET scoped_id = ? WHERE id = ? AND scoped_id IS NULL AND NOT EXISTS"
+            " (SELECT 1 FROM identity other WHERE other.channel_id = ? AND other.scoped_id = ?)",
+            [scoped, hit.identity_id, item.channel.id, scoped],
+        )
+        hit.scoped_id = scoped
 
 
 async def hold(tx: RawTx, plan: capacity.PlanLock, item: Item, now: datetime) -> Outcome:
@@ -170,8 +204,8 @@ async def create_identity(
             contact_id,
             inbound.external_id,
             inbound.scoped_id,
-            inbound.username,
-            inbound.display_name,
+            short_text(inbound.username),
+            short_text(inbound.display_name),
             phone,
             email,
             plan.period,
@@ -179,7 +213,7 @@ async def create_identity(
         ],
     )
     await plan.count(channel.id)
-    hit = Resolved(rows[0][0], contact_id)
+    hit = Resolved(rows[0][0], contact_id, inbound.scoped_id)
     return {key: hit for key in _keys(item)}
 
 
@@ -208,7 +242,7 @@ async def _insert_contact(
         " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id",
         [
             item.channel.workspace_id,
-            inbound.display_name or inbound.username,
+            short_text(inbound.display_name or inbound.username),
             phone,
             email,
             "{}",
@@ -226,18 +260,18 @@ async def insert_messages(
 ) -> set[tuple[int, str]]:
     """Insert messages, skipping ones already stored; returns the (channel, id) keys inserted."""
     ordered = sorted(rows, key=lambda r: (r[0].channel.id, r[0].inbound.provider_message_id))
+    params = [_message_params(item, hit, now) for item, hit in ordered if hit is not None]
     inserted: set[tuple[int, str]] = set()
-    for start in range(0, len(ordered), CHUNK):
-        chunk = ordered[start : start + CHUNK]
-        params: list[object] = []
-        for item, hit in chunk:
-            assert hit is not None
-            params.extend(_message_params(item, hit, now))
-        result = await tx.fetch(
-            f"INSERT INTO message ({MSG_COLS}) VALUES {','.join([MSG_ROW] * len(chunk))}"
-            " ON CONFLICT DO NOTHING RETURNING channel_id, provider_message_id",
-            params,
-        )
+    for start in range(0, len(params), CHUNK):
+        chunk = params[start : start + CHUNK]
+        values: list[Any]
+        if tx.dialect == "postgres":  # arrays keep one prepared statement for any batch size
+            sql, values = PG_INSERT_MESSAGES, [list(col) for col in zip(*chunk, strict=True)]
+        else:
+            sql = f"INSERT INTO message ({MSG_COLS}) VALUES {','.join([MSG_ROW] * len(chunk))}"
+            sql += " ON CONFLICT DO NOTHING RETURNING channel_id, provider_message_id"
+            values = [v for row in chunk for v in row]
+        result = await tx.fetch(sql, values)
         inserted.update((int(c), str(p)) for c, p in result)
     return inserted
 
@@ -252,7 +286,7 @@ def _message_params(item: Item, hit: Resolved, now: datetime) -> tuple[object, .
         "in",
         inbound.provider_message_id,
         inbound.type,
-        inbound.text,
+        nul_free(inbound.text),
         dump_json(inbound.media) if inbound.media else None,
         dump_json(inbound.meta) if inbound.meta else None,
         inbound.sent_at,
@@ -272,7 +306,7 @@ async def touch_contacts(
         "UPDATE contact SET name = COALESCE(name, ?), last_activity_at = ?, last_incoming_at = ?,"
         " last_channel_id = ? WHERE id = ?",
         [
-            (inbound.display_name or inbound.username, now, now, channel_id, contact_id)
+            (short_text(inbound.display_name or inbound.username), now, now, channel_id, contact_id)
             for contact_id, (inbound, channel_id) in sorted(latest.items())
         ],
     )

@@ -12,8 +12,32 @@ from store.types import Inbound
 
 
 def dump_json(value: Any) -> str:
-    """JSON text for a JSON column (both backends take text for raw parameters)."""
-    return orjson.dumps(value).decode()
+    """JSON text for a JSON column (both backends take text for raw parameters), NUL-free."""
+    data = orjson.dumps(value)
+    if b"\\u0000" in data:  # PostgreSQL jsonb refuses \u0000; strip NULs from every string
+        data = orjson.dumps(_scrub(value))
+    return data.decode()
+
+
+def nul_free(text: str | None) -> str | None:
+    """`text` without NUL characters, which PostgreSQL text columns cannot hold."""
+    return text.replace("\x00", "") if text and "\x00" in text else text
+
+
+def short_text(text: str | None, limit: int = 255) -> str | None:
+    """A NUL-free name cut to `limit` characters (the width of name columns)."""
+    clean = nul_free(text)
+    return clean[:limit] if clean else clean
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return nul_free(value)
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
 
 
 def load_json(value: Any) -> Any:

@@ -221,3 +221,17 @@ def timestamp(parent: Mapping[str, Any], key: str, where: str = "") -> datetime:
         return from_unix(value)
     except PayloadError as exc:
         raise PayloadError(f"{_path(where, key)}: {exc.reason}") from None
+
+
+ID_LIMITS = (("external_id", 128), ("scoped_id", 128), ("provider_message_id", 255))
+
+
+def check_ids(messages: list[Inbound]) -> None:
+    """Refuse ids no provider sends: too long for their columns, or with control characters."""
+    for number, message in enumerate(messages):
+        for name, limit in ID_LIMITS:
+            value = getattr(message, name)
+            if value is not None and (len(value) > limit or not value.isprintable()):
+                raise PayloadError(
+                    f"message {number}: {name} must be printable and at most {limit} characters"
+                )
