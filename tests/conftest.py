@@ -114,3 +114,11 @@ async def client(aiohttp_client: object, settings: Settings) -> AsyncIterator[Te
     app = create_app(settings)
     test_client: TestClient = await aiohttp_client(app)  # type: ignore[operator]
     yield test_client
+
+
+@pytest.fixture
+async def orm(db_url: str) -> AsyncIterator[str]:
+    """The ORM open on an empty migrated database, without the HTTP app."""
+    await db.init(db_url)
+    yield db_url
+    await db.close()

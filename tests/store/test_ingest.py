@@ -1,0 +1,140 @@
+"""The batched write on its own: one transaction, many items, exact cap, ordered holds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from store import db
+from store.ingest import write_batch
+from store.types import ChannelInfo, Inbound, Item
+from store.writer import BatchWriter, WriteFailed
+from tests import helpers as h
+
+SENT = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+
+def item(channel: ChannelInfo, who: str, mid: str, **extra: object) -> Item:
+    return Item(
+        channel,
+        Inbound(
+            external_id=who,
+            provider_message_id=mid,
+            type="text",
+            sent_at=SENT,
+            text="hola",
+            **extra,
+        ),
+    )  # type: ignore[arg-type]
+
+
+async def test_one_batch_splits_new_senders_at_the_cap_in_arrival_order(orm: str) -> None:
+    await h.workspace(cap=2)
+    tg = await h.channel("telegram")
+    batch = [
+        item(tg, "a", "1"),
+        item(tg, "b", "2"),
+        item(tg, "a", "3"),
+        item(tg, "c", "4"),
+        item(tg, "d", "5"),
+        item(tg, "c", "6"),
+        item(tg, "a", "1"),
+    ]
+    async with db.raw_transaction() as tx:
+        outcomes = await write_batch(tx, batch)
+    assert outcomes == ["stored", "stored", "stored", "held", "held", "held", "duplicate"]
+    assert await h.rows(
+        "SELECT external_id, provider_message_id FROM held_message ORDER BY id"
+    ) == [
+        {"external_id": "c", "provider_message_id": "4"},
+        {"external_id": "d", "provider_message_id": "5"},
+        {"external_id": "c", "provider_message_id": "6"},
+    ]
+    assert await h.scalar("SELECT used FROM plan_period") == 2
+
+
+async def test_batch_spanning_two_workspaces_counts_each_against_its_own_cap(orm: str) -> None:
+    await h.workspace("acme", cap=1)
+    await h.workspace("beta", cap=5)
+    acme, beta = await h.channel("telegram", "acme"), await h.channel("telegram", "beta")
+    async with db.raw_transaction() as tx:
+        outcomes = await write_batch(
+            tx,
+            [
+                item(acme, "x", "1"),
+                item(beta, "x", "1"),
+                item(acme, "y", "2"),
+                item(beta, "y", "2"),
+            ],
+        )
+    assert outcomes == ["stored", "stored", "held", "stored"]
+    used = await h.rows(
+        "SELECT w.slug, p.used FROM plan_period p JOIN workspace w"
+        " ON w.id = p.workspace_id ORDER BY w.slug"
+    )
+    assert used == [{"slug": "acme", "used": 1}, {"slug": "beta", "used": 2}]
+
+
+async def test_bsuid_seen_later_is_learned_and_then_resolves_alone(orm: str) -> None:
+    await h.workspace(cap=10)
+    wa = await h.channel("whatsapp")
+    phone_only = item(wa, "593991234567", "w1", phone="+593991234567")
+    both = item(wa, "593991234567", "w2", phone="+593991234567", scoped_id="EC.1234567890")
+    bsuid_only = item(wa, "EC.1234567890", "w3", scoped_id="EC.1234567890")
+    for one in (phone_only, both, bsuid_only):
+        async with db.raw_transaction() as tx:
+            assert await write_batch(tx, [one]) == ["stored"]
+    assert await h.rows("SELECT external_id, scoped_id, phone FROM identity") == [
+        {"external_id": "593991234567", "scoped_id": "EC.1234567890", "phone": "+593991234567"}
+    ]
+    assert await h.scalar("SELECT count(DISTINCT identity_id) AS n FROM message") == 1
+    assert await h.scalar("SELECT used FROM plan_period") == 1
+
+
+async def test_vouched_phone_joins_the_existing_contact(orm: str) -> None:
+    await h.workspace(cap=10, region="EC")
+    sms, wa = await h.channel("twilio_sms"), await h.channel("whatsapp")
+    async with db.raw_transaction() as tx:
+        await write_batch(tx, [item(sms, "+593991234567", "s1", phone="0991234567")])
+        await write_batch(
+            tx, [item(wa, "593991234567", "w1", phone="+593 99 123 4567", display_name="María")]
+        )
+    assert await h.rows("SELECT name, phone FROM contact") == [
+        {"name": "María", "phone": "+593991234567"}
+    ]
+    assert await h.scalar("SELECT count(*) AS n FROM identity") == 2
+    assert await h.scalar("SELECT used FROM plan_period") == 2
+
+
+async def test_a_failing_request_does_not_sink_the_others_in_its_batch(
+    orm: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await h.workspace(cap=10)
+    tg = await h.channel("telegram")
+    writer = BatchWriter()
+    real = write_batch
+
+    async def flaky(tx: db.RawTx, items: list[Item]) -> list[str]:
+        if any(i.inbound.provider_message_id == "poison" for i in items):
+            raise RuntimeError("simulated database failure")
+        return await real(tx, items)  # type: ignore[return-value]
+
+    monkeypatch.setattr("store.writer.write_batch", flaky)
+    writer.start()
+    try:
+        import asyncio
+
+        good, bad = await asyncio.gather(
+            writer.submit([item(tg, "a", "ok-1")]),
+            writer.submit([item(tg, "b", "poison")]),
+            return_exceptions=True,
+        )
+    finally:
+        await writer.stop()
+    assert good == ["stored"]
+    assert isinstance(bad, WriteFailed)
+    assert await h.rows("SELECT provider_message_id FROM message") == [
+        {"provider_message_id": "ok-1"}
+    ]
+    assert await h.scalar("SELECT count(*) AS n FROM identity") == 1
