@@ -132,7 +132,7 @@ async def _admit_or_hold(
     by_workspace: dict[int, list[int]] = defaultdict(list)
     for i in new:
         by_workspace[items[i].channel.workspace_id].append(i)
-    for indexes in by_workspace.values():
+    for _workspace_id, indexes in sorted(by_workspace.items()):  # one lock order: no deadlocks
         channel = items[indexes[0]].channel
         async with capacity.plan_lock(tx, channel, now) as plan:
             if await plan.has_held():

@@ -92,7 +92,9 @@ class BatchWriter:
                 log.exception("write failed")
                 _fail(jobs[0], WriteFailed("database write failed"))
                 return
-            log.warning("batch of %d requests failed; retrying one by one", len(jobs))
+            log.warning(
+                "batch of %d requests failed; retrying one by one", len(jobs), exc_info=True
+            )
             for job in jobs:
                 await self._write([job])
             return
