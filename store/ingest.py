@@ -40,6 +40,7 @@ class Resolved:
     identity_id: int
     contact_id: int
     scoped_id: str | None = None
+    phone: str | None = None
 
 
 Key = tuple[int, str]  # (channel_id, external id)
@@ -55,7 +56,7 @@ async def write_batch(tx: RawTx, items: Sequence[Item]) -> list[Outcome]:
     if new:
         await _admit_or_hold(tx, items, new, found, outcomes, now)
     admitted = [i for i in live if outcomes[i] is None]
-    await _learn_scoped_ids(tx, [(items[i], _key_hit(found, items[i])) for i in admitted])
+    await _learn_ids(tx, [(items[i], _key_hit(found, items[i])) for i in admitted])
     rows = [(items[i], _key_hit(found, items[i])) for i in admitted]
     stored = await insert_messages(tx, rows, now)
     for i in admitted:
@@ -104,8 +105,8 @@ async def find_identities(tx: RawTx, items: Iterable[Item]) -> dict[Key, Resolve
     for column, wanted in (("external_id", by_external), ("scoped_id", by_scoped)):
         for channel_id, ids in wanted.items():
             rows = await tx.fetch(*_lookup_sql(tx, column, channel_id, ids))
-            for ident_id, contact_id, ext, scoped in rows:
-                hit = Resolved(ident_id, contact_id, scoped)
+            for ident_id, contact_id, ext, scoped, phone in rows:
+                hit = Resolved(ident_id, contact_id, scoped, phone)
                 found[(channel_id, ext)] = hit
                 if scoped:
                     found[(channel_id, scoped)] = hit
@@ -113,7 +114,7 @@ async def find_identities(tx: RawTx, items: Iterable[Item]) -> dict[Key, Resolve
 
 
 def _lookup_sql(tx: RawTx, column: str, channel_id: int, ids: set[str]) -> tuple[str, list[Any]]:
-    sql = "SELECT id, contact_id, external_id, scoped_id FROM identity WHERE channel_id = ?"
+    sql = "SELECT id, contact_id, external_id, scoped_id, phone FROM identity WHERE channel_id = ?"
     sql += f" AND {column}"
     if tx.dialect == "postgres":  # one prepared statement whatever the number of ids
         return f"{sql} = ANY(?::text[])", [channel_id, list(ids)]
@@ -148,22 +149,41 @@ async def _admit_or_hold(
                     outcomes[i] = await hold(tx, plan, items[i], now)
 
 
-async def _learn_scoped_ids(tx: RawTx, rows: Sequence[tuple[Item, Resolved | None]]) -> None:
-    """Record a newly seen scoped id (WhatsApp BSUID) on an identity known by its phone.
+async def _learn_ids(tx: RawTx, rows: Sequence[tuple[Item, Resolved | None]]) -> None:
+    """Record what a known identity reveals later: a scoped id (WhatsApp BSUID) or a phone.
 
-    Later messages that carry only the scoped id then resolve to the same identity. A scoped id
-    already owned by another identity is left alone (the two are merged by hand, not here).
+    A WhatsApp user first seen with only a phone (or only a BSUID) is then found by either. A
+    value already owned by another identity or contact is left alone: that is a merge, by hand.
     """
     for item, hit in rows:
-        scoped = item.inbound.scoped_id
-        if hit is None or not scoped or hit.scoped_id == scoped:
+        if hit is None:
             continue
-        await tx.execute(
-            "UPDATE identity SET scoped_id = ? WHERE id = ? AND scoped_id IS NULL AND NOT EXISTS"
-            " (SELECT 1 FROM identity other WHERE other.channel_id = ? AND other.scoped_id = ?)",
-            [scoped, hit.identity_id, item.channel.id, scoped],
-        )
-        hit.scoped_id = scoped
+        scoped = item.inbound.scoped_id
+        if scoped and hit.scoped_id != scoped:
+            await _learn_scoped_id(tx, item, hit, scoped)
+        if item.inbound.phone and hit.phone is None:
+            phone = to_e164(item.inbound.phone, item.channel.region)
+            if phone:
+                await _learn_phone(tx, item, hit, phone)
+
+
+async def _learn_scoped_id(tx: RawTx, item: Item, hit: Resolved, scoped: str) -> None:
+    await tx.execute(
+        "UPDATE identity SET scoped_id = ? WHERE id = ? AND scoped_id IS NULL AND NOT EXISTS"
+        " (SELECT 1 FROM identity other WHERE other.channel_id = ? AND other.scoped_id = ?)",
+        [scoped, hit.identity_id, item.channel.id, scoped],
+    )
+    hit.scoped_id = scoped
+
+
+async def _learn_phone(tx: RawTx, item: Item, hit: Resolved, phone: str) -> None:
+    await tx.execute("UPDATE identity SET phone = ? WHERE id = ?", [phone, hit.identity_id])
+    await tx.execute(
+        "UPDATE contact SET phone = ? WHERE id = ? AND phone IS NULL AND NOT EXISTS"
+        " (SELECT 1 FROM contact other WHERE other.workspace_id = ? AND other.phone = ?)",
+        [phone, hit.contact_id, item.channel.workspace_id, phone],
+    )
+    hit.phone = phone
 
 
 async def hold(tx: RawTx, plan: capacity.PlanLock, item: Item, now: datetime) -> Outcome:
@@ -213,7 +233,7 @@ async def create_identity(
         ],
     )
     await plan.count(channel.id)
-    hit = Resolved(rows[0][0], contact_id, inbound.scoped_id)
+    hit = Resolved(rows[0][0], contact_id, inbound.scoped_id, phone)
     return {key: hit for key in _keys(item)}
 
 

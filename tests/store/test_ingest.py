@@ -138,3 +138,20 @@ async def test_a_failing_request_does_not_sink_the_others_in_its_batch(
         {"provider_message_id": "ok-1"}
     ]
     assert await h.scalar("SELECT count(*) AS n FROM identity") == 1
+
+
+async def test_phone_seen_after_a_bsuid_only_message_is_recorded(orm: str) -> None:
+    await h.workspace(cap=10, region="EC")
+    wa, sms = await h.channel("whatsapp"), await h.channel("twilio_sms")
+    first = item(wa, "EC.998877", "w1", scoped_id="EC.998877")
+    later = item(wa, "593991234567", "w2", phone="+593991234567", scoped_id="EC.998877")
+    by_sms = item(sms, "+593991234567", "s1", phone="+593991234567")
+    for one in (first, later, by_sms):
+        async with db.raw_transaction() as tx:
+            assert await write_batch(tx, [one]) == ["stored"]
+    assert await h.rows("SELECT external_id, scoped_id, phone FROM identity ORDER BY id") == [
+        {"external_id": "EC.998877", "scoped_id": "EC.998877", "phone": "+593991234567"},
+        {"external_id": "+593991234567", "scoped_id": None, "phone": "+593991234567"},
+    ]
+    assert await h.rows("SELECT phone FROM contact") == [{"phone": "+593991234567"}]
+    assert await h.scalar("SELECT used FROM plan_period") == 2
