@@ -513,6 +513,7 @@ class Measured:
     server_cpu: float  # cores busy in the server process during the timed run
     check: Check | None = None
     notes: list[str] = field(default_factory=list)
+    baseline: float = 0.0  # bare handler requests/s around this run (mean of before and after)
 
 
 def busy_note() -> str:
@@ -590,7 +591,7 @@ def profile(backend: str, server: Server, wrk: str, pool: Pool, args: argparse.N
     if spy is None:
         return "profile skipped: py-spy not found"
     seconds = args.profile_duration
-    cmd = [spy, "record", "--pid", str(server.proc.pid), "--duration", str(seconds)]
+    cmd = [spy, "record", "--pid", str(server.proc.pid), "--duration", str(seconds), "--gil"]
     cmd += ["--rate", str(PROFILE_HZ), "--format", "raw", "--nolineno", "--threads"]
     with ThreadPoolExecutor(1) as load:
         # wrk runs 1 s longer than py-spy and starts first: every sample is taken under load
@@ -689,7 +690,9 @@ def code_version() -> str:
     return (head or "unknown") + suffix
 
 
-def report(bare: Measured, results: list[Measured], args: argparse.Namespace, pool: Pool) -> bool:
+def report(
+    bares: list[Measured], results: list[Measured], args: argparse.Namespace, pool: Pool
+) -> bool:
     """Print the table; False when acknowledged webhooks were not all stored."""
     ok = True
     mix = ", ".join(
@@ -707,23 +710,25 @@ def report(bare: Measured, results: list[Measured], args: argparse.Namespace, po
     )
     print(head)
     print("-" * len(head))
-    for m in [bare, *results]:
+    order = [bares[0]] + [x for pair in zip(results, bares[1:], strict=True) for x in pair]
+    for m in order:
         stored = f"{m.check.stored:,}" if m.check else "-"
         print(
             f"{m.name:<13}{m.run.rate:>11,.0f}{m.run.ms('p50_us'):>8.1f}{m.run.ms('p99_us'):>8.1f}"
             f"{m.run.acknowledged:>10,}{stored:>10}{m.run.non_2xx:>8,}{m.run.errors:>7,}"
-            f"{m.run.rate / bare.run.rate:>7.2f}{m.server_cpu:>8.2f}"
+            f"{m.run.rate / (m.baseline or m.run.rate):>7.2f}{m.server_cpu:>8.2f}"
             f"{m.run.wrk_cpu / m.run.seconds:>8.2f}"
         )
     print()
-    for note in bare.notes:
+    for note in bares[0].notes:
         print(f"bare aiohttp: {note}")
     for m in results:
         assert m.check is not None
         good, text = m.check.verdict(m.run)
         ok = ok and good
-        ratio = m.run.rate / bare.run.rate
+        ratio = m.run.rate / m.baseline
         print(f"{m.name}: target {target_text(m, ratio)}")
+        print(f"  ratio against the bare handler's mean of {m.baseline:,.0f}/s before and after")
         print(
             f"  rows: {m.run.acknowledged:,} acknowledged, {m.check.stored:,} stored,"
             f" {m.check.sent:,} sent -> {'ok' if good else 'FAIL'}: {text}"
@@ -794,14 +799,19 @@ def main(argv: list[str] | None = None) -> int:
             f" in {time.perf_counter() - started:.1f} s",
             flush=True,
         )
-        bare = measure_bare(wrk, pool, args, folder)
-        print(f"bare aiohttp: {bare.run.rate:,.0f} requests/s", flush=True)
+        # The machine's speed drifts (shared VM): each backend is compared with the mean of a
+        # bare run just before and one just after it.
+        bares = [measure_bare(wrk, pool, args, folder)]
+        print(f"bare aiohttp: {bares[-1].run.rate:,.0f} requests/s", flush=True)
         results = []
         for backend in backends:
             m = measure_backend(backend, wrk, pool, args, folder)
             print(f"{backend}: {m.run.rate:,.0f} webhooks/s", flush=True)
+            bares.append(measure_bare(wrk, pool, args, folder))
+            print(f"bare aiohttp: {bares[-1].run.rate:,.0f} requests/s", flush=True)
+            m.baseline = (bares[-2].run.rate + bares[-1].run.rate) / 2
             results.append(m)
-        ok = report(bare, results, args, pool)
+        ok = report(bares, results, args, pool)
         for line in skipped:
             print(line)
     finally:

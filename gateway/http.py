@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable
 
@@ -40,8 +41,13 @@ class BodyTooLarge(web.HTTPRequestEntityTooLarge):
 
 async def read_body(request: web.Request, limit: int) -> bytes:
     """The whole body, refusing (413) anything over `limit` bytes before reading it all."""
-    if request.content_length is not None and request.content_length > limit:
-        raise BodyTooLarge(limit)
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            raise BodyTooLarge(limit)
+        if request.content.is_eof():  # small bodies arrive with the headers: no await needed
+            return request.content.read_nowait()
+        return await request.read()  # bounded by the declared length
     chunks: list[bytes] = []
     size = 0
     while chunk := await request.content.read(65536):
@@ -52,19 +58,27 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@web.middleware
-async def errors_and_timing(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Time every request; turn any unexpected failure into a JSON 500 that leaks nothing."""
-    started = time.perf_counter()
-    route = (
-        request.match_info.route.resource.canonical if request.match_info.route.resource else "?"
-    )
-    try:
-        return await handler(request)
-    except web.HTTPException:
-        raise
-    except Exception:  # the one top-level handler of the HTTP surface
-        log.exception("unhandled", path=request.path)
-        return error_response(500, "internal", "unexpected error; it has been logged")
-    finally:
-        request.app[keys.METRICS].latency.labels(route).observe(time.perf_counter() - started)
+def guarded(handler: Handler) -> Handler:
+    """Wrap a route: time it, and turn any unexpected failure into a JSON 500 that leaks nothing.
+
+    A plain wrapper per route rather than an app middleware: aiohttp's middleware chain costs
+    more per request than the work it would do here, on the hottest route we have.
+    """
+
+    @functools.wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except Exception:  # the one top-level handler of the HTTP surface
+            log.exception("unhandled", path=request.path)
+            return error_response(500, "internal", "unexpected error; it has been logged")
+        finally:
+            route = request.match_info.route.resource
+            request.app[keys.METRICS].observe_latency(
+                route.canonical if route else "?", time.perf_counter() - started
+            )
+
+    return wrapper

@@ -48,12 +48,38 @@ class Metrics:
             registry=self.registry,
         )
         self.cap = Gauge("contactgate_plan_cap", "Plan cap", ["workspace"], registry=self.registry)
+        self._inbound_children: dict[tuple[str, str], Counter] = {}
+        self._webhook_children: dict[tuple[str, int], Counter] = {}
+        self._latency_children: dict[str, Histogram] = {}
         self.held = Gauge(
             "contactgate_held_messages",
             "Messages held at the cap",
             ["workspace"],
             registry=self.registry,
         )
+
+    def count_inbound(self, channel: str, outcome: str, n: int) -> None:
+        """Count inbound messages (label children cached: .labels() is slow per request)."""
+        key = (channel, outcome)
+        child = self._inbound_children.get(key)
+        if child is None:
+            child = self._inbound_children[key] = self.inbound.labels(channel, outcome)
+        child.inc(n)
+
+    def count_webhook(self, channel: str, status: int) -> None:
+        """Count one webhook request by its answer."""
+        key = (channel, status)
+        child = self._webhook_children.get(key)
+        if child is None:
+            child = self._webhook_children[key] = self.webhooks.labels(channel, str(status))
+        child.inc()
+
+    def observe_latency(self, route: str, seconds: float) -> None:
+        """Record one request's latency under its route."""
+        child = self._latency_children.get(route)
+        if child is None:
+            child = self._latency_children[route] = self.latency.labels(route)
+        child.observe(seconds)
 
     async def render(self) -> tuple[bytes, str]:
         """Refresh the plan gauges, then the exposition text and its content type."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from collections import Counter
 
 import structlog
 from aiohttp import web
@@ -24,22 +24,29 @@ from store.writer import WriteFailed, WriterClosed
 log = structlog.get_logger("contactgate.webhook")
 
 
+def _info_enabled() -> bool:
+    """True when INFO lines are written (the per-webhook line is skipped entirely otherwise)."""
+    return logging.getLogger().isEnabledFor(logging.INFO)
+
+
 async def receive(request: web.Request) -> web.StreamResponse:
     """Store what a channel delivered, then answer the way its provider expects."""
     started = time.perf_counter()
     channel, module = await _channel(request)
-    outcome: Counter[str] = Counter()
+    outcome: dict[str, int] = {}
     try:
         result = _verified(request, channel, module, await read_body(request, module.MAX_BODY))
-        outcome.update(ignored=result.ignored, unsupported=len(result.unsupported))
-        items = [Item(channel, m) for m in result.messages]
-        outcome.update(await request.app[keys.WRITER].submit(items) if items else [])
+        outcome = {"ignored": result.ignored, "unsupported": len(result.unsupported)}
+        if result.messages:
+            items = [Item(channel, m) for m in result.messages]
+            for name in await request.app[keys.WRITER].submit(items):
+                outcome[name] = outcome.get(name, 0) + 1
         response: web.StreamResponse = _ack(module)
     except WebhookError as exc:
-        outcome["rejected"] += 1
+        outcome = {"rejected": 1}
         response = error_response(exc.status, "rejected", exc.reason)
     except (WriteFailed, WriterClosed) as exc:
-        outcome["failed"] += 1
+        outcome = {"failed": 1}
         response = error_response(503, "unavailable", str(exc))
     _observe(request, channel, outcome, response.status, started)
     return response
@@ -78,32 +85,37 @@ async def _channel(request: web.Request) -> tuple[ChannelInfo, ChannelModule]:
 
 
 def _webhook_request(request: web.Request, body: bytes) -> WebhookRequest:
-    public = request.app[keys.SETTINGS].public_url
-    url = f"{public}{request.path_qs}" if public else str(request.url)
+    def url() -> str:
+        public = request.app[keys.SETTINGS].public_url or f"{request.scheme}://{request.host}"
+        return public + request.path_qs
+
     return WebhookRequest(request.method, url, request.headers, request.query, body)
 
 
 def _ack(module: ChannelModule) -> web.Response:
     ack = module.ACK
-    return web.Response(status=ack.status, body=ack.body, content_type=ack.content_type)
+    return web.Response(
+        status=ack.status, body=ack.body, headers={"Content-Type": ack.content_type}
+    )
 
 
 def _observe(
-    request: web.Request, channel: ChannelInfo, outcome: Counter[str], status: int, started: float
+    request: web.Request, channel: ChannelInfo, outcome: dict[str, int], status: int, started: float
 ) -> None:
     metrics = request.app[keys.METRICS]
     for name, n in outcome.items():
         if n:
-            metrics.inbound.labels(channel.kind, name).inc(n)
-    metrics.webhooks.labels(channel.kind, str(status)).inc()
-    log.info(
-        "webhook",
-        channel=channel.key,
-        kind=channel.kind,
-        status=status,
-        latency_ms=round((time.perf_counter() - started) * 1000, 2),
-        **{k: v for k, v in outcome.items() if v},
-    )
+            metrics.count_inbound(channel.kind, name, n)
+    metrics.count_webhook(channel.kind, status)
+    if _info_enabled():
+        log.info(
+            "webhook",
+            channel=channel.key,
+            kind=channel.kind,
+            status=status,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            **{k: v for k, v in outcome.items() if v},
+        )
 
 
 # SignatureError is re-exported for callers that map it explicitly.

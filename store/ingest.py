@@ -17,8 +17,14 @@ from store import capacity
 from store.db import RawTx
 from store.phones import normalise_email, to_e164
 from store.serial import dump_json, inbound_to_json, nul_free, short_text
-from store.types import Inbound, Item, Outcome
+from store.types import Item, Outcome
 
+PG_TOUCH_CONTACTS = (
+    "UPDATE contact SET name = COALESCE(contact.name, v.name), last_activity_at = ?,"
+    " last_incoming_at = ?, last_channel_id = v.channel_id"
+    " FROM unnest(?::int[], ?::text[], ?::int[]) AS v(id, name, channel_id)"
+    " WHERE contact.id = v.id"
+)
 MSG_COLS = (
     "workspace_id, channel_id, identity_id, contact_id, direction, provider_message_id,"
     " type, text, media, meta, sent_at, received_at"
@@ -56,13 +62,17 @@ async def write_batch(tx: RawTx, items: Sequence[Item]) -> list[Outcome]:
     if new:
         await _admit_or_hold(tx, items, new, found, outcomes, now)
     admitted = [i for i in live if outcomes[i] is None]
-    await _learn_ids(tx, [(items[i], _key_hit(found, items[i])) for i in admitted])
     rows = [(items[i], _key_hit(found, items[i])) for i in admitted]
+    await _learn_ids(tx, rows)
     stored = await insert_messages(tx, rows, now)
-    for i in admitted:
+    fresh = []
+    for i, row in zip(admitted, rows, strict=True):
         key = (items[i].channel.id, items[i].inbound.provider_message_id)
-        outcomes[i] = "stored" if key in stored else "duplicate"
-    fresh = [(items[i], _key_hit(found, items[i])) for i in admitted if outcomes[i] == "stored"]
+        if key in stored:
+            outcomes[i] = "stored"
+            fresh.append(row)
+        else:
+            outcomes[i] = "duplicate"
     await touch_contacts(tx, fresh, now)
     return [o or "duplicate" for o in outcomes]
 
@@ -317,18 +327,32 @@ def _message_params(item: Item, hit: Resolved, now: datetime) -> tuple[object, .
 async def touch_contacts(
     tx: RawTx, rows: Sequence[tuple[Item, Resolved | None]], now: datetime
 ) -> None:
-    """Record activity on each contact once; provider names fill an empty name only."""
-    latest: dict[int, tuple[Inbound, int]] = {}
+    """Record activity on each contact once; provider names fill an empty name only.
+
+    One set-based UPDATE per batch: an executemany would cost a statement (and, on SQLite, a
+    GIL hand-off) per contact.
+    """
+    latest: dict[int, tuple[str | None, int]] = {}
     for item, hit in rows:
-        assert hit is not None
-        latest[hit.contact_id] = (item.inbound, item.channel.id)
-    await tx.executemany(
-        "UPDATE contact SET name = COALESCE(name, ?), last_activity_at = ?, last_incoming_at = ?,"
-        " last_channel_id = ? WHERE id = ?",
-        [
-            (short_text(inbound.display_name or inbound.username), now, now, channel_id, contact_id)
-            for contact_id, (inbound, channel_id) in sorted(latest.items())
-        ],
+        if hit is not None:
+            inbound = item.inbound
+            latest[hit.contact_id] = (
+                short_text(inbound.display_name or inbound.username),
+                item.channel.id,
+            )
+    if not latest:
+        return
+    ordered = sorted(latest.items())  # one lock order across processes
+    if tx.dialect == "postgres":
+        ids, names, channels = zip(*[(cid, name, ch) for cid, (name, ch) in ordered], strict=True)
+        await tx.execute(PG_TOUCH_CONTACTS, [now, now, list(ids), list(names), list(channels)])
+        return
+    values = ",".join(["(?,?,?)"] * len(ordered))
+    await tx.execute(
+        f"WITH v(id, name, channel_id) AS (VALUES {values}) UPDATE contact SET"
+        " name = COALESCE(contact.name, v.name), last_activity_at = ?, last_incoming_at = ?,"
+        " last_channel_id = v.channel_id FROM v WHERE contact.id = v.id",
+        [*(x for cid, (name, ch) in ordered for x in (cid, name, ch)), now, now],
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
@@ -51,15 +51,37 @@ class PayloadError(WebhookError):
     status = 400
 
 
-@dataclass(frozen=True, slots=True)
 class WebhookRequest:
-    """What a channel module may look at: the raw request, nothing of aiohttp."""
+    """What a channel module may look at: the raw request, nothing of aiohttp.
 
-    method: str
-    url: str  # the public URL the provider called (signatures cover it for Twilio and Bird)
-    headers: Mapping[str, str]  # case-insensitive
-    query: Mapping[str, str]
-    body: bytes
+    `url` (the public URL the provider called; Twilio and Bird sign it) may be given as a
+    function: it is then built only when a channel reads it.
+    """
+
+    __slots__ = ("_url", "body", "headers", "method", "query")
+
+    def __init__(
+        self,
+        method: str,
+        url: str | Callable[[], str],
+        headers: Mapping[str, str],  # case-insensitive
+        query: Mapping[str, str],
+        body: bytes,
+    ) -> None:
+        self.method, self._url, self.headers, self.query, self.body = (
+            method,
+            url,
+            headers,
+            query,
+            body,
+        )
+
+    @property
+    def url(self) -> str:
+        """The public URL of the request."""
+        if not isinstance(self._url, str):
+            self._url = self._url()
+        return self._url
 
 
 @dataclass(slots=True)
@@ -172,13 +194,17 @@ def _fits(value: Any, kind: type) -> bool:
 def optional(parent: Mapping[str, Any], key: str, kind: type[T], where: str = "") -> T | None:
     """`parent[key]`, or None when absent or null; PayloadError when of another JSON type."""
     value = parent.get(key)
-    if value is None or _fits(value, kind):
+    # Exact type first: it is the common case and skips the bool/float subtleties of _fits.
+    if value is None or (type(value) is kind and kind is not bool) or _fits(value, kind):
         return value
     raise PayloadError(f"{_path(where, key)} must be {_JSON_NAMES[kind]}, got {json_type(value)}")
 
 
 def required(parent: Mapping[str, Any], key: str, kind: type[T], where: str = "") -> T:
     """`parent[key]`; PayloadError naming the field when absent, null or of another type."""
+    value = parent.get(key)
+    if type(value) is kind and kind is not bool:
+        return value
     value = optional(parent, key, kind, where)
     if value is None:
         raise PayloadError(f"missing {_path(where, key)}")

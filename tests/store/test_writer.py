@@ -1,0 +1,71 @@
+"""The SQLite writer connection waits for the ORM write lock without blocking the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from store import db
+from store.types import Inbound, Item
+from store.writer import BatchWriter
+from tests import helpers as h
+
+
+@pytest.fixture
+def sqlite_only(orm: str) -> str:
+    if not orm.startswith("sqlite://"):
+        pytest.skip("the event-loop writer connection is SQLite's")
+    return orm.removeprefix("sqlite://")
+
+
+async def test_writer_yields_while_the_orm_holds_the_write_lock(sqlite_only: str) -> None:
+    await h.workspace()
+    tg = await h.channel("telegram")
+    writer = BatchWriter(sqlite_path=sqlite_only)
+    writer.start()
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    beat = asyncio.create_task(ticker())
+    try:
+        async with db.raw_transaction() as tx:  # BEGIN IMMEDIATE on the ORM's connection
+            await tx.execute("UPDATE workspace SET name = 'busy' WHERE slug = 'acme'")
+            pending = asyncio.create_task(
+                writer.submit(
+                    [
+                        Item(
+                            tg,
+                            Inbound(
+                                external_id="7",
+                                provider_message_id="m1",
+                                type="text",
+                                sent_at=datetime(2026, 11, 2, tzinfo=UTC),
+                                text="hola",
+                            ),
+                        )
+                    ]
+                )
+            )
+            await asyncio.sleep(0.2)
+            assert not pending.done()  # waiting for the lock...
+            assert ticks >= 20  # ...while the event loop keeps serving
+        assert await pending == ["stored"]
+    finally:
+        beat.cancel()
+        await writer.stop()
+    assert await h.scalar("SELECT count(*) AS n FROM message") == 1
+
+
+def test_drive_refuses_a_coroutine_that_suspends() -> None:
+    async def suspends() -> None:
+        await asyncio.sleep(0)
+
+    with pytest.raises(RuntimeError, match="tried to suspend"):
+        db.drive(suspends())
