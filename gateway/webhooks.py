@@ -70,8 +70,10 @@ async def handshake(request: web.Request) -> web.StreamResponse:
         return error_response(405, "method_not_allowed", f"{channel.kind} has no GET handshake")
     try:
         challenge = check(channel.secrets, _webhook_request(request, b""))
-    except WebhookError as exc:
+    except SignatureError as exc:
         return error_response(403, "forbidden", exc.reason)
+    except WebhookError as exc:
+        return error_response(exc.status, "rejected", exc.reason)
     return web.Response(text=challenge)
 
 
@@ -116,7 +118,3 @@ def _observe(
             latency_ms=round((time.perf_counter() - started) * 1000, 2),
             **{k: v for k, v in outcome.items() if v},
         )
-
-
-# SignatureError is re-exported for callers that map it explicitly.
-__all__ = ["SignatureError", "handshake", "receive"]

@@ -521,6 +521,13 @@ async def test_handshakes_without_the_verify_token_are_403s(client: TestClient) 
     }
 
 
+async def test_handshake_with_the_right_token_but_no_challenge_is_a_400(client: TestClient) -> None:
+    wa = await acme("whatsapp")
+    query = {"hub.mode": "subscribe", "hub.verify_token": h.WA_VERIFY}
+    response = await client.get(f"/webhooks/{wa.key}", params=query)
+    assert await answer(response) == (400, {"error": "rejected", "detail": "missing hub.challenge"})
+
+
 # --- bad bodies -------------------------------------------------------------------------------
 
 AT = "entry[0].changes[0].value.messages[0]"
