@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.models import AuditLog
+from store.models_ops import AuditLog
 
 
 async def record(

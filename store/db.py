@@ -14,7 +14,7 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 APP = "models"
-MODELS_MODULE = "store.models"
+MODELS_MODULES = ["store.models", "store.models_ops"]
 MIGRATIONS_MODULE = "store.migrations"
 SQLITE_DEFAULTS = {
     "journal_mode": "WAL",
@@ -60,7 +60,7 @@ def tortoise_config(url: str, *, pool_max: int = 10) -> dict[str, Any]:
         "connections": {label: conn},
         "apps": {
             APP: {
-                "models": [MODELS_MODULE],
+                "models": MODELS_MODULES,
                 "default_connection": label,
                 "migrations": MIGRATIONS_MODULE,
             }

@@ -14,7 +14,8 @@ from store import audit
 from store.capacity import CHANNEL_INFO_SQL, channel_info_from_row
 from store.db import client
 from store.errors import Conflict, Invalid, NotFound
-from store.models import AdminBinding, ApiToken, Channel, Workspace
+from store.models import Channel, Workspace
+from store.models_ops import AdminBinding, ApiToken
 from store.periods import UnknownTimezone, zone
 from store.types import ChannelInfo
 

@@ -1,0 +1,123 @@
+"""Tortoise models of operations: audit log, API tokens, admin bindings, events, reset runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+from store.models import Workspace
+
+
+class AuditLog(Model):
+    """Who did what, from which surface, when."""
+
+    id = fields.BigIntField(primary_key=True)
+    workspace: fields.ForeignKeyNullableRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name=False, null=True
+    )
+    actor = fields.CharField(max_length=200)
+    surface = fields.CharField(max_length=16)  # cli | api | slack | telegram | system
+    action = fields.CharField(max_length=64)
+    target = fields.CharField(max_length=200, null=True)
+    detail: Any = fields.JSONField(null=True)
+    at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "audit_log"
+        indexes = (Index(fields=("workspace_id", "at")),)
+
+
+class ApiToken(Model):
+    """A REST API bearer token, stored as its SHA-256 only."""
+
+    id = fields.IntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="tokens"
+    )
+    name = fields.CharField(max_length=100)
+    role = fields.CharField(max_length=8)  # agent | admin | owner
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_token"
+
+
+class AdminBinding(Model):
+    """A chat user (Slack team:user, Telegram user id) bound to a workspace and role."""
+
+    id = fields.IntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="admins"
+    )
+    platform = fields.CharField(max_length=16)  # slack | telegram
+    platform_user = fields.CharField(max_length=128)
+    role = fields.CharField(max_length=8)
+    name = fields.CharField(max_length=200, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "admin_binding"
+        unique_together = (("platform", "platform_user"),)
+
+
+class AdminChat(Model):
+    """A chat where notifications of a workspace are delivered (Slack channel, Telegram chat)."""
+
+    id = fields.IntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="admin_chats"
+    )
+    platform = fields.CharField(max_length=16)
+    chat_id = fields.CharField(max_length=128)
+
+    class Meta:
+        table = "admin_chat"
+        unique_together = (("workspace", "platform", "chat_id"),)
+
+
+class Event(Model):
+    """A notification to deliver (cap thresholds, reset warnings/results), key makes it once."""
+
+    id = fields.BigIntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name=False
+    )
+    kind = fields.CharField(max_length=32)
+    key = fields.CharField(max_length=128)  # e.g. "cap_80:2026-11": one per threshold per period
+    payload: Any = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "event"
+        unique_together = (("workspace", "key"),)
+
+
+class ResetRun(Model):
+    """One monthly reset of a workspace, (workspace, period) unique makes it run once."""
+
+    id = fields.IntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="reset_runs"
+    )
+    period = fields.CharField(max_length=7)
+    mode = fields.CharField(max_length=8)
+    enabled_by = fields.CharField(max_length=200, null=True)
+    state = fields.CharField(max_length=16, default="started")  # started|exported|done|failed
+    counts: Any = fields.JSONField(default=dict)
+    export_path = fields.CharField(max_length=1024, null=True)
+    owner = fields.CharField(max_length=128, null=True)  # process holding the run
+    heartbeat_at = fields.DatetimeField(null=True)
+    started_at = fields.DatetimeField(auto_now_add=True)
+    finished_at = fields.DatetimeField(null=True)
+    error = fields.TextField(null=True)
+
+    class Meta:
+        table = "reset_run"
+        unique_together = (("workspace", "period"),)
