@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 
-import structlog
 from aiohttp import web
 
 from gateway import keys, ops, webhooks
@@ -18,11 +16,7 @@ from gateway.settings import Settings
 from store import db
 from store.writer import BatchWriter
 
-log = structlog.get_logger("contactgate.app")
-MAX_BODY = 5 * 1024 * 1024
-# Young collections every 20,000 allocations instead of 700: the webhook path allocates many
-# short-lived objects and almost none of them are in cycles.
-GC_THRESHOLDS = (20_000, 20, 20)  # the largest per-route limit (WhatsApp, 4 MiB) plus headroom
+MAX_BODY = 5 * 1024 * 1024  # the largest per-route limit (WhatsApp, 4 MiB) plus headroom
 
 
 class SchemaOutdated(RuntimeError):
@@ -84,10 +78,6 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 async def _writer(app: web.Application) -> AsyncIterator[None]:
     writer = app[keys.WRITER]
-    # Everything loaded so far (models, SQL caches, settings) lives as long as the process:
-    # keep it out of the cyclic collector, whose full sweeps otherwise stall requests.
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
     writer.start()
     yield
     await writer.stop()
