@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager, suppress
 from typing import Any, Protocol, TypeVar
@@ -287,6 +288,8 @@ class LoopSqliteWriter:
             self._conn.execute(f"PRAGMA {pragma}={value}")
         # Used by one checkpoint at a time, from whichever worker thread runs it.
         self._checkpointer = sqlite3.connect(path, timeout=1, check_same_thread=False)
+        self._checkpoint_lock = threading.Lock()
+        self._closed = False
 
     async def run(self, work: Callable[[RawTx], Coroutine[Any, Any, T]]) -> T:
         """Run `work(tx)` in one write transaction on this connection."""
@@ -312,9 +315,11 @@ class LoopSqliteWriter:
             await asyncio.sleep(0.0005)
 
     def close(self) -> None:
-        """Close the connections."""
+        """Close the connections (waiting for a checkpoint still running in its thread)."""
         self._conn.close()
-        self._checkpointer.close()
+        with self._checkpoint_lock:
+            self._closed = True
+            self._checkpointer.close()
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database file (PASSIVE: never blocks the writer).
@@ -322,4 +327,8 @@ class LoopSqliteWriter:
         Called from a worker thread, on a connection of its own, so the fsync it ends with never
         runs on the event loop. Small and frequent keeps each fsync short.
         """
-        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        # Cancelling the asyncio task that awaits this does not stop the thread: close() must
+        # not pull the connection from under a checkpoint in progress.
+        with self._checkpoint_lock:
+            if not self._closed:
+                self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +71,24 @@ def test_drive_refuses_a_coroutine_that_suspends() -> None:
 
     with pytest.raises(RuntimeError, match="tried to suspend"):
         db.drive(suspends())
+
+
+def test_close_waits_for_a_checkpoint_running_in_another_thread(tmp_path: Path) -> None:
+    writer = db.LoopSqliteWriter(str(tmp_path / "cg.db"))
+    writer._conn.execute("CREATE TABLE t (x)")
+    stop = threading.Event()
+
+    def checkpoint_forever() -> None:
+        while not stop.is_set():
+            writer.checkpoint()
+
+    worker = threading.Thread(target=checkpoint_forever)
+    worker.start()
+    try:
+        for _ in range(200):  # close() racing a running checkpoint crashed the process before
+            writer.checkpoint()
+        writer.close()
+    finally:
+        stop.set()
+        worker.join()
+    writer.checkpoint()  # after close: a no-op, not a crash
