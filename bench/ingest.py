@@ -552,7 +552,7 @@ def measure_backend(
         for kind, key in (("telegram", TG_KEY), ("whatsapp", WA_KEY)):
             secrets = [f"--secret={k}={v}" for k, v in SECRETS[kind].items()]
             cli(database.url, "channel", "add", WORKSPACE, kind, "--key", key, *secrets)
-        env = clean_env(CONTACTGATE_DATABASE_URL=database.url, CONTACTGATE_LOG_LEVEL="WARNING")
+        env = clean_env(CONTACTGATE_DATABASE_URL=database.url, CONTACTGATE_LOG_LEVEL=args.log_level)
         log = folder / f"gateway-{backend}.log"
         server = start_server([PY, "-m", "gateway.cli", "serve"], env, log)
         notes = [f"set-up {time.perf_counter() - started:.1f} s"]
@@ -774,6 +774,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed of the request mix")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (pool, logs)")
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=["WARNING", "INFO"],
+        help="the gateway's log level; INFO adds its JSON line per webhook (stdout to /dev/null)",
+    )
     return parser.parse_args(argv)
 
 
