@@ -8,6 +8,7 @@ from aiohttp import web
 
 from gateway import keys, ops, webhooks
 from gateway.channel_cache import ChannelCache
+from gateway.channels import CHANNELS
 from gateway.http import guarded
 from gateway.metrics import Metrics
 from gateway.provision import apply_declarations
@@ -16,7 +17,9 @@ from gateway.settings import Settings
 from store import db
 from store.writer import BatchWriter
 
-MAX_BODY = 5 * 1024 * 1024  # the largest per-route limit (WhatsApp, 4 MiB) plus headroom
+# aiohttp's own ceiling: the largest channel limit (email, 25 MiB) plus headroom; each channel
+# enforces its own limit below it (gateway.http.read_body).
+MAX_BODY = max(module.MAX_BODY for module in CHANNELS.values()) + 1024 * 1024
 
 
 class SchemaOutdated(RuntimeError):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Protocol, cast
 
-from gateway.channels import bird, meta, telegram, twilio, vonage, whatsapp
+from gateway.channels import bird, email, meta, telegram, twilio, vonage, whatsapp
 from gateway.channels.base import Ack, ParseResult, WebhookRequest
 
 
@@ -38,7 +38,9 @@ def _register(*modules: ModuleType) -> dict[str, ChannelModule]:
     return {kind: cast(ChannelModule, m) for m in modules for kind in m.KINDS}
 
 
-CHANNELS: dict[str, ChannelModule] = _register(telegram, whatsapp, twilio, meta, bird, vonage)
+CHANNELS: dict[str, ChannelModule] = _register(
+    telegram, whatsapp, twilio, meta, bird, vonage, email
+)
 
 
 def handshake_of(kind: str) -> Callable[[Mapping[str, str], WebhookRequest], str] | None:

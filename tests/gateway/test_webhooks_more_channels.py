@@ -6,7 +6,13 @@ kind is wired end to end: signed exactly as its provider signs, stored once, ref
 
 from __future__ import annotations
 
+import base64
+import email
+import email.utils
+import hashlib
+import hmac
 import time
+import uuid
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
@@ -15,6 +21,7 @@ from aiohttp.test_utils import TestClient
 
 from gateway.channels import vonage
 from gateway.provision import known_kinds
+from store.models import Contact, Workspace
 from store.setup import upsert_channel
 from tests import helpers as h
 from tests.gateway.test_channel_bird import bird_signature
@@ -94,3 +101,58 @@ async def test_forged_delivery_is_refused_and_nothing_is_stored(
     assert (await response.json())["error"] == "rejected"
     assert await h.scalar("SELECT count(*) AS n FROM message") == 0
     assert await h.scalar("SELECT count(*) AS n FROM contact") == 0
+
+
+EMAIL_SECRETS = {"signing_key": "mailgun-signing-key", "basic_auth": "mailer:s3cret"}
+
+
+async def _email_channel() -> str:
+    await h.workspace()
+    info = await upsert_channel(
+        "acme", "email", "email-acme-key", EMAIL_SECRETS, known_kinds=known_kinds()
+    )
+    return info.key
+
+
+def _mailgun_form(token: str) -> str:
+    params = dict(parse_qsl(load_fixture("email", "mailgun__forward").decode()))
+    stamp = str(int(time.time()))
+    digest = hmac.new(
+        EMAIL_SECRETS["signing_key"].encode(), (stamp + token).encode(), hashlib.sha256
+    ).hexdigest()
+    params.update(timestamp=stamp, token=token, signature=digest)
+    return urlencode(params)
+
+
+async def test_mailgun_forward_is_stored_once_and_a_replay_is_refused(client: TestClient) -> None:
+    key = await _email_channel()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    one, two = uuid.uuid4().hex * 2, uuid.uuid4().hex * 2  # the token cache is per process
+    first = await client.post(f"/webhooks/{key}", data=_mailgun_form(one), headers=form)
+    again = await client.post(f"/webhooks/{key}", data=_mailgun_form(two), headers=form)
+    replay = await client.post(f"/webhooks/{key}", data=_mailgun_form(two), headers=form)
+    assert (first.status, again.status, replay.status) == (200, 200, 401)
+    assert await h.scalar("SELECT count(*) AS n FROM message") == 1  # Message-ID dedupe
+    [identity] = await h.rows("SELECT external_id, email FROM identity")
+    assert identity["external_id"] == identity["email"]
+    assert "@" in identity["email"] and identity["email"] == identity["email"].lower()
+
+
+async def test_raw_mime_joins_the_contact_with_that_email(client: TestClient) -> None:
+    key = await _email_channel()
+    raw = load_fixture("email", "raw__plain")
+    sender = email.utils.parseaddr(email.message_from_bytes(raw)["From"])[1].lower()
+    await Contact.create(
+        workspace=await Workspace.get(slug="acme"), email=sender, name="Known", source="manual"
+    )
+    auth = base64.b64encode(EMAIL_SECRETS["basic_auth"].encode()).decode()
+    headers = {"Content-Type": "message/rfc822", "Authorization": f"Basic {auth}"}
+    response = await client.post(f"/webhooks/{key}", data=raw, headers=headers)
+    wrong = await client.post(
+        f"/webhooks/{key}",
+        data=raw,
+        headers={**headers, "Authorization": "Basic " + base64.b64encode(b"mailer:nope").decode()},
+    )
+    assert (response.status, wrong.status) == (200, 401)
+    assert await h.rows("SELECT name, email FROM contact") == [{"name": "Known", "email": sender}]
+    assert await h.scalar("SELECT count(*) AS n FROM identity") == 1
