@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
+from urllib.parse import parse_qsl
 
 import orjson
 
@@ -261,3 +262,19 @@ def check_ids(messages: list[Inbound]) -> None:
                 raise PayloadError(
                     f"message {number}: {name} must be printable and at most {limit} characters"
                 )
+
+
+def form_pairs(body: bytes) -> list[tuple[str, str]]:
+    """A url-encoded body as (name, value) pairs; PayloadError unless it decodes as UTF-8."""
+    try:
+        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"body is not valid UTF-8 form data: {exc.reason}") from None
+
+
+def required_param(params: Mapping[str, str], name: str) -> str:
+    """A form parameter that must be present and non-empty."""
+    value = params.get(name)
+    if not value:
+        raise PayloadError(f"missing {name}")
+    return value

@@ -21,7 +21,6 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 
@@ -33,6 +32,7 @@ from gateway.channels.base import (
     PayloadError,
     SignatureError,
     WebhookRequest,
+    form_pairs,
     ident,
     json_object,
     objects,
@@ -274,11 +274,7 @@ def _iso(value: str, where: str) -> datetime:
 def _legacy_params(request: WebhookRequest) -> dict[str, str]:
     if not request.body:
         return dict(request.query)
-    try:
-        text = request.body.decode("utf-8")
-        return dict(parse_qsl(text, keep_blank_values=True, errors="strict"))
-    except UnicodeDecodeError as exc:
-        raise PayloadError(f"body is not valid UTF-8 form data: {exc.reason}") from None
+    return dict(form_pairs(request.body))
 
 
 def parse_legacy(params: Mapping[str, str]) -> ParseResult:

@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr, parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 
@@ -37,6 +36,7 @@ from gateway.channels.base import (
     SignatureError,
     WebhookError,
     WebhookRequest,
+    form_pairs,
     from_unix,
     hmac_hex,
     require_secret,
@@ -275,11 +275,7 @@ def _media_type(request: WebhookRequest) -> str:
 def _fields(request: WebhookRequest) -> tuple[dict[str, str], list[dict[str, Any]]]:
     if _media_type(request) == "multipart/form-data":
         return mime.form_data(request.body, _header(request, "Content-Type") or "")
-    try:
-        pairs = parse_qsl(request.body.decode("utf-8"), keep_blank_values=True, errors="strict")
-    except UnicodeDecodeError as exc:
-        raise PayloadError(f"body is not valid UTF-8 form data: {exc.reason}") from None
-    return dict(pairs), []
+    return dict(form_pairs(request.body)), []
 
 
 def _message_headers(fields: Mapping[str, str]) -> mime.Headers:

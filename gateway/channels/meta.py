@@ -6,7 +6,7 @@ Timestamps are milliseconds; ids are Page-scoped (PSID) or Instagram-scoped (IGS
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,24 +16,21 @@ from gateway.channels.base import (
     Inbound,
     ParseResult,
     PayloadError,
-    SignatureError,
     WebhookRequest,
-    hmac_hex,
     ident,
     json_object,
     json_type,
     objects,
     optional,
-    require_secret,
     required,
-    same,
 )
+from gateway.channels.meta_hub import handshake as handshake
+from gateway.channels.meta_hub import verify as verify
 
 KINDS = ("messenger", "instagram")
 SECRETS = ("app_secret", "verify_token")
 MAX_BODY = 1024 * 1024  # Meta documents no limit; batches of messaging events stay far below
 ACK = Ack(200, b"EVENT_RECEIVED")
-SIGNATURE_HEADER = "X-Hub-Signature-256"
 Json = dict[str, Any]
 
 # The "object" of the payload for each kind.
@@ -54,33 +51,6 @@ ATTACHMENT_TYPES = {
 MEDIA_TYPES = (*ATTACHMENT_TYPES.values(), "location")
 # A value this small is not a timestamp in milliseconds (that would be before 1973): seconds.
 SECONDS_BELOW = 10**11
-
-
-def verify(secrets: Mapping[str, str], request: WebhookRequest) -> None:
-    """Check Meta's HMAC-SHA256 of the raw body under the app secret."""
-    secret = require_secret(secrets, "app_secret")
-    header = request.headers.get(SIGNATURE_HEADER)
-    if header is None:
-        raise SignatureError(f"missing {SIGNATURE_HEADER}")
-    scheme, _, digest = header.partition("=")
-    if scheme != "sha256" or not digest:
-        raise SignatureError(f"malformed {SIGNATURE_HEADER}: expected sha256=<hex digest>")
-    if not same(digest, hmac_hex(secret, request.body)):
-        raise SignatureError(f"wrong {SIGNATURE_HEADER}")
-
-
-def handshake(secrets: Mapping[str, str], request: WebhookRequest) -> str:
-    """Meta's GET subscription check: echo hub.challenge when the verify token matches."""
-    expected = require_secret(secrets, "verify_token")
-    if request.query.get("hub.mode") != "subscribe":
-        raise SignatureError("hub.mode must be subscribe")
-    token = request.query.get("hub.verify_token")
-    if token is None or not same(token, expected):
-        raise SignatureError("wrong hub.verify_token")
-    challenge = request.query.get("hub.challenge")
-    if not challenge:
-        raise PayloadError("missing hub.challenge")
-    return challenge
 
 
 def parse(kind: str, request: WebhookRequest) -> ParseResult:

@@ -9,7 +9,7 @@ import math
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from gateway.channels.base import (
     Ack,
@@ -19,7 +19,9 @@ from gateway.channels.base import (
     PayloadError,
     SignatureError,
     WebhookRequest,
+    form_pairs,
     require_secret,
+    required_param,
     same,
     utc_now,
 )
@@ -47,7 +49,7 @@ def verify(secrets: Mapping[str, str], request: WebhookRequest) -> None:
     if given is None:
         raise SignatureError(f"missing {SIGNATURE_HEADER}")
     try:
-        params = form(request.body)
+        params = form_pairs(request.body)
     except PayloadError as exc:
         raise SignatureError(f"cannot check {SIGNATURE_HEADER}: {exc.reason}") from None
     candidates = (signature(token, url, params) for url in _url_variants(request.url))
@@ -78,18 +80,9 @@ def _url_variants(url: str) -> tuple[str, ...]:
     return url, urlunsplit(parts._replace(netloc=netloc))
 
 
-def form(body: bytes) -> list[tuple[str, str]]:
-    """The url-encoded body as (name, value) pairs; PayloadError unless it decodes as UTF-8."""
-    try:
-        text = body.decode("utf-8")
-        return parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
-    except UnicodeDecodeError as exc:
-        raise PayloadError(f"body is not valid UTF-8 form data: {exc.reason}") from None
-
-
 def parse(kind: str, request: WebhookRequest) -> ParseResult:
     """One inbound message, or one ignored status callback."""
-    params = dict(form(request.body))
+    params = dict(form_pairs(request.body))
     status = params.get("MessageStatus") or params.get("SmsStatus")
     if status and status not in INBOUND_STATUSES:
         return ParseResult(ignored=1)
@@ -98,7 +91,7 @@ def parse(kind: str, request: WebhookRequest) -> ParseResult:
 
 def parse_inbound(kind: str, params: Params) -> Inbound:
     """An SMS, MMS or WhatsApp message; Twilio sends no timestamp, so it is stamped now."""
-    sender = _required(params, "From")
+    sender = required_param(params, "From")
     if kind == "twilio_whatsapp":
         sender = sender.removeprefix(WHATSAPP_PREFIX)
     content = _content(params)
@@ -115,13 +108,6 @@ def parse_inbound(kind: str, params: Params) -> Inbound:
         display_name=params.get("ProfileName") or None,
         meta=content.meta,
     )
-
-
-def _required(params: Params, name: str) -> str:
-    value = params.get(name)
-    if not value:
-        raise PayloadError(f"missing {name}")
-    return value
 
 
 def _sid(params: Params) -> str:
@@ -156,7 +142,7 @@ def parse_media(params: Params) -> list[dict[str, Any]]:
 
 
 def _media_item(params: Params, index: int) -> dict[str, Any]:
-    url = _required(params, f"MediaUrl{index}")
+    url = required_param(params, f"MediaUrl{index}")
     mime_type = params.get(f"MediaContentType{index}") or None
     major = (mime_type or "").partition("/")[0]
     kind = major if major in MEDIA_KINDS else "document"
@@ -175,7 +161,7 @@ def parse_location(params: Params) -> Content:
 
 
 def _coordinate(params: Params, name: str) -> float:
-    value = _required(params, name)
+    value = required_param(params, name)
     try:
         number = float(value)
     except ValueError:

@@ -20,7 +20,6 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 
@@ -32,9 +31,11 @@ from gateway.channels.base import (
     PayloadError,
     SignatureError,
     WebhookRequest,
+    form_pairs,
     from_unix,
     json_type,
     require_secret,
+    required_param,
     same,
     utc_now,
 )
@@ -103,12 +104,8 @@ def request_params(request: WebhookRequest) -> Params:
         return dict(request.query)
     if body.lstrip()[:1] in (b"{", b"["):
         return _json_params(body)
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
-    except UnicodeDecodeError as exc:
-        raise PayloadError(f"body is not valid UTF-8 form data: {exc.reason}") from None
     params: Params = {}
-    for name, value in pairs:
+    for name, value in form_pairs(body):
         if name in params:
             raise PayloadError(f"repeated parameter {name}")
         params[name] = value
@@ -149,7 +146,7 @@ def parse(kind: str, request: WebhookRequest) -> ParseResult:
 
 def parse_inbound(params: Params) -> Inbound:
     """An inbound SMS: the sender is msisdn (digits, no "+"), the dedupe key messageId."""
-    msisdn = _required(params, "msisdn")
+    msisdn = required_param(params, "msisdn")
     sender = "+" + msisdn if DIGITS.fullmatch(msisdn) else msisdn
     content = _content(params)
     if to := params.get("to"):
@@ -158,7 +155,7 @@ def parse_inbound(params: Params) -> Inbound:
         content.meta.update(_concat(params))
     return Inbound(
         external_id=sender,
-        provider_message_id=_required(params, "messageId"),
+        provider_message_id=required_param(params, "messageId"),
         type=content.type,
         sent_at=_sent_at(params),
         text=content.text,
@@ -167,15 +164,8 @@ def parse_inbound(params: Params) -> Inbound:
     )
 
 
-def _required(params: Params, name: str) -> str:
-    value = params.get(name)
-    if not value:
-        raise PayloadError(f"missing {name}")
-    return value
-
-
 def _content(params: Params) -> Content:
-    kind = _required(params, "type")
+    kind = required_param(params, "type")
     if kind in TEXT_TYPES:
         if "text" not in params:
             raise PayloadError("missing text")
@@ -188,7 +178,7 @@ def _content(params: Params) -> Content:
 
 
 def _concat(params: Params) -> dict[str, Any]:
-    ref = _required(params, "concat-ref")
+    ref = required_param(params, "concat-ref")
     part, total = _count(params, "concat-part"), _count(params, "concat-total")
     if part > total:
         raise PayloadError(f"concat-part {part} is beyond concat-total {total}")
@@ -196,7 +186,7 @@ def _concat(params: Params) -> dict[str, Any]:
 
 
 def _count(params: Params, name: str) -> int:
-    value = _required(params, name)
+    value = required_param(params, name)
     if not value.isascii() or not value.isdigit() or len(value) > 3 or int(value) < 1:
         raise PayloadError(f"{name} must be a positive count, got {value!r}")
     return int(value)

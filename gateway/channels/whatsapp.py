@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -12,56 +12,26 @@ from gateway.channels.base import (
     Inbound,
     ParseResult,
     PayloadError,
-    SignatureError,
     WebhookRequest,
-    hmac_hex,
     json_object,
     objects,
     optional,
-    require_secret,
     required,
-    same,
     timestamp,
 )
+from gateway.channels.meta_hub import handshake as handshake
+from gateway.channels.meta_hub import verify as verify
 
 KINDS = ("whatsapp",)
 SECRETS = ("app_secret", "verify_token")
 MAX_BODY = 4 * 1024 * 1024  # batches reach 3 MB
 ACK = Ack(200, b"ok")
-SIGNATURE_HEADER = "X-Hub-Signature-256"
 Json = dict[str, Any]
 
 # A revoke is the customer deleting an earlier message: nothing to store.
 IGNORED_TYPES = ("revoke",)
 MEDIA_FIELDS = ("mime_type", "sha256", "filename", "url")
 REPLY_TYPES = ("button_reply", "list_reply")
-
-
-def verify(secrets: Mapping[str, str], request: WebhookRequest) -> None:
-    """Check Meta's HMAC-SHA256 of the raw body under the app secret."""
-    secret = require_secret(secrets, "app_secret")
-    header = request.headers.get(SIGNATURE_HEADER)
-    if header is None:
-        raise SignatureError(f"missing {SIGNATURE_HEADER}")
-    scheme, _, digest = header.partition("=")
-    if scheme != "sha256" or not digest:
-        raise SignatureError(f"malformed {SIGNATURE_HEADER}: expected sha256=<hex digest>")
-    if not same(digest, hmac_hex(secret, request.body)):
-        raise SignatureError(f"wrong {SIGNATURE_HEADER}")
-
-
-def handshake(secrets: Mapping[str, str], request: WebhookRequest) -> str:
-    """Meta's GET subscription check: echo hub.challenge when the verify token matches."""
-    expected = require_secret(secrets, "verify_token")
-    if request.query.get("hub.mode") != "subscribe":
-        raise SignatureError("hub.mode must be subscribe")
-    token = request.query.get("hub.verify_token")
-    if token is None or not same(token, expected):
-        raise SignatureError("wrong hub.verify_token")
-    challenge = request.query.get("hub.challenge")
-    if not challenge:
-        raise PayloadError("missing hub.challenge")
-    return challenge
 
 
 def parse(kind: str, request: WebhookRequest) -> ParseResult:
