@@ -1,4 +1,7 @@
 FROM python:3.11-slim
+# DejaVu for readable PDF exports (accents, most scripts); the slim image has no fonts
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY gateway ./gateway

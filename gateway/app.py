@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from gateway import keys, ops, webhooks
+from gateway.api import routes as api_routes
+from gateway.api.imports import IMPORT_LIMIT
 from gateway.channel_cache import ChannelCache
 from gateway.channels import CHANNELS
 from gateway.http import guarded
@@ -40,6 +42,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_writer)
     app.cleanup_ctx.append(scheduler_ctx(settings.scheduler_seconds))
     _routes(app)
+    app[IMPORT_LIMIT] = settings.api_import_max_bytes
     return app
 
 
@@ -49,6 +52,7 @@ def _routes(app: web.Application) -> None:
     app.router.add_get("/healthz", guarded(ops.healthz))
     app.router.add_get("/readyz", guarded(ops.readyz))
     app.router.add_get("/metrics", guarded(ops.metrics))
+    api_routes.register(app)
 
 
 async def prepare_database(settings: Settings) -> None:

@@ -1,61 +1,21 @@
-"""The `contactgate` command: serve, migrate, workspace/channel/admin/token setup, plan."""
+"""The `contactgate` command: serve, migrate, set-up (workspace, channel, admin, token), plan,
+import, export."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import sys
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
 
 import click
 
-from gateway.settings import Settings, SettingsError, load_settings
+from gateway.cli_common import run, settings_of, show
+from gateway.cli_contacts import export_contacts, import_contacts
 from store import db
-from store.errors import DomainError
 
 T = TypeVar("T")
-
-
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_settings(ctx.obj.get("config"))
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def _run(ctx: click.Context, work: Callable[[], Awaitable[T]], *, migrate: bool = True) -> T:
-    """Open the database (applying migrations first), run `work`, close it."""
-    settings = _settings(ctx)
-
-    async def main() -> T:
-        from gateway.app import prepare_database
-
-        if migrate:
-            await prepare_database(settings)
-        await db.init(settings.database_url)
-        try:
-            return await work()
-        finally:
-            await db.close()
-
-    try:
-        return asyncio.run(main())
-    except DomainError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def _print(value: Any, as_json: bool) -> None:
-    data = asdict(value) if hasattr(value, "__dataclass_fields__") else value
-    if as_json:
-        click.echo(json.dumps(data, indent=2, default=str))
-    elif isinstance(data, dict):
-        for key, val in data.items():
-            click.echo(f"{key}: {val}")
-    else:
-        click.echo(data)
 
 
 @click.group()
@@ -77,7 +37,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     from gateway import logs
     from gateway.app import create_app
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     logs.configure(settings.log_level, settings.log_format)
     try:
         import uvloop
@@ -114,7 +74,7 @@ async def _tune_gc(_app: object) -> None:
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
     """Bring the database schema up to date."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
 
     async def work() -> list[str]:
         from gateway.app import prepare_database
@@ -153,7 +113,7 @@ def workspace_create(ctx: click.Context, slug: str, **fields: Any) -> None:
     """Create a workspace (or update an existing one)."""
     from store.setup import upsert_workspace
 
-    _print(_run(ctx, lambda: upsert_workspace(slug, **fields)), False)
+    show(run(ctx, lambda: upsert_workspace(slug, **fields)), False)
 
 
 @workspace.command("list")
@@ -163,8 +123,8 @@ def workspace_list(ctx: click.Context, as_json: bool) -> None:
     """List workspaces."""
     from store.setup import list_workspaces
 
-    rows = _run(ctx, list_workspaces)
-    _print(
+    rows = run(ctx, list_workspaces)
+    show(
         [asdict(w) for w in rows]
         if as_json
         else "\n".join(
@@ -205,7 +165,7 @@ def channel_add(
     from store.setup import upsert_channel
 
     pairs = dict(_pair(s) for s in secrets)
-    info = _run(
+    info = run(
         ctx,
         lambda: upsert_channel(
             workspace_slug, kind, key, pairs, name=name, known_kinds=known_kinds()
@@ -228,7 +188,7 @@ def channel_list(ctx: click.Context, workspace_slug: str) -> None:
     """List a workspace's channels (secrets are not shown)."""
     from store.setup import list_channels
 
-    for ch in _run(ctx, lambda: list_channels(workspace_slug)):
+    for ch in run(ctx, lambda: list_channels(workspace_slug)):
         click.echo(f"{ch.key}\t{ch.kind}\t{'active' if ch.active else 'inactive'}")
 
 
@@ -250,7 +210,7 @@ def admin_add(
     """Bind USER (Slack TEAM:USER, Telegram user id) with ROLE."""
     from store.setup import bind_admin
 
-    _run(ctx, lambda: bind_admin(workspace_slug, platform, user, role, name=name))
+    run(ctx, lambda: bind_admin(workspace_slug, platform, user, role, name=name))
     click.echo(f"{platform} user {user} is {role} of {workspace_slug}")
 
 
@@ -268,7 +228,7 @@ def token_create(ctx: click.Context, workspace_slug: str, name: str, role: str) 
     """Create a token; it is printed once and stored only as a hash."""
     from store.setup import create_token
 
-    click.echo(_run(ctx, lambda: create_token(workspace_slug, name, role)))
+    click.echo(run(ctx, lambda: create_token(workspace_slug, name, role)))
 
 
 @main.command()
@@ -281,10 +241,14 @@ def plan(ctx: click.Context, workspace_slug: str, cap: int | None, as_json: bool
     from store import plan as plans
 
     if cap is None:
-        result = _run(ctx, lambda: plans.usage(workspace_slug))
+        result = run(ctx, lambda: plans.usage(workspace_slug))
     else:
-        result = _run(ctx, lambda: plans.set_cap(workspace_slug, cap, actor="cli", surface="cli"))
-    _print(result, as_json)
+        result = run(ctx, lambda: plans.set_cap(workspace_slug, cap, actor="cli", surface="cli"))
+    show(result, as_json)
+
+
+main.add_command(export_contacts)
+main.add_command(import_contacts)
 
 
 if __name__ == "__main__":  # pragma: no cover

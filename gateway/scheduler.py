@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator, Callable
 import structlog
 from aiohttp import web
 
+from store.db import optimize
 from store.plan import admit_if_room, workspaces_with_held
 
 log = structlog.get_logger("contactgate.scheduler")
 TICK_SECONDS = 60.0
+OPTIMIZE_EVERY = 60  # ticks: refresh the query planner's statistics about hourly
 
 
 async def tick() -> int:
@@ -31,11 +33,15 @@ async def tick() -> int:
 
 
 async def _loop(interval: float) -> None:
+    ticks = 0
     while True:
         try:
             await tick()
+            if ticks % OPTIMIZE_EVERY == 0:
+                await optimize()
         except Exception:  # the scheduler's top-level handler: log and try again next tick
             log.exception("scheduler_tick_failed")
+        ticks += 1
         await asyncio.sleep(interval)
 
 

@@ -102,6 +102,7 @@ class Settings(BaseSettings):
     pg_pool_size: int = Field(default=10, ge=1, le=200)
     channel_cache_seconds: float = Field(default=5.0, ge=0)
     scheduler_seconds: float = Field(default=60.0, gt=0)
+    api_import_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1)  # CSV upload limit
     workspaces: list[WorkspaceDecl] = Field(default_factory=list)
     channels: list[ChannelDecl] = Field(default_factory=list)
     admins: list[AdminDecl] = Field(default_factory=list)

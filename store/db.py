@@ -14,6 +14,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from store.text import fold
+
 APP = "models"
 MODELS_MODULES = ["store.models", "store.models_ops"]
 MIGRATIONS_MODULE = "store.migrations"
@@ -78,6 +80,42 @@ async def init(url: str, *, pool_max: int = 10) -> None:
     await Tortoise.init(
         config=tortoise_config(url, pool_max=pool_max), _enable_global_fallback=True
     )
+    db = client()
+    if db.capabilities.dialect == "sqlite":
+        await db.create_connection(with_db=True)
+        await db._connection.create_function("cg_fold", 1, sql_fold, deterministic=True)
+
+
+async def optimize() -> None:
+    """Refresh SQLite's planner statistics where they went stale (PostgreSQL autovacuum does).
+
+    Without them SQLite may walk an unrelated index for a filter: measured 1.8 s instead of
+    50 ms for `country:EC` on a million contacts.
+    """
+    db = client()
+    if db.capabilities.dialect != "sqlite":
+        await _analyze_postgres(db)
+        return
+    _count, rows = await db.execute_query("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+    # analysis_limit samples each index (approximate, fast statistics, as SQLite advises)
+    await db.execute_script(
+        "PRAGMA analysis_limit=1000; " + ("PRAGMA optimize" if rows else "ANALYZE")
+    )
+
+
+async def _analyze_postgres(db: BaseDBAsyncClient) -> None:
+    """ANALYZE the contact tables when a bulk load outran autovacuum (a million imported rows
+    left PostgreSQL planning sorted pages as full scans: 500 ms instead of 2 ms)."""
+    _count, rows = await db.execute_query(
+        "SELECT n_mod_since_analyze, n_live_tup FROM pg_stat_user_tables WHERE relname = 'contact'"
+    )
+    if rows and rows[0][0] > 0.1 * rows[0][1] + 1000:
+        await db.execute_script("ANALYZE contact, identity, contact_tag, tag")
+
+
+def sql_fold(value: object) -> str | None:
+    """`cg_fold(x)` on SQLite: store.text.fold (PostgreSQL has it as lower(unaccent(x)))."""
+    return None if value is None else fold(str(value))
 
 
 async def close() -> None:
@@ -206,6 +244,30 @@ class _PgTx:
             await self._conn.executemany(to_pg(sql), rows)
 
 
+class ClientTx:
+    """RawTx over a tortoise client (reads outside a transaction, migrations)."""
+
+    for_update = ""
+
+    def __init__(self, db: BaseDBAsyncClient | None = None, dialect_name: str | None = None):
+        self._db = db or client()
+        self.dialect = dialect_name or str(self._db.capabilities.dialect)
+
+    def _sql(self, sql: str) -> str:
+        return to_pg(sql) if self.dialect == "postgres" else sql
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        _count, rows = await self._db.execute_query(self._sql(sql), list(params))
+        return [tuple(row.values()) if hasattr(row, "values") else tuple(row) for row in rows]
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        await self._db.execute_query(self._sql(sql), list(params))
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            await self._db.execute_many(self._sql(sql), [list(r) for r in rows])
+
+
 @asynccontextmanager
 async def raw_transaction() -> AsyncIterator[RawTx]:
     """A write transaction on tortoise's connection; commits on exit, rolls back on error.
@@ -286,6 +348,7 @@ class LoopSqliteWriter:
         }  # checkpoints run off the loop: checkpoint()
         for pragma, value in pragmas.items():
             self._conn.execute(f"PRAGMA {pragma}={value}")
+        self._conn.create_function("cg_fold", 1, sql_fold, deterministic=True)
         # Used by one checkpoint at a time, from whichever worker thread runs it.
         self._checkpointer = sqlite3.connect(path, timeout=1, check_same_thread=False)
         self._checkpoint_lock = threading.Lock()

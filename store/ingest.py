@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from store import capacity
+from store import capacity, text
 from store.db import RawTx
 from store.phones import normalise_email, to_e164
 from store.serial import dump_json, inbound_to_json, nul_free, short_text
@@ -189,9 +189,16 @@ async def _learn_scoped_id(tx: RawTx, item: Item, hit: Resolved, scoped: str) ->
 async def _learn_phone(tx: RawTx, item: Item, hit: Resolved, phone: str) -> None:
     await tx.execute("UPDATE identity SET phone = ? WHERE id = ?", [phone, hit.identity_id])
     await tx.execute(
-        "UPDATE contact SET phone = ? WHERE id = ? AND phone IS NULL AND NOT EXISTS"
+        "UPDATE contact SET phone = ?, search_text = search_text || ? WHERE id = ?"
+        " AND phone IS NULL AND NOT EXISTS"
         " (SELECT 1 FROM contact other WHERE other.workspace_id = ? AND other.phone = ?)",
-        [phone, hit.contact_id, item.channel.workspace_id, phone],
+        [
+            phone,
+            _more_text(text.phone_variants(phone)),
+            hit.contact_id,
+            item.channel.workspace_id,
+            phone,
+        ],
     )
     hit.phone = phone
 
@@ -224,6 +231,11 @@ async def create_identity(
     contact_id = await _contact_for(tx, channel.workspace_id, phone, email)
     if contact_id is None:
         contact_id = await _insert_contact(tx, item, phone, email, now)
+    else:  # a second identity of a known person: make it findable by its handle too
+        await tx.execute(
+            "UPDATE contact SET search_text = search_text || ? WHERE id = ?",
+            [_more_text([inbound.username, inbound.external_id]), contact_id],
+        )
     rows = await tx.fetch(
         "INSERT INTO identity (workspace_id, channel_id, contact_id, external_id, scoped_id,"
         " username, display_name, phone, email, period, created_at)"
@@ -267,12 +279,15 @@ async def _insert_contact(
     tx: RawTx, item: Item, phone: str | None, email: str | None, now: datetime
 ) -> int:
     inbound = item.inbound
+    name = short_text(inbound.display_name or inbound.username)
+    fields = {"name": name, "phone": phone, "email": email}
     rows = await tx.fetch(
         "INSERT INTO contact (workspace_id, name, phone, email, custom, source, last_channel_id,"
-        " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id",
+        " created_at, updated_at, search_text, name_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+        " RETURNING id",
         [
             item.channel.workspace_id,
-            short_text(inbound.display_name or inbound.username),
+            name,
             phone,
             email,
             "{}",
@@ -280,9 +295,16 @@ async def _insert_contact(
             item.channel.id,
             now,
             now,
+            text.search_text(fields, [(inbound.username, inbound.external_id)]),
+            text.fold_or_none(name),
         ],
     )
     return int(rows[0][0])
+
+
+def _more_text(parts: Iterable[str | None]) -> str:
+    """Folded parts to append to a contact's search_text."""
+    return "".join(text.SEPARATOR + text.fold(p) for p in parts if p)
 
 
 async def insert_messages(
@@ -346,7 +368,27 @@ async def touch_contacts(
     if tx.dialect == "postgres":
         ids, names, channels = zip(*[(cid, name, ch) for cid, (name, ch) in ordered], strict=True)
         await tx.execute(PG_TOUCH_CONTACTS, [now, now, list(ids), list(names), list(channels)])
-        return
+    else:
+        await _touch_sqlite(tx, ordered, now)
+    await _refresh_named(tx, [cid for cid, (name, _ch) in ordered if name])
+
+
+async def _refresh_named(tx: RawTx, ids: list[int]) -> None:
+    """Contacts that just got their first name from a provider: derive name_key/search_text."""
+    if ids:
+        marks = ",".join("?" * len(ids))
+        rows = await tx.fetch(
+            f"SELECT id FROM contact WHERE id IN ({marks}) AND name_key IS NULL"
+            " AND trim(name) <> ''",
+            ids,
+        )
+        if rows:
+            await text.refresh(tx, [int(r[0]) for r in rows])
+
+
+async def _touch_sqlite(
+    tx: RawTx, ordered: list[tuple[int, tuple[str | None, int]]], now: datetime
+) -> None:
     values = ",".join(["(?,?,?)"] * len(ordered))
     await tx.execute(
         f"WITH v(id, name, channel_id) AS (VALUES {values}) UPDATE contact SET"

@@ -79,6 +79,10 @@ class Contact(Model):
     updated_at = fields.DatetimeField(auto_now=True)
     last_activity_at = fields.DatetimeField(null=True)
     last_incoming_at = fields.DatetimeField(null=True)
+    # Derived by store.text from the fields above (and identities) on every write path:
+    # the folded bag searched through FTS5 trigram / pg_trgm, and the folded name sorted on.
+    search_text = fields.TextField(default="")
+    name_key = fields.CharField(max_length=255, null=True)
 
     class Meta:
         table = "contact"
@@ -86,6 +90,12 @@ class Contact(Model):
         indexes = (
             Index(fields=("workspace_id", "identifier")),
             Index(fields=("workspace_id", "last_activity_at")),
+            Index(fields=("workspace_id", "name_key")),
+            Index(fields=("workspace_id", "company")),
+            Index(fields=("workspace_id", "city")),
+            Index(fields=("workspace_id", "country")),
+            Index(fields=("workspace_id", "created_at")),
+            Index(fields=("workspace_id", "last_incoming_at")),
         )
 
 
@@ -238,7 +248,7 @@ class ContactTag(Model):
     class Meta:
         table = "contact_tag"
         unique_together = (("contact", "tag"),)
-        indexes = (Index(fields=("tag_id",)),)
+        indexes = (Index(fields=("tag_id", "contact_id")),)  # covering: a tag's contacts
 
 
 class Note(Model):

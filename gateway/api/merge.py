@@ -1,0 +1,69 @@
+"""/contacts/{ref}/merge…: preview a merge, merge with per-field picks, unmerge, list merges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from gateway.api.common import contact_json, json_response, only, plain, read_json
+from gateway.api.contacts import contact_id, resolve
+from store import merge as merging
+from store.auth import Caller
+from store.errors import Invalid
+
+
+async def preview(request: web.Request, caller: Caller) -> web.Response:
+    """GET /contacts/{ref}/merge/{other}: the differences and what would move."""
+    primary = await contact_id(request, caller)
+    secondary = await contact_id(request, caller, "other")
+    found = await merging.preview(caller.actor, primary, secondary)
+    return json_response(
+        {
+            "primary": contact_json(found.primary),
+            "secondary": contact_json(found.secondary),
+            "diffs": plain(found.diffs),
+            "identities": found.identities,
+            "messages": found.messages,
+            "notes": found.notes,
+            "tags": found.tags,
+        }
+    )
+
+
+async def merge(request: web.Request, caller: Caller) -> web.Response:
+    """POST /contacts/{ref}/merge {"secondary", "picks"}: merge the secondary into this one."""
+    body = await read_json(request)
+    only(body, ("secondary", "picks"))
+    primary = await contact_id(request, caller)
+    secondary = await resolve(caller, _ref(body.get("secondary")))
+    contact = await merging.merge(caller.actor, primary, secondary, _picks(body.get("picks")))
+    return json_response(contact_json(contact))
+
+
+def _ref(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid("secondary is required: the id or typed identifier of the other contact")
+    return value
+
+
+def _picks(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise Invalid('picks must map fields to "primary" or "secondary"')
+    return value
+
+
+async def unmerge(request: web.Request, caller: Caller) -> web.Response:
+    """POST /contacts/{ref}/unmerge: undo the merge of this (merged-away) contact."""
+    primary, secondary = await merging.unmerge(caller.actor, await contact_id(request, caller))
+    return json_response({"primary": contact_json(primary), "secondary": contact_json(secondary)})
+
+
+async def list_merges(request: web.Request, caller: Caller) -> web.Response:
+    """GET /contacts/{ref}/merges: the open merges into or out of a contact."""
+    found = await merging.merges(caller.actor, await contact_id(request, caller))
+    return json_response({"merges": plain(found)})

@@ -1,0 +1,134 @@
+"""The OpenAPI 3.1 document, built from the route table and the hand-written schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiohttp import web
+
+from gateway.api.common import PREFIX
+from gateway.api.schemas import PATH, QUERY, SCHEMAS, ref
+from gateway.http import Handler
+
+if TYPE_CHECKING:
+    from gateway.api.routes import Route
+
+ERRORS = {
+    400: "The request cannot be read: not JSON, wrong content type, a malformed parameter.",
+    401: "No bearer token, a malformed one, or an unknown or revoked one.",
+    403: "The token's role is below the operation's `x-required-role`.",
+    404: "The contact, note, view or tag named does not exist in this workspace.",
+    409: "The change collides with existing data; the detail names what it collides with.",
+    413: "The body is over the limit (1 MiB for JSON, the import limit for CSV).",
+    422: "The input breaks a rule; the detail says which.",
+}
+ROLES_TEXT = "Roles: agent < admin < owner; each operation states its minimum in x-required-role."
+FILE = {
+    "description": "The export file (CSV streamed, UTF-8 with BOM; or PDF).",
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+
+
+def document(routes: Iterable[Route]) -> dict[str, Any]:
+    """The whole OpenAPI document."""
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(PREFIX + route.path, {})[route.method.lower()] = operation(route)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "contactgate API",
+            "version": "1",
+            "description": f"Contacts, tags, notes, merges, views, import, export, plan. "
+            f"Errors are JSON {{error, detail}}. {ROLES_TEXT}",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+    }
+
+
+def operation(route: Route) -> dict[str, Any]:
+    """One operation object."""
+    module = route.handler.__module__.rsplit(".", 1)[-1]
+    op: dict[str, Any] = {
+        "operationId": f"{module}_{route.handler.__name__}",
+        "summary": route.summary,
+        "description": f"{(route.handler.__doc__ or '').strip()}\n\nMinimum role: {route.role}.",
+        "tags": [module],
+        "x-required-role": route.role,
+        "parameters": [
+            *({"name": p, "in": "path", "required": True, **PATH[p]} for p in route.path_params),
+            *({"name": q, "in": "query", "required": False, **QUERY[q]} for q in route.query),
+        ],
+        "responses": {**_successes(route), **_errors(route)},
+    }
+    if route.body == "csv":
+        op["requestBody"] = {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    elif route.body:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": ref(route.body)}},
+        }
+    return op
+
+
+def _successes(route: Route) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for status, name in route.ok.items():
+        if name == "file":
+            out[str(status)] = FILE
+        else:
+            content = {"application/json": {"schema": ref(name)}}
+            out[str(status)] = {"description": _success_text(status), "content": content}
+    return out
+
+
+def _success_text(status: int) -> str:
+    return "Created." if status == 201 else "OK."
+
+
+def error_statuses(route: Route) -> list[int]:
+    """The error statuses an operation can answer with."""
+    found = {401, 403, *route.errors}
+    if route.path_params or route.query or route.body:
+        found |= {400, 422}
+    if route.path_params:
+        found.add(404)
+    if route.body:
+        found.add(413)
+    return sorted(found)
+
+
+def _errors(route: Route) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for status in error_statuses(route):
+        out[str(status)] = {
+            "description": ERRORS[status],
+            "content": {"application/json": {"schema": ref("Error")}},
+        }
+    out["401"]["headers"] = {
+        "WWW-Authenticate": {"description": "Bearer challenge.", "schema": {"type": "string"}}
+    }
+    return out
+
+
+def handler(routes: Iterable[Route]) -> Handler:
+    """GET /api/v1/openapi.json (no token needed): the document, built once."""
+    body = orjson.dumps(document(routes))
+
+    async def serve(_request: web.Request) -> web.StreamResponse:
+        return web.Response(body=body, content_type="application/json")
+
+    return serve

@@ -1,0 +1,220 @@
+"""JSON Schemas of the API's bodies and parameters (OpenAPI 3.1 components), written by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from store.contacts import CUSTOM_KEY_MAX, FIELD_LIMITS
+
+Schema = dict[str, Any]
+SIDES = ("primary", "secondary")
+
+
+def ref(name: str) -> Schema:
+    """A reference to a component schema."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(kind: str, **extra: Any) -> Schema:
+    """A value of `kind` or null."""
+    return {"type": [kind, "null"], **extra}
+
+
+def obj(required: tuple[str, ...] | None = None, /, **props: Schema) -> Schema:
+    """A closed object; every property required unless `required` says otherwise."""
+    return {
+        "type": "object",
+        "properties": props,
+        "required": list(props if required is None else required),
+        "additionalProperties": False,
+    }
+
+
+TIME = {"type": "string", "format": "date-time"}
+TEXT = {"type": "string"}
+INT = {"type": "integer"}
+COUNT = {"type": "integer", "minimum": 0}
+TEXTS = {"type": "array", "items": TEXT}
+ANY_FILTER: Schema = {
+    "description": "A filter: the text syntax (`tag:vip country:EC`), a JSON tree, or"
+    " Chatwoot's `payload` list; null for none."
+}
+CUSTOM_VALUE = {"type": ["string", "number", "boolean", "null"]}
+CUSTOM = {
+    "type": "object",
+    "propertyNames": {"maxLength": CUSTOM_KEY_MAX},
+    "additionalProperties": CUSTOM_VALUE,
+}
+
+CONTACT = obj(
+    id=INT,
+    workspace_id=INT,
+    **{k: nullable("string") for k in ("name", "email", "phone", "identifier", "company")},
+    **{k: nullable("string") for k in ("city", "country", "language", "avatar_url")},
+    custom={"type": "object"},
+    assignee=nullable("string"),
+    source=TEXT,
+    last_channel_id=nullable("integer"),
+    created_at=TIME,
+    updated_at=TIME,
+    last_activity_at=nullable("string", format="date-time"),
+    last_incoming_at=nullable("string", format="date-time"),
+    tags=TEXTS,
+    channels=TEXTS,
+    display_name=TEXT,
+)
+CONTACT_INPUT = obj(
+    (),
+    **{k: nullable("string", maxLength=n) for k, n in FIELD_LIMITS.items()},
+    phone=nullable("string"),
+    custom=CUSTOM,
+)
+PAGE = obj(
+    contacts={"type": "array", "items": ref("Contact")},
+    next_cursor=nullable("string"),
+    total=nullable("integer"),
+)
+SEARCH = obj(
+    (),
+    filter=ANY_FILTER,
+    q=TEXT,
+    sort=nullable("string"),
+    cursor=nullable("string"),
+    limit={"type": "integer", "minimum": 1, "maximum": 500},
+    count={"type": "boolean"},
+)
+NOTE = obj(id=INT, contact_id=INT, author=TEXT, body=TEXT, created_at=TIME)
+VIEW = obj(name=TEXT, filter=ANY_FILTER, columns=TEXTS, sort=TEXT, created_by=TEXT, created_at=TIME)
+CHANNEL_USAGE = obj(channel_key=TEXT, kind=TEXT, carried_over=COUNT, created=COUNT)
+PLAN = obj(
+    workspace=TEXT,
+    period=TEXT,
+    cap=COUNT,
+    used=COUNT,
+    carried_over=COUNT,
+    held_messages=COUNT,
+    held_senders=COUNT,
+    days_to_next_period={"type": "number"},
+    channels={"type": "array", "items": ref("ChannelUsage")},
+    admitted_now=COUNT,
+)
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": obj(error=TEXT, detail=TEXT),
+    "Contact": CONTACT,
+    "ContactInput": CONTACT_INPUT,
+    "ContactPage": PAGE,
+    "SearchRequest": SEARCH,
+    "Deleted": obj(deleted=INT),
+    "DeletedName": obj(deleted=TEXT),
+    "BulkDeleteRequest": obj(("confirm",), filter=ANY_FILTER, q=TEXT, confirm=COUNT),
+    "TagsRequest": obj(tags={**TEXTS, "minItems": 1}),
+    "TagList": obj(
+        tags={"type": "array", "items": obj(name=TEXT, contacts=COUNT)},
+    ),
+    "TagDeleted": obj(deleted=TEXT, contacts=COUNT),
+    "BulkTagRequest": obj(
+        ("action", "tags"),
+        action={"enum": ["add", "remove"]},
+        tags={**TEXTS, "minItems": 1},
+        filter=ANY_FILTER,
+        q=TEXT,
+    ),
+    "BulkTagResult": obj(action={"enum": ["add", "remove"]}, tags=TEXTS, contacts=COUNT),
+    "Note": NOTE,
+    "NoteList": obj(notes={"type": "array", "items": ref("Note")}),
+    "NoteRequest": obj(body={"type": "string", "minLength": 1}),
+    "View": VIEW,
+    "ViewList": obj(views={"type": "array", "items": ref("View")}),
+    "ViewRequest": obj(
+        ("name",),
+        name={"type": "string", "minLength": 1, "maxLength": 100},
+        filter=ANY_FILTER,
+        columns=TEXTS,
+        sort=nullable("string"),
+        replace={"type": "boolean"},
+    ),
+    "MergePreview": obj(
+        primary=ref("Contact"),
+        secondary=ref("Contact"),
+        diffs={"type": "array", "items": ref("FieldDiff")},
+        identities=COUNT,
+        messages=COUNT,
+        notes=COUNT,
+        tags=COUNT,
+    ),
+    "FieldDiff": obj(
+        field=TEXT, primary=CUSTOM_VALUE, secondary=CUSTOM_VALUE, keeps={"enum": list(SIDES)}
+    ),
+    "MergeRequest": obj(
+        ("secondary",),
+        secondary={"type": ["string", "integer"], "description": "Id or typed identifier."},
+        picks={"type": "object", "additionalProperties": {"enum": list(SIDES)}},
+    ),
+    "Unmerged": obj(primary=ref("Contact"), secondary=ref("Contact")),
+    "MergeList": obj(
+        merges={
+            "type": "array",
+            "items": obj(
+                id=INT,
+                primary_id=INT,
+                secondary_id=INT,
+                secondary_name=TEXT,
+                merged_by=TEXT,
+                merged_at=TIME,
+            ),
+        }
+    ),
+    "ChannelUsage": CHANNEL_USAGE,
+    "PlanUsage": PLAN,
+    "CapRequest": obj(cap=COUNT),
+    "ImportResult": obj(
+        rows=COUNT,
+        created=COUNT,
+        updated=COUNT,
+        skipped=COUNT,
+        failed=COUNT,
+        encoding=TEXT,
+        delimiter=TEXT,
+        dry_run={"type": "boolean"},
+        errors_csv=nullable("string", description="The error report (CSV), inline."),
+        errors_truncated={"type": "boolean"},
+    ),
+}
+
+QUERY: dict[str, Schema] = {
+    "q": {"description": "Search box text (every word must match).", "schema": TEXT},
+    "filter": {
+        "description": "A filter in the text syntax (`tag:vip -tag:Borrar last_in<7d`), or a"
+        " URL-encoded JSON tree / Chatwoot payload (starting with { or [).",
+        "schema": TEXT,
+    },
+    "sort": {
+        "description": "name, email, phone, company, city, country, created_at,"
+        " last_activity_at; prefix - for descending.",
+        "schema": TEXT,
+    },
+    "cursor": {"description": "next_cursor of the previous page.", "schema": TEXT},
+    "limit": {
+        "description": "Page size (default 100).",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+    },
+    "count": {"description": "Also return the total.", "schema": {"type": "boolean"}},
+    "dry_run": {"description": "Check every row, change nothing.", "schema": {"type": "boolean"}},
+    "format": {"description": "csv (default) or pdf.", "schema": {"enum": ["csv", "pdf"]}},
+    "columns": {
+        "description": "Comma-separated columns (name always first), e.g. email,tags,custom.vip.",
+        "schema": TEXT,
+    },
+    "view": {"description": "A saved view's name: its filter and columns.", "schema": TEXT},
+}
+PATH: dict[str, Schema] = {
+    "ref": {
+        "description": "A contact id, or a typed identifier: `email:…`, `phone:…`,"
+        " `identifier:…`, `username:…` (URL-encoded).",
+        "schema": TEXT,
+    },
+    "other": {"description": "The secondary contact (id or typed identifier).", "schema": TEXT},
+    "name": {"description": "The name (URL-encoded).", "schema": TEXT},
+    "note_id": {"description": "A note id.", "schema": INT},
+}

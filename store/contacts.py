@@ -1,0 +1,409 @@
+"""Contacts: read one (by id or typed reference), create-or-update, patch, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from store import text
+from store.access import Actor, audit, require
+from store.db import ClientTx, RawTx, raw_transaction
+from store.errors import Conflict, Invalid, NotFound
+from store.phones import normalise_email, to_e164
+from store.serial import dump_json, load_json
+
+FIELD_LIMITS = {
+    "name": 255,
+    "email": 320,
+    "identifier": 255,
+    "company": 255,
+    "city": 255,
+    "country": 64,
+    "language": 16,
+    "avatar_url": 1024,
+    "assignee": 200,
+}
+EDITABLE = (*FIELD_LIMITS, "phone", "custom")
+COLUMNS = (
+    "id, workspace_id, name, email, phone, identifier, company, city, country, language,"
+    " avatar_url, custom, assignee, source, last_channel_id, created_at, updated_at,"
+    " last_activity_at, last_incoming_at"
+)
+CUSTOM_KEY_MAX = 64
+CUSTOM_VALUE_MAX = 1000
+
+
+@dataclass(slots=True)
+class Contact:
+    """A contact as every surface shows it (tags and channel kinds included)."""
+
+    id: int
+    workspace_id: int
+    name: str | None
+    email: str | None
+    phone: str | None
+    identifier: str | None
+    company: str | None
+    city: str | None
+    country: str | None
+    language: str | None
+    avatar_url: str | None
+    custom: dict[str, Any]
+    assignee: str | None
+    source: str
+    last_channel_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    last_activity_at: datetime | None
+    last_incoming_at: datetime | None
+    tags: list[str] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)  # channel kinds, one per identity
+
+    @property
+    def display_name(self) -> str:
+        """Name, else phone, else email, else `#id`."""
+        return self.name or self.phone or self.email or f"#{self.id}"
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A timestamp column as fetched raw (SQLite gives text) as an aware datetime."""
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def contact_from_row(row: Sequence[Any]) -> Contact:
+    """A Contact from a row of COLUMNS (tags and channels filled by `with_tags`)."""
+    values = list(row)
+    values[11] = load_json(values[11]) or {}
+    for i in (15, 16, 17, 18):
+        values[i] = as_datetime(values[i])
+    return Contact(*values)
+
+
+async def with_tags(tx: RawTx, contacts: list[Contact]) -> list[Contact]:
+    """Fill tags and channel kinds of `contacts` in two queries."""
+    if not contacts:
+        return contacts
+    by_id = {c.id: c for c in contacts}
+    marks = ",".join("?" * len(by_id))
+    tags = await tx.fetch(
+        "SELECT ct.contact_id, t.name FROM contact_tag ct JOIN tag t ON t.id = ct.tag_id"
+        f" WHERE ct.contact_id IN ({marks}) ORDER BY t.key",
+        list(by_id),
+    )
+    for cid, name in tags:
+        by_id[int(cid)].tags.append(name)
+    kinds = await tx.fetch(
+        "SELECT i.contact_id, ch.kind FROM identity i JOIN channel ch ON ch.id = i.channel_id"
+        f" WHERE i.contact_id IN ({marks}) ORDER BY i.id",
+        list(by_id),
+    )
+    for cid, kind in kinds:
+        by_id[int(cid)].channels.append(kind)
+    return contacts
+
+
+async def load(tx: RawTx, workspace_id: int, contact_id: int) -> Contact:
+    """The live contact with this id in the workspace; a merged-away id gives its primary."""
+    if not 0 < contact_id <= MAX_ID:
+        raise NotFound(f"no contact #{contact_id}")
+    for _hop in range(8):  # merges keep chains flat; the bound only guards against a cycle
+        rows = await tx.fetch(
+            f"SELECT {COLUMNS}, merged_into_id FROM contact WHERE id = ? AND workspace_id = ?",
+            [contact_id, workspace_id],
+        )
+        if not rows:
+            break
+        if rows[0][-1] is None:
+            return (await with_tags(tx, [contact_from_row(rows[0][:-1])]))[0]
+        contact_id = int(rows[0][-1])
+    raise NotFound(f"no contact #{contact_id}")
+
+
+async def get(actor: Actor, contact_id: int) -> Contact:
+    """One contact by id (a merged-away id resolves to the primary)."""
+    require(actor, "agent")
+    return await load(ClientTx(), actor.workspace_id, contact_id)
+
+
+REF_KINDS = ("id", "email", "phone", "identifier", "username")
+
+
+async def find(actor: Actor, ref: str, region: str = "US") -> Contact:
+    """One contact by a typed reference: `#12`, `12`, `email:…`, `phone:…`, `identifier:…`,
+    `username:…` or `@username`."""
+    require(actor, "agent")
+    kind, value = parse_ref(ref)
+    tx = ClientTx()
+    if kind == "id":
+        return await load(tx, actor.workspace_id, contact_id_of(value))
+    contact_id = await _lookup(tx, actor.workspace_id, kind, value, region)
+    if contact_id is None:
+        raise NotFound(f"no contact with {kind} {value!r}")
+    return await load(tx, actor.workspace_id, contact_id)
+
+
+MAX_ID = 2**31 - 1  # contact ids are 32-bit integers
+
+
+def contact_id_of(value: str | int) -> int:
+    """A contact id from text; NotFound when it cannot be one (too large, not a number)."""
+    text_value = str(value).strip().removeprefix("#")
+    if not (text_value.isascii() and text_value.isdigit()) or int(text_value) > MAX_ID:
+        raise NotFound(f"no contact #{text_value[:20]}")
+    return int(text_value)
+
+
+def parse_ref(ref: str) -> tuple[str, str]:
+    """Split a reference into (kind, value); Invalid when it names no known kind."""
+    ref = ref.strip()
+    if ref.startswith("#"):
+        ref = ref[1:]
+    if ref.isascii() and ref.isdigit():
+        return "id", ref
+    if ref.startswith("@") and len(ref) > 1:
+        return "username", ref[1:]
+    kind, sep, value = ref.partition(":")
+    if sep and kind in REF_KINDS and value.strip():
+        if kind == "id" and not (value.strip().isascii() and value.strip().isdigit()):
+            raise Invalid(f"id must be a number, not {value!r}")
+        return kind, value.strip()
+    raise Invalid(
+        f"cannot read contact reference {ref!r}: use #id, email:…, phone:…, identifier:…"
+        " or @username"
+    )
+
+
+async def _lookup(tx: RawTx, ws: int, kind: str, value: str, region: str) -> int | None:
+    if kind == "username":
+        rows = await tx.fetch(
+            "SELECT contact_id FROM identity WHERE workspace_id = ?"
+            " AND (lower(username) = ? OR external_id = ?) ORDER BY id LIMIT 1",
+            [ws, value.lower(), value],
+        )
+        return int(rows[0][0]) if rows else None
+    if kind == "phone":
+        value = to_e164(value, region) or ""
+        if not value:
+            raise Invalid("that is not a phone number")
+    elif kind == "email":
+        value = normalise_email(value) or ""
+    rows = await tx.fetch(
+        f"SELECT id FROM contact WHERE workspace_id = ? AND {kind} = ? ORDER BY id LIMIT 1",
+        [ws, value],
+    )
+    return int(rows[0][0]) if rows else None
+
+
+def clean_fields(data: Mapping[str, Any], region: str) -> dict[str, Any]:
+    """Validate and normalise contact fields from any surface; Invalid names the bad one."""
+    unknown = sorted(set(data) - set(EDITABLE))
+    if unknown:
+        raise Invalid(f"unknown field(s): {', '.join(unknown)}")
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "custom":
+            out["custom"] = clean_custom(value)
+        elif value is None or (isinstance(value, str) and not value.strip()):
+            out[key] = None
+        elif not isinstance(value, str):
+            raise Invalid(f"{key} must be a string")
+        elif "\x00" in value:
+            raise Invalid(f"{key} must not contain NUL characters")
+        elif key == "phone":
+            out[key] = _clean_phone(value, region)
+        elif key == "email":
+            out[key] = _clean_email(value)
+        elif len(value.strip()) > FIELD_LIMITS[key]:
+            raise Invalid(f"{key} is longer than {FIELD_LIMITS[key]} characters")
+        else:
+            out[key] = value.strip()
+    return out
+
+
+def _clean_phone(value: str, region: str) -> str:
+    phone = to_e164(value, region)
+    if phone is None:
+        raise Invalid(f"phone {value!r} is not a valid phone number (region {region})")
+    return phone
+
+
+def _clean_email(value: str) -> str:
+    email = normalise_email(value) or ""
+    local, at, domain = email.partition("@")
+    if not at or not local or "." not in domain or " " in email or len(email) > 320:
+        raise Invalid(f"email {value!r} is not a valid address")
+    return email
+
+
+def clean_custom(value: Any) -> dict[str, Any]:
+    """Custom fields: a flat object of short keys to strings, numbers, booleans or null."""
+    if not isinstance(value, dict):
+        raise Invalid("custom must be an object of key: value")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key.strip() or len(key) > CUSTOM_KEY_MAX:
+            raise Invalid(f"custom field names must be 1-{CUSTOM_KEY_MAX} characters")
+        if "\x00" in key or (isinstance(item, str) and "\x00" in item):
+            raise Invalid("custom fields must not contain NUL characters")
+        if isinstance(item, str) and len(item) > CUSTOM_VALUE_MAX:
+            raise Invalid(f"custom.{key} is longer than {CUSTOM_VALUE_MAX} characters")
+        if item is not None and not isinstance(item, str | int | float | bool):
+            raise Invalid(f"custom.{key} must be a string, number, boolean or null")
+        out[key.strip()] = item
+    return out
+
+
+async def workspace_region(tx: RawTx, workspace_id: int) -> str:
+    """The default phone region of a workspace."""
+    rows = await tx.fetch("SELECT default_region FROM workspace WHERE id = ?", [workspace_id])
+    if not rows:
+        raise NotFound(f"no workspace #{workspace_id}")
+    return str(rows[0][0])
+
+
+async def upsert(actor: Actor, data: Mapping[str, Any]) -> tuple[Contact, bool]:
+    """Create a contact, or update the one matching by identifier, then email, then phone.
+
+    Returns (contact, created). A unique email/phone owned by another contact is a Conflict
+    naming that contact. Editing contacts is for admins (SPEC section 5: agents search, show,
+    tag and write notes).
+    """
+    require(actor, "admin")
+    async with raw_transaction() as tx:
+        fields = clean_fields(data, await workspace_region(tx, actor.workspace_id))
+        if not any(fields.get(k) for k in ("name", "email", "phone", "identifier")):
+            raise Invalid("a contact needs at least one of name, email, phone, identifier")
+        existing = await match_existing(tx, actor.workspace_id, fields)
+        if existing is None:
+            contact_id = await insert(
+                tx, actor.workspace_id, fields, "api" if actor.surface == "api" else "manual"
+            )
+            await audit(tx, actor, "contact.create", f"#{contact_id}", _shown(fields))
+            return await load(tx, actor.workspace_id, contact_id), True
+        await update(tx, actor.workspace_id, existing, fields)
+        await audit(tx, actor, "contact.update", f"#{existing}", _shown(fields))
+        return await load(tx, actor.workspace_id, existing), False
+
+
+async def match_existing(tx: RawTx, ws: int, fields: Mapping[str, Any]) -> int | None:
+    """The live contact an upsert updates: same identifier, else email, else phone."""
+    for key in ("identifier", "email", "phone"):
+        if fields.get(key):
+            rows = await tx.fetch(
+                f"SELECT id, merged_into_id FROM contact WHERE workspace_id = ? AND {key} = ?"
+                " ORDER BY merged_into_id IS NOT NULL, id LIMIT 1",
+                [ws, fields[key]],
+            )
+            if rows:
+                return int(rows[0][1] or rows[0][0])
+    return None
+
+
+async def insert(tx: RawTx, ws: int, fields: Mapping[str, Any], source: str) -> int:
+    """Insert a contact row (fields already clean) with its derived columns; returns its id."""
+    await _check_unique(tx, ws, fields, None)
+    now = datetime.now(UTC)
+    values = {k: v for k, v in fields.items() if k != "custom"}
+    custom = fields.get("custom") or {}
+    cols = [*values, "custom", "workspace_id", "source", "created_at", "updated_at"]
+    cols += ["search_text", "name_key"]
+    params = [*values.values(), dump_json(custom), ws, source, now, now]
+    params += [
+        text.search_text({**fields, "custom": custom}),
+        text.fold_or_none(fields.get("name")),
+    ]
+    rows = await tx.fetch(
+        f"INSERT INTO contact ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))})"
+        " RETURNING id",
+        params,
+    )
+    return int(rows[0][0])
+
+
+async def update(tx: RawTx, ws: int, contact_id: int, fields: Mapping[str, Any]) -> None:
+    """Apply clean fields to a contact (custom keys merge; a null custom value removes one)."""
+    await _check_unique(tx, ws, fields, contact_id)
+    sets = {k: v for k, v in fields.items() if k != "custom"}
+    params: list[Any] = list(sets.values())
+    assignments = [f"{k} = ?" for k in sets]
+    if "custom" in fields:
+        rows = await tx.fetch("SELECT custom FROM contact WHERE id = ?", [contact_id])
+        merged = {**(load_json(rows[0][0]) or {}), **fields["custom"]}
+        merged = {k: v for k, v in merged.items() if v is not None}
+        assignments.append("custom = ?")
+        params.append(dump_json(merged))
+    assignments.append("updated_at = ?")
+    params += [datetime.now(UTC), contact_id]
+    await tx.execute(f"UPDATE contact SET {', '.join(assignments)} WHERE id = ?", params)
+    await text.refresh(tx, [contact_id])
+
+
+async def _check_unique(
+    tx: RawTx, ws: int, fields: Mapping[str, Any], contact_id: int | None
+) -> None:
+    for key in ("email", "phone"):
+        if not fields.get(key):
+            continue
+        rows = await tx.fetch(
+            f"SELECT id, name, merged_into_id FROM contact WHERE workspace_id = ? AND {key} = ?",
+            [ws, fields[key]],
+        )
+        if not rows or int(rows[0][0]) == contact_id:
+            continue
+        owner = int(rows[0][2] or rows[0][0])
+        if owner != contact_id:
+            raise Conflict(f"{key} {fields[key]} already belongs to contact #{owner}")
+        # kept by a contact merged into this one (store.merge): it moves to this one
+        await tx.execute(f"UPDATE contact SET {key} = NULL WHERE id = ?", [rows[0][0]])
+
+
+def _shown(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {"fields": sorted(fields)}
+
+
+async def patch(actor: Actor, contact_id: int, data: Mapping[str, Any]) -> Contact:
+    """Change some fields of a contact (admins)."""
+    require(actor, "admin")
+    if not data:
+        raise Invalid("nothing to change")
+    async with raw_transaction() as tx:
+        fields = clean_fields(data, await workspace_region(tx, actor.workspace_id))
+        current = await load(tx, actor.workspace_id, contact_id)
+        await update(tx, actor.workspace_id, current.id, fields)
+        await audit(tx, actor, "contact.update", f"#{current.id}", _shown(fields))
+        return await load(tx, actor.workspace_id, current.id)
+
+
+async def delete(actor: Actor, contact_id: int) -> int:
+    """Delete a contact and everything of its (identities, messages, notes, tags, merges)."""
+    require(actor, "admin")
+    async with raw_transaction() as tx:
+        current = await load(tx, actor.workspace_id, contact_id)
+        await delete_rows(tx, [current.id])
+        await audit(tx, actor, "contact.delete", f"#{current.id}", {"name": current.name})
+        return current.id
+
+
+async def delete_rows(tx: RawTx, ids: Sequence[int]) -> None:
+    """Delete contacts (and contacts merged into them) with all their rows."""
+    ids = list(ids)
+    if not ids:
+        return
+    marks = ",".join("?" * len(ids))
+    merged = await tx.fetch(f"SELECT id FROM contact WHERE merged_into_id IN ({marks})", ids)
+    ids += [int(r[0]) for r in merged]
+    marks = ",".join("?" * len(ids))
+    for sql in (
+        f"DELETE FROM message WHERE contact_id IN ({marks})",
+        f"DELETE FROM identity WHERE contact_id IN ({marks})",
+        f"DELETE FROM note WHERE contact_id IN ({marks})",
+        f"DELETE FROM contact_tag WHERE contact_id IN ({marks})",
+        f"DELETE FROM merge_record WHERE primary_id IN ({marks}) OR secondary_id IN ({marks})",
+        f"DELETE FROM contact WHERE id IN ({marks})",
+    ):
+        await tx.execute(sql, ids * sql.count("IN ("))

@@ -1,0 +1,119 @@
+"""Text folding and the derived search columns of a contact (search_text, name_key)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import phonenumbers
+
+SEPARATOR = "\n"  # between fields, so no trigram of a query spans two of them
+
+
+@lru_cache(maxsize=4096)
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form: `José` and `JOSE` both fold to `jose`."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", stripped.casefold())
+
+
+def fold_or_none(text: str | None) -> str | None:
+    """`fold` for an optional value; blank stays None (sorted last)."""
+    if text is None or not text.strip():
+        return None
+    return fold(text.strip())[:255]
+
+
+def phone_variants(e164: str | None) -> list[str]:
+    """Digits of a phone as typed internationally and nationally: +593991234567 -> 0991234567."""
+    if not e164:
+        return []
+    digits = e164.lstrip("+")
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return [digits]
+    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    national_digits = "".join(ch for ch in national if ch.isdigit())
+    return [digits] if national_digits in digits else [digits, national_digits]
+
+
+def _custom_values(custom: Mapping[str, Any] | None) -> Iterable[str]:
+    for value in (custom or {}).values():
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            yield str(value)
+
+
+def search_text(
+    fields: Mapping[str, Any],
+    identities: Iterable[tuple[str | None, str | None]] = (),
+    *,
+    variants: Sequence[str] | None = None,
+) -> str:
+    """The folded bag of everything a search should find a contact by.
+
+    `fields` are contact columns (name, email, phone, identifier, company, city, country,
+    custom); `identities` are (username, external_id) pairs of its channel identities;
+    `variants` are phone_variants of the phone when the caller has them already
+    (store.phones.parse_phone), saving a parse.
+    """
+    parts: list[str] = []
+    for key in ("name", "email", "identifier", "company", "city", "country"):
+        value = fields.get(key)
+        if value:
+            parts.append(str(value))
+    parts.extend(phone_variants(fields.get("phone")) if variants is None else variants)
+    parts.extend(_custom_values(fields.get("custom")))
+    for username, external_id in identities:
+        parts.extend(p for p in (username, external_id) if p)
+    seen: dict[str, None] = {}
+    for part in parts:
+        seen.setdefault(fold(part.replace(SEPARATOR, " ")), None)
+    return SEPARATOR.join(seen)
+
+
+CONTACT_COLUMNS = ("name", "email", "phone", "identifier", "company", "city", "country", "custom")
+
+
+async def refresh(tx: Any, contact_ids: Sequence[int]) -> None:
+    """Recompute search_text and name_key of contacts from their rows (any RawTx)."""
+    from store.serial import load_json
+
+    for start in range(0, len(contact_ids), 500):
+        chunk = list(contact_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        rows = await tx.fetch(
+            f"SELECT id, {', '.join(CONTACT_COLUMNS)} FROM contact WHERE id IN ({marks})", chunk
+        )
+        idents = await tx.fetch(
+            f"SELECT contact_id, username, external_id FROM identity WHERE contact_id IN ({marks})"
+            " ORDER BY id",
+            chunk,
+        )
+        by_contact: dict[int, list[tuple[str | None, str | None]]] = {}
+        for cid, username, external_id in idents:
+            by_contact.setdefault(int(cid), []).append((username, external_id))
+        updates = []
+        for row in rows:
+            fields = dict(zip(CONTACT_COLUMNS, row[1:], strict=True))
+            fields["custom"] = load_json(fields["custom"])
+            text = search_text(fields, by_contact.get(int(row[0]), ()))
+            updates.append((text, fold_or_none(fields["name"]), int(row[0])))
+        if updates:
+            await tx.executemany(
+                "UPDATE contact SET search_text = ?, name_key = ? WHERE id = ?", updates
+            )
+
+
+async def backfill(client: Any, postgres: bool) -> None:
+    """Fill the derived columns of contacts that predate them (migration 0002)."""
+    from store.db import ClientTx
+
+    tx = ClientTx(client, "postgres" if postgres else "sqlite")
+    rows = await tx.fetch("SELECT id FROM contact WHERE search_text = ''")
+    await refresh(tx, [int(r[0]) for r in rows])

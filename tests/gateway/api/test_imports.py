@@ -1,0 +1,131 @@
+"""/imports: CSV bodies streamed to a file, counts, inline error report, dry run, limits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp.test_utils import TestClient
+
+from gateway.api.imports import IMPORT_LIMIT
+from gateway.app import create_app
+from gateway.settings import Settings
+from tests.gateway.api.support import Api, audit_rows, error, tokens
+
+CSV = {"Content-Type": "text/csv"}
+PEOPLE = (
+    "name,email,phone,tags,plan\n"
+    "Ana,ana@example.com,0991234567,vip,gold\n"
+    "Bea,bad-email,,,\n"
+    "José,jose@example.com,,,\n"
+).encode()
+
+
+def counts(
+    rows: int, created: int = 0, updated: int = 0, skipped: int = 0, failed: int = 0
+) -> dict[str, int]:
+    """The count part of an import result."""
+    return {
+        "rows": rows,
+        "created": created,
+        "updated": updated,
+        "skipped": skipped,
+        "failed": failed,
+    }
+
+
+async def test_import_creates_then_updates_with_an_inline_error_report(api: Api) -> None:
+    first = await api("POST", "/imports", role="admin", data=PEOPLE, headers=CSV)
+    assert (first.status, first.body) == (
+        200,
+        {
+            **counts(3, created=2, failed=1),
+            "encoding": "utf-8",
+            "delimiter": ",",
+            "dry_run": False,
+            "errors_csv": "line,error,name,email,phone,tags,plan\r\n"
+            "3,email 'bad-email' is not a valid address,Bea,bad-email,,,\r\n",
+            "errors_truncated": False,
+        },
+    )
+    ana = await api("GET", "/contacts/email:ana@example.com")
+    assert (ana.body["phone"], ana.body["tags"], ana.body["custom"], ana.body["source"]) == (
+        "+593991234567",
+        ["vip"],
+        {"plan": "gold"},
+        "import",
+    )
+    again = await api("POST", "/imports", data=b"email,city\nana@example.com,Quito\n", headers=CSV)
+    assert {k: again.body[k] for k in counts(0)} == counts(1, updated=1)
+    actions = [(r[0], r[1], r[3]) for r in await audit_rows() if r[1] == "contact.import"]
+    assert actions == [
+        ("token:admin-bot", "contact.import", {**counts(3, created=2, failed=1), "finished": True}),
+        ("token:owner-bot", "contact.import", {**counts(1, updated=1), "finished": True}),
+    ]
+
+
+async def test_dry_run_changes_nothing(api: Api) -> None:
+    reply = await api("POST", "/imports", params={"dry_run": "true"}, data=PEOPLE, headers=CSV)
+    assert (reply.status, {k: reply.body[k] for k in counts(0)}, reply.body["dry_run"]) == (
+        200,
+        counts(3, created=2, failed=1),
+        True,
+    )
+    assert reply.body["errors_csv"].startswith("line,error,")
+    listed = await api("GET", "/contacts")
+    assert listed.body["contacts"] == []
+    assert [r for r in await audit_rows() if r[1] == "contact.import"] == []
+
+
+async def test_latin1_semicolon_file(api: Api) -> None:
+    data = "nombre;correo;ciudad\nJosé;jose@example.com;Cuenca\n".encode("latin-1")
+    reply = await api("POST", "/imports", data=data, headers=CSV)
+    assert (reply.body["created"], reply.body["encoding"], reply.body["delimiter"]) == (
+        1,
+        "cp1252",
+        ";",
+    )
+    shown = await api("GET", "/contacts/email:jose@example.com")
+    assert (shown.body["name"], shown.body["city"]) == ("José", "Cuenca")
+
+
+async def test_import_refusals(api: Api) -> None:
+    nul = error("invalid", "the file contains NUL bytes: it is not a CSV text file")
+    not_csv = error("bad_request", "send the CSV as the body with Content-Type: text/csv")
+    cases = [
+        (b"", CSV, 422, error("invalid", "the file is empty")),
+        (b"name\n\x00\n", CSV, 422, nul),
+        (b"name\nAna\n", {"Content-Type": "application/json"}, 400, not_csv),
+        (b"name\nAna\n", {}, 400, not_csv),
+    ]
+    for data, headers, status, expected in cases:
+        reply = await api("POST", "/imports", data=data, headers=headers)
+        assert (data, reply.status, reply.body) == (data, status, expected)
+    bad_flag = await api("POST", "/imports?dry_run=maybe", data=b"name\nAna\n", headers=CSV)
+    assert (bad_flag.status, bad_flag.body) == (
+        400,
+        error("bad_request", "query parameter dry_run must be true or false, not 'maybe'"),
+    )
+
+
+async def test_import_over_the_limit_is_413(aiohttp_client: object, settings: Settings) -> None:
+    app = create_app(settings)
+    app[IMPORT_LIMIT] = 1000
+    client: TestClient = await aiohttp_client(app)  # type: ignore[operator]
+    api = Api(client, await tokens())
+    body = b"name\n" + b"Ana\n" * 300
+    declared = await api("POST", "/imports", data=body, headers=CSV)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(300):
+            yield b"Ana\n"
+
+    streamed = await client.post(
+        "/api/v1/imports",
+        data=chunks(),
+        headers={**CSV, "Authorization": f"Bearer {api.tokens['owner']}"},
+    )
+    too_large = error("too_large", "body over 1000 bytes")
+    assert (declared.status, declared.body) == (413, too_large)
+    assert (streamed.status, await streamed.json()) == (413, too_large)
+    small = await api("POST", "/imports", data=b"name\n" + b"Ana\n" * 200, headers=CSV)
+    assert (small.status, small.body["rows"]) == (200, 200)

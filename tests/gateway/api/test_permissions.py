@@ -1,0 +1,159 @@
+"""The role matrix of SPEC section 5: every route x agent/admin/owner, table-driven.
+
+The minimum roles are written out here (not read from the route table), so changing a route's
+role in gateway/api/routes.py without changing this table fails.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from gateway.api.routes import ROUTES
+from store.access import ROLE_RANK
+from tests.gateway.api.support import ROLES, Api, error
+
+_n = itertools.count(1)
+Request = tuple[str, dict[str, Any]]  # the concrete path and the keyword arguments of Api.__call__
+Builder = Callable[[Api], Awaitable[Request]]
+
+
+async def _contact(api: Api, **fields: Any) -> int:
+    return int((await api.create(name=f"Person {next(_n)}", **fields))["id"])
+
+
+async def _two(api: Api) -> tuple[int, int]:
+    return await _contact(api), await _contact(api)
+
+
+async def _merged(api: Api) -> Request:
+    a, b = await _two(api)
+    assert (await api("POST", f"/contacts/{a}/merge", json={"secondary": b})).status == 200
+    return f"/contacts/{b}/unmerge", {}
+
+
+async def _note(api: Api) -> Request:
+    cid = await _contact(api)
+    note = await api("POST", f"/contacts/{cid}/notes", json={"body": "hello"})
+    return f"/notes/{note.body['id']}", {}
+
+
+async def _tag(api: Api) -> Request:
+    tag = f"tag{next(_n)}"
+    await api("POST", f"/contacts/{await _contact(api)}/tags", json={"tags": [tag]})
+    return f"/tags/{tag}", {}
+
+
+async def _view(api: Api, suffix: str = "") -> Request:
+    name = f"view {next(_n)}"
+    saved = await api("POST", "/views", json={"name": name, "filter": "tag:vip"})
+    assert saved.status == 201, saved.body
+    return f"/views/{name}{suffix}", {}
+
+
+async def _bulk_delete(api: Api) -> Request:
+    company = f"Doomed{next(_n)}"
+    await _contact(api, company=company)
+    return "/contacts/bulk-delete", {"json": {"q": company, "confirm": 1}}
+
+
+async def _fixed(path: str, **kwargs: Any) -> Request:
+    return path, kwargs
+
+
+def fixed(path: str, **kwargs: Any) -> Builder:
+    """A request that needs no data set up."""
+    return lambda _api: _fixed(path, **kwargs)
+
+
+def on_contact(suffix: str = "", **kwargs: Any) -> Builder:
+    """A request on a fresh contact."""
+
+    async def build(api: Api) -> Request:
+        return f"/contacts/{await _contact(api)}{suffix}", kwargs
+
+    return build
+
+
+async def _preview(api: Api) -> Request:
+    a, b = await _two(api)
+    return f"/contacts/{a}/merge/{b}", {}
+
+
+async def _merge(api: Api) -> Request:
+    a, b = await _two(api)
+    return f"/contacts/{a}/merge", {"json": {"secondary": b}}
+
+
+CSV = {"data": b"name,email\nAna,ana@example.com\n", "headers": {"Content-Type": "text/csv"}}
+# (method, path) -> (minimum role, a request that succeeds with that role)
+MATRIX: dict[tuple[str, str], tuple[str, Builder]] = {
+    ("GET", "/contacts"): ("agent", fixed("/contacts")),
+    ("POST", "/contacts"): ("admin", fixed("/contacts", json={"name": "New"})),
+    ("POST", "/contacts/search"): ("agent", fixed("/contacts/search", json={"q": "x"})),
+    ("POST", "/contacts/bulk-delete"): ("admin", _bulk_delete),
+    ("GET", "/contacts/{ref}"): ("agent", on_contact()),
+    ("PATCH", "/contacts/{ref}"): ("admin", on_contact(json={"city": "Lima"})),
+    ("DELETE", "/contacts/{ref}"): ("admin", on_contact()),
+    ("POST", "/contacts/{ref}/tags"): ("agent", on_contact("/tags", json={"tags": ["a"]})),
+    ("DELETE", "/contacts/{ref}/tags"): ("agent", on_contact("/tags", json={"tags": ["a"]})),
+    ("GET", "/contacts/{ref}/notes"): ("agent", on_contact("/notes")),
+    ("POST", "/contacts/{ref}/notes"): ("agent", on_contact("/notes", json={"body": "hi"})),
+    ("DELETE", "/notes/{note_id}"): ("agent", _note),
+    ("GET", "/contacts/{ref}/merge/{other}"): ("admin", _preview),
+    ("POST", "/contacts/{ref}/merge"): ("admin", _merge),
+    ("POST", "/contacts/{ref}/unmerge"): ("admin", _merged),
+    ("GET", "/contacts/{ref}/merges"): ("admin", on_contact("/merges")),
+    ("GET", "/tags"): ("agent", fixed("/tags")),
+    ("POST", "/tags/bulk"): (
+        "admin",
+        fixed("/tags/bulk", json={"action": "add", "tags": ["b"], "q": "nobody"}),
+    ),
+    ("DELETE", "/tags/{name}"): ("admin", _tag),
+    ("GET", "/views"): ("agent", fixed("/views")),
+    ("POST", "/views"): (
+        "admin",
+        fixed("/views", json={"name": "vips", "filter": "tag:vip", "replace": True}),
+    ),
+    ("GET", "/views/{name}"): ("agent", _view),
+    ("GET", "/views/{name}/contacts"): (
+        "agent",
+        lambda api: _view(api, "/contacts"),
+    ),
+    ("DELETE", "/views/{name}"): ("admin", _view),
+    ("POST", "/imports"): ("admin", fixed("/imports", **CSV)),
+    ("GET", "/exports"): ("admin", fixed("/exports", params={"columns": "email"})),
+    ("GET", "/plan"): ("agent", fixed("/plan")),
+    ("PUT", "/plan"): ("owner", fixed("/plan", json={"cap": 500})),
+}
+
+
+def test_matrix_covers_every_route_with_the_declared_role() -> None:
+    declared = {(r.method, r.path): r.role for r in ROUTES}
+    assert declared == {key: role for key, (role, _b) in MATRIX.items()}
+
+
+CASES = [pytest.param(m, p, role, id=f"{m} {p}") for (m, p), (role, _b) in MATRIX.items()]
+
+
+@pytest.mark.parametrize(("method", "path", "minimum"), CASES)
+async def test_role_matrix(api: Api, method: str, path: str, minimum: str) -> None:
+    route = next(r for r in ROUTES if (r.method, r.path) == (method, path))
+    build = MATRIX[(method, path)][1]
+    seen = {}
+    for role in ROLES:
+        concrete, kwargs = await build(api)
+        reply = await api(method, concrete, role=role, **kwargs)
+        allowed = ROLE_RANK[role] >= ROLE_RANK[minimum]
+        if allowed:
+            assert reply.status in route.ok, (role, reply.status, reply.body)
+            seen[role] = "ok"
+        else:
+            assert reply.body == error(
+                "forbidden", f"this needs the {minimum} role; you are {role}"
+            )
+            seen[role] = reply.status
+    assert seen == {r: "ok" if ROLE_RANK[r] >= ROLE_RANK[minimum] else 403 for r in ROLES}
