@@ -19,10 +19,19 @@ from store.phones import normalise_email, to_e164
 from store.serial import dump_json, inbound_to_json, nul_free, short_text
 from store.types import Item, Outcome
 
+# A provider name fills an empty name only; its folded form then joins name_key and
+# search_text in the same statement (search_text keeps its value otherwise, and the FTS
+# trigger fires only on a real change).
+TOUCH_SET = (
+    " name = COALESCE(contact.name, v.name),"
+    " name_key = CASE WHEN contact.name IS NULL THEN v.name_key ELSE contact.name_key END,"
+    " search_text = CASE WHEN contact.name IS NULL AND v.name_key IS NOT NULL"
+    " THEN contact.search_text || ? || v.name_key ELSE contact.search_text END,"
+    " last_activity_at = ?, last_incoming_at = ?, last_channel_id = v.channel_id"
+)
 PG_TOUCH_CONTACTS = (
-    "UPDATE contact SET name = COALESCE(contact.name, v.name), last_activity_at = ?,"
-    " last_incoming_at = ?, last_channel_id = v.channel_id"
-    " FROM unnest(?::int[], ?::text[], ?::int[]) AS v(id, name, channel_id)"
+    f"UPDATE contact SET{TOUCH_SET}"
+    " FROM unnest(?::int[], ?::text[], ?::text[], ?::int[]) AS v(id, name, name_key, channel_id)"
     " WHERE contact.id = v.id"
 )
 MSG_COLS = (
@@ -354,47 +363,27 @@ async def touch_contacts(
     One set-based UPDATE per batch: an executemany would cost a statement (and, on SQLite, a
     GIL hand-off) per contact.
     """
-    latest: dict[int, tuple[str | None, int]] = {}
+    latest: dict[int, tuple[str | None, str | None, int]] = {}
     for item, hit in rows:
         if hit is not None:
             inbound = item.inbound
-            latest[hit.contact_id] = (
-                short_text(inbound.display_name or inbound.username),
-                item.channel.id,
-            )
+            name = short_text(inbound.display_name or inbound.username)
+            latest[hit.contact_id] = (name, text.fold_or_none(name), item.channel.id)
     if not latest:
         return
     ordered = sorted(latest.items())  # one lock order across processes
+    head = [text.SEPARATOR, now, now]
     if tx.dialect == "postgres":
-        ids, names, channels = zip(*[(cid, name, ch) for cid, (name, ch) in ordered], strict=True)
-        await tx.execute(PG_TOUCH_CONTACTS, [now, now, list(ids), list(names), list(channels)])
-    else:
-        await _touch_sqlite(tx, ordered, now)
-    await _refresh_named(tx, [cid for cid, (name, _ch) in ordered if name])
-
-
-async def _refresh_named(tx: RawTx, ids: list[int]) -> None:
-    """Contacts that just got their first name from a provider: derive name_key/search_text."""
-    if ids:
-        marks = ",".join("?" * len(ids))
-        rows = await tx.fetch(
-            f"SELECT id FROM contact WHERE id IN ({marks}) AND name_key IS NULL"
-            " AND trim(name) <> ''",
-            ids,
+        ids, names, keys, channels = (
+            list(col) for col in zip(*[(cid, *v) for cid, v in ordered], strict=True)
         )
-        if rows:
-            await text.refresh(tx, [int(r[0]) for r in rows])
-
-
-async def _touch_sqlite(
-    tx: RawTx, ordered: list[tuple[int, tuple[str | None, int]]], now: datetime
-) -> None:
-    values = ",".join(["(?,?,?)"] * len(ordered))
+        await tx.execute(PG_TOUCH_CONTACTS, [*head, ids, names, keys, channels])
+        return
+    values = ",".join(["(?,?,?,?)"] * len(ordered))
     await tx.execute(
-        f"WITH v(id, name, channel_id) AS (VALUES {values}) UPDATE contact SET"
-        " name = COALESCE(contact.name, v.name), last_activity_at = ?, last_incoming_at = ?,"
-        " last_channel_id = v.channel_id FROM v WHERE contact.id = v.id",
-        [*(x for cid, (name, ch) in ordered for x in (cid, name, ch)), now, now],
+        f"WITH v(id, name, name_key, channel_id) AS (VALUES {values}) UPDATE contact SET"
+        f"{TOUCH_SET} FROM v WHERE contact.id = v.id",
+        [*(x for cid, v in ordered for x in (cid, *v)), *head],  # VALUES come first
     )
 
 

@@ -181,7 +181,8 @@ async def _rare_together(tx: RawTx, found_words: list[str], ws: int) -> set[int]
             return None
     if tx.dialect == "sqlite":
         phrases = " AND ".join('"' + w.replace('"', '""') + '"' for w in found_words)
-        sql, params = "SELECT rowid FROM contact_fts WHERE contact_fts MATCH ?", [phrases]
+        sql = "SELECT rowid FROM contact_fts WHERE contact_fts MATCH ?"
+        params: list[object] = [phrases]
     else:
         likes = " AND ".join("search_text LIKE ? ESCAPE '\\'" for _ in found_words)
         sql = f"SELECT id FROM contact WHERE workspace_id = ? AND {likes}"
