@@ -9,30 +9,17 @@ from typing import Any
 
 from store import text
 from store.access import Actor, audit, require
+from store.contact_fields import clean_fields
 from store.db import ClientTx, RawTx, raw_transaction
 from store.errors import Conflict, Invalid, NotFound
 from store.phones import normalise_email, to_e164
 from store.serial import dump_json, load_json
 
-FIELD_LIMITS = {
-    "name": 255,
-    "email": 320,
-    "identifier": 255,
-    "company": 255,
-    "city": 255,
-    "country": 64,
-    "language": 16,
-    "avatar_url": 1024,
-    "assignee": 200,
-}
-EDITABLE = (*FIELD_LIMITS, "phone", "custom")
 COLUMNS = (
     "id, workspace_id, name, email, phone, identifier, company, city, country, language,"
     " avatar_url, custom, assignee, source, last_channel_id, created_at, updated_at,"
     " last_activity_at, last_incoming_at"
 )
-CUSTOM_KEY_MAX = 64
-CUSTOM_VALUE_MAX = 1000
 
 
 @dataclass(slots=True)
@@ -73,6 +60,14 @@ def as_datetime(value: Any) -> datetime | None:
         return value
     parsed = datetime.fromisoformat(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def stamp(value: Any) -> datetime:
+    """A NOT NULL timestamp column as an aware datetime."""
+    parsed = as_datetime(value)
+    if parsed is None:
+        raise ValueError("a NOT NULL timestamp came back empty")
+    return parsed
 
 
 def contact_from_row(row: Sequence[Any]) -> Contact:
@@ -197,65 +192,6 @@ async def _lookup(tx: RawTx, ws: int, kind: str, value: str, region: str) -> int
         [ws, value],
     )
     return int(rows[0][0]) if rows else None
-
-
-def clean_fields(data: Mapping[str, Any], region: str) -> dict[str, Any]:
-    """Validate and normalise contact fields from any surface; Invalid names the bad one."""
-    unknown = sorted(set(data) - set(EDITABLE))
-    if unknown:
-        raise Invalid(f"unknown field(s): {', '.join(unknown)}")
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "custom":
-            out["custom"] = clean_custom(value)
-        elif value is None or (isinstance(value, str) and not value.strip()):
-            out[key] = None
-        elif not isinstance(value, str):
-            raise Invalid(f"{key} must be a string")
-        elif "\x00" in value:
-            raise Invalid(f"{key} must not contain NUL characters")
-        elif key == "phone":
-            out[key] = _clean_phone(value, region)
-        elif key == "email":
-            out[key] = _clean_email(value)
-        elif len(value.strip()) > FIELD_LIMITS[key]:
-            raise Invalid(f"{key} is longer than {FIELD_LIMITS[key]} characters")
-        else:
-            out[key] = value.strip()
-    return out
-
-
-def _clean_phone(value: str, region: str) -> str:
-    phone = to_e164(value, region)
-    if phone is None:
-        raise Invalid(f"phone {value!r} is not a valid phone number (region {region})")
-    return phone
-
-
-def _clean_email(value: str) -> str:
-    email = normalise_email(value) or ""
-    local, at, domain = email.partition("@")
-    if not at or not local or "." not in domain or " " in email or len(email) > 320:
-        raise Invalid(f"email {value!r} is not a valid address")
-    return email
-
-
-def clean_custom(value: Any) -> dict[str, Any]:
-    """Custom fields: a flat object of short keys to strings, numbers, booleans or null."""
-    if not isinstance(value, dict):
-        raise Invalid("custom must be an object of key: value")
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        if not isinstance(key, str) or not key.strip() or len(key) > CUSTOM_KEY_MAX:
-            raise Invalid(f"custom field names must be 1-{CUSTOM_KEY_MAX} characters")
-        if "\x00" in key or (isinstance(item, str) and "\x00" in item):
-            raise Invalid("custom fields must not contain NUL characters")
-        if isinstance(item, str) and len(item) > CUSTOM_VALUE_MAX:
-            raise Invalid(f"custom.{key} is longer than {CUSTOM_VALUE_MAX} characters")
-        if item is not None and not isinstance(item, str | int | float | bool):
-            raise Invalid(f"custom.{key} must be a string, number, boolean or null")
-        out[key.strip()] = item
-    return out
 
 
 async def workspace_region(tx: RawTx, workspace_id: int) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from store import phones, tags, text
-from store.contacts import CUSTOM_KEY_MAX, clean_fields
+from store.contact_fields import CUSTOM_KEY_MAX, clean_fields
 from store.errors import Invalid
 
 CHUNK = 1 << 20

@@ -203,7 +203,7 @@ async def _learn_phone(tx: RawTx, item: Item, hit: Resolved, phone: str) -> None
         " (SELECT 1 FROM contact other WHERE other.workspace_id = ? AND other.phone = ?)",
         [
             phone,
-            _more_text(text.phone_variants(phone)),
+            text.appended(text.phone_variants(phone)),
             hit.contact_id,
             item.channel.workspace_id,
             phone,
@@ -243,7 +243,7 @@ async def create_identity(
     else:  # a second identity of a known person: make it findable by its handle too
         await tx.execute(
             "UPDATE contact SET search_text = search_text || ? WHERE id = ?",
-            [_more_text([inbound.username, inbound.external_id]), contact_id],
+            [text.appended([inbound.username, inbound.external_id]), contact_id],
         )
     rows = await tx.fetch(
         "INSERT INTO identity (workspace_id, channel_id, contact_id, external_id, scoped_id,"
@@ -309,11 +309,6 @@ async def _insert_contact(
         ],
     )
     return int(rows[0][0])
-
-
-def _more_text(parts: Iterable[str | None]) -> str:
-    """Folded parts to append to a contact's search_text."""
-    return "".join(text.SEPARATOR + text.fold(p) for p in parts if p)
 
 
 async def insert_messages(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from store.access import Actor, audit, require
-from store.contacts import as_datetime, load
+from store.contacts import load, stamp
 from store.db import ClientTx, raw_transaction
 from store.errors import Invalid, NotFound
 
@@ -57,12 +57,7 @@ async def list_notes(actor: Actor, contact_id: int) -> list[NoteInfo]:
         " ORDER BY created_at DESC, id DESC",
         [contact.id],
     )
-    return [NoteInfo(int(i), int(c), a, b, as_datetime(t) or now_utc()) for i, c, a, b, t in rows]
-
-
-def now_utc() -> datetime:
-    """The current time (a stand-in for a missing timestamp)."""
-    return datetime.now(UTC)
+    return [NoteInfo(int(i), int(c), a, b, stamp(t)) for i, c, a, b, t in rows]
 
 
 async def delete(actor: Actor, note_id: int) -> None:

@@ -100,21 +100,7 @@ async def matching(
     `ids` (the matches of a search's rare words, see search.narrow_ids) keeps SQLite off the
     workspace indexes so that the id list drives the plan; q then holds the other words.
     """
-    compiled: Where | None = None
-    if isinstance(filter, Where):
-        compiled = filter
-    elif filter is not None:
-        from store import filters
-
-        tree = filters.parse_filter(filter)
-        compiled = filters.compile_filter(
-            tree,
-            workspace_id=actor.workspace_id,
-            dialect=tx.dialect,
-            now=datetime.now(UTC),
-            region=await workspace_region(tx, actor.workspace_id),
-            big_tags=await _big_tags(tx, actor.workspace_id, tree),
-        )
+    compiled = await compiled_filter(tx, actor, filter)
     words = search.match(q or "", actor.workspace_id, tx.dialect, alone=alone)
     if ids is not None and tx.dialect == "sqlite":
         base = Where("+c.workspace_id = ? AND c.merged_into_id IS NULL", [actor.workspace_id])
@@ -126,6 +112,25 @@ async def matching(
         return all_of(base, compiled, listed, words)
     base = Where("c.workspace_id = ? AND c.merged_into_id IS NULL", [actor.workspace_id])
     return all_of(base, compiled, words)
+
+
+async def compiled_filter(
+    tx: RawTx, actor: Actor, filter: Any, region: str | None = None
+) -> Where | None:
+    """A filter in any accepted form (or an already compiled Where) as its SQL condition."""
+    if filter is None or isinstance(filter, Where):
+        return filter
+    from store import filters
+
+    tree = filters.parse_filter(filter)
+    return filters.compile_filter(
+        tree,
+        workspace_id=actor.workspace_id,
+        dialect=tx.dialect,
+        now=datetime.now(UTC),
+        region=region or await workspace_region(tx, actor.workspace_id),
+        big_tags=await _big_tags(tx, actor.workspace_id, tree),
+    )
 
 
 BIG_TAG = 50_000  # links above which SQLite should not drive a query from a tag
@@ -176,15 +181,17 @@ async def list_contacts(
     tx = ClientTx()
     binding = _binding(q, filter, order)
     state = _decode(cursor, binding) if cursor else None
+    region = await workspace_region(tx, actor.workspace_id) if q.strip() or filter else ""
+    compiled = await compiled_filter(tx, actor, filter, region)  # once for both queries
     exact: list[Contact] = []
     if state is None:
-        exact = await _exact(tx, actor, q, await matching(tx, actor, filter=filter))
+        exact = await _exact(tx, actor, q, region, await matching(tx, actor, filter=compiled))
         if exact and search.is_identifier(q):  # a whole phone/email found: that is the answer
             return Page(await with_tags(tx, exact), None, len(exact) if count else None)
         state = {"p": 0, "x": [c.id for c in exact]}
     ids, broad = await search.narrow_ids(tx, q, actor.workspace_id) if q.strip() else (None, q)
     alone = search.only_short(q)
-    where = await matching(tx, actor, filter=filter, q=broad, ids=ids, alone=alone)
+    where = await matching(tx, actor, filter=compiled, q=broad, ids=ids, alone=alone)
     if ids is not None and tx.dialect == "sqlite":  # off the sort index: sort the few matches
         order = Sort(order.field, tuple(f"+{k}" for k in order.keys), order.descending)
     rows, state_next = await _page(tx, where, order, state, size - len(exact))
@@ -200,12 +207,10 @@ async def count_matching(tx: RawTx, where: Where) -> int:
     return int(rows[0][0])
 
 
-async def _exact(tx: RawTx, actor: Actor, q: str, where: Where) -> list[Contact]:
+async def _exact(tx: RawTx, actor: Actor, q: str, region: str, where: Where) -> list[Contact]:
     if not q.strip():
         return []
-    ids = await search.exact_ids(
-        tx, q, actor.workspace_id, await workspace_region(tx, actor.workspace_id)
-    )
+    ids = await search.exact_ids(tx, q, actor.workspace_id, region)
     if not ids:
         return []
     marks = ",".join("?" * len(ids))

@@ -77,6 +77,11 @@ def search_text(
     return SEPARATOR.join(seen)
 
 
+def appended(parts: Iterable[str | None]) -> str:
+    """Folded parts to append to an existing search_text."""
+    return "".join(SEPARATOR + fold(p) for p in parts if p)
+
+
 CONTACT_COLUMNS = ("name", "email", "phone", "identifier", "company", "city", "country", "custom")
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from store.access import Actor, audit, require
-from store.contacts import as_datetime
+from store.contacts import stamp
 from store.db import ClientTx, raw_transaction
 from store.errors import Conflict, Invalid, NotFound
 from store.query import Page, list_contacts, parse_sort
@@ -98,7 +98,7 @@ async def list_views(actor: Actor) -> list[ViewInfo]:
 
 def _info(row: Sequence[Any]) -> ViewInfo:
     name, tree, cols, sort, by, at = row
-    return ViewInfo(name, load_json(tree), load_json(cols) or [], sort, by, as_datetime(at) or at)
+    return ViewInfo(name, load_json(tree), load_json(cols) or [], sort, by, stamp(at))
 
 
 async def get(actor: Actor, name: str) -> ViewInfo:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.contacts import CUSTOM_KEY_MAX, FIELD_LIMITS
+from store.contact_fields import CUSTOM_KEY_MAX, FIELD_LIMITS
 
 Schema = dict[str, Any]
 SIDES = ("primary", "secondary")
