@@ -6,14 +6,19 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gateway import keys, ops, webhooks
+from bots import slack as slack_bot
+from bots.wiring import install as install_bots
+from gateway import keys, ops, webchat, webhooks
 from gateway.api import routes as api_routes
 from gateway.api.imports import IMPORT_LIMIT
 from gateway.channel_cache import ChannelCache
 from gateway.channels import CHANNELS
 from gateway.http import guarded
 from gateway.metrics import Metrics
+from gateway.outbound import senders_ctx
+from gateway.outbound.base import OutboundConfig, Senders
 from gateway.provision import apply_declarations
+from gateway.resets import ResetRunner
 from gateway.scheduler import scheduler_ctx
 from gateway.settings import Settings
 from store import db
@@ -34,6 +39,8 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app[keys.METRICS] = Metrics()
     app[keys.CHANNELS] = ChannelCache(settings.channel_cache_seconds)
+    app[keys.WEBCHAT] = webchat.WebchatLimits.from_settings(settings)
+    app[keys.RESETS] = ResetRunner(settings)
     path = settings.sqlite_path()
     app[keys.WRITER] = BatchWriter(
         max_items=settings.batch_max_items, sqlite_path=str(path) if path else None
@@ -41,7 +48,11 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_writer)
     app.cleanup_ctx.append(scheduler_ctx(settings.scheduler_seconds))
+    app[keys.SENDERS] = Senders(OutboundConfig.from_settings(settings))
+    app.cleanup_ctx.append(senders_ctx)
     _routes(app)
+    install_bots(app)
+    slack_bot.mount(app, settings)  # when its token and signing secret are set
     app[IMPORT_LIMIT] = settings.api_import_max_bytes
     return app
 
@@ -49,6 +60,7 @@ def create_app(settings: Settings) -> web.Application:
 def _routes(app: web.Application) -> None:
     app.router.add_post("/webhooks/{key}", guarded(webhooks.receive))
     app.router.add_get("/webhooks/{key}", guarded(webhooks.handshake))
+    app.router.add_route("OPTIONS", "/webhooks/{key}", guarded(webchat.preflight))
     app.router.add_get("/healthz", guarded(ops.healthz))
     app.router.add_get("/readyz", guarded(ops.readyz))
     app.router.add_get("/metrics", guarded(ops.metrics))

@@ -1,5 +1,5 @@
 """The `contactgate` command: serve, migrate, set-up (workspace, channel, admin, token), plan,
-import, export."""
+import, export, reset, events."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import click
 
 from gateway.cli_common import run, settings_of, show
 from gateway.cli_contacts import export_contacts, import_contacts
+from gateway.cli_reset import events_cmd, reset
 from store import db
 
 T = TypeVar("T")
@@ -214,6 +215,26 @@ def admin_add(
     click.echo(f"{platform} user {user} is {role} of {workspace_slug}")
 
 
+@admin.group("chat")
+def admin_chat() -> None:
+    """Chats where a workspace's notifications are posted."""
+
+
+@admin_chat.command("add", context_settings={"ignore_unknown_options": True})  # -100…: groups
+@click.argument("workspace_slug")
+@click.argument("platform", type=click.Choice(["slack", "telegram"]))
+@click.argument("chat_id")
+@click.pass_context
+def admin_chat_add(ctx: click.Context, workspace_slug: str, platform: str, chat_id: str) -> None:
+    """Post the notifications (plan cap, monthly reset) in CHAT_ID (Slack channel id,
+    Telegram chat id)."""
+    from store.chat_admin import add_chat_for
+
+    added = run(ctx, lambda: add_chat_for(workspace_slug, platform, chat_id))
+    state = "now gets" if added else "already got"
+    click.echo(f"{platform} chat {chat_id} {state} the notifications of {workspace_slug}")
+
+
 @main.group()
 def token() -> None:
     """API tokens."""
@@ -249,6 +270,8 @@ def plan(ctx: click.Context, workspace_slug: str, cap: int | None, as_json: bool
 
 main.add_command(export_contacts)
 main.add_command(import_contacts)
+main.add_command(reset)
+main.add_command(events_cmd)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
@@ -27,6 +28,9 @@ def settings_of(ctx: click.Context) -> Settings:
 def run(ctx: click.Context, work: Callable[[], Awaitable[T]], *, migrate: bool = True) -> T:
     """Open the database (applying migrations first), run `work`, close it."""
     settings = settings_of(ctx)
+    from gateway import logs
+
+    logs.configure(settings.log_level, settings.log_format, sys.stderr)
 
     async def main() -> T:
         from gateway.app import prepare_database

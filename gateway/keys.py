@@ -9,10 +9,16 @@ from aiohttp import web
 if TYPE_CHECKING:
     from gateway.channel_cache import ChannelCache
     from gateway.metrics import Metrics
+    from gateway.outbound.base import Senders
+    from gateway.resets import ResetRunner
     from gateway.settings import Settings
+    from gateway.webchat import WebchatLimits
     from store.writer import BatchWriter
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 WRITER: web.AppKey[BatchWriter] = web.AppKey("writer")
 CHANNELS: web.AppKey[ChannelCache] = web.AppKey("channels")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+WEBCHAT: web.AppKey[WebchatLimits] = web.AppKey("webchat")
+RESETS: web.AppKey[ResetRunner] = web.AppKey("resets")
+SENDERS: web.AppKey[Senders] = web.AppKey("senders")

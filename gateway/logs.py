@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import orjson
 import structlog
 
 
-def configure(level: str = "INFO", fmt: str = "json") -> None:
-    """Route stdlib and structlog output through one renderer on stdout."""
+def configure(level: str = "INFO", fmt: str = "json", stream: TextIO | None = None) -> None:
+    """Route stdlib and structlog output through one renderer on `stream` (stdout by default;
+    the CLI's commands log to stderr, their stdout is their answer)."""
+    out = stream or sys.stdout
     renderer: structlog.typing.Processor
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer(serializer=orjson.dumps)
-        factory: structlog.typing.WrappedLogger = structlog.BytesLoggerFactory(sys.stdout.buffer)
+        factory: structlog.typing.WrappedLogger = structlog.BytesLoggerFactory(out.buffer)
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=False)
-        factory = structlog.PrintLoggerFactory(sys.stdout)
+        factory = structlog.PrintLoggerFactory(out)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -102,11 +102,63 @@ class Settings(BaseSettings):
     pg_pool_size: int = Field(default=10, ge=1, le=200)
     channel_cache_seconds: float = Field(default=5.0, ge=0)
     scheduler_seconds: float = Field(default=60.0, gt=0)
+    # A multipart SMS whose parts have not all arrived this long after the first is stored as is.
+    sms_concat_timeout_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     api_import_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1)  # CSV upload limit
+    # Web chat token buckets, per gateway process; a rate of 0 turns that limit off.
+    webchat_visitor_per_minute: float = Field(default=30.0, ge=0)
+    webchat_visitor_burst: int = Field(default=20, ge=1)
+    webchat_ip_per_minute: float = Field(default=600.0, ge=0)
+    webchat_ip_burst: int = Field(default=200, ge=1)
+    webchat_proxy_hops: int = Field(default=0, ge=0, le=10)  # trusted proxies adding XFF
+    # Monthly reset: where runs write their export, the lease a dead process leaves behind,
+    # the pace of deleting (webhooks get the write lock between batches), catching up misses.
+    reset_export_dir: Path = Path("./data/reset-exports")
+    reset_lease_seconds: float = Field(default=60.0, ge=1)
+    reset_batch: int = Field(default=500, ge=1, le=5000)
+    reset_batch_seconds: float = Field(default=0.12, gt=0, le=10)
+    reset_pause_seconds: float = Field(default=0.005, ge=0, le=10)
+    reset_retry_seconds: float = Field(default=3600.0, ge=0)
+    reset_catch_up_hours: float = Field(default=72.0, ge=0)
     workspaces: list[WorkspaceDecl] = Field(default_factory=list)
     channels: list[ChannelDecl] = Field(default_factory=list)
     admins: list[AdminDecl] = Field(default_factory=list)
     tokens: list[TokenDecl] = Field(default_factory=list)
+    # Outbound messages: provider API base URLs (tests point them at local fakes) and timeout.
+    telegram_api_url: str = "https://api.telegram.org"
+    meta_graph_url: str = "https://graph.facebook.com"  # WhatsApp Cloud API and Messenger
+    instagram_graph_url: str = "https://graph.facebook.com"  # graph.instagram.com: IG Login
+    meta_graph_version: str = Field(default="v24.0", pattern=r"^v[0-9]{1,3}\.[0-9]{1,2}$")
+    twilio_api_url: str = "https://api.twilio.com"
+    outbound_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    # Slack admin bot (bots/slack.py): mounted at /slack/events when token and secret are set.
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_command: str = Field(default="/contacts", pattern=r"^/[a-z0-9][a-z0-9_-]{0,31}$")
+    slack_api_url: str = "https://slack.com/api"  # Web API base (tests point it at a fake)
+    # Telegram admin bot (bots/telegram.py): its own bot, mounted when the token is set; the
+    # webhook secret is required with it (Telegram sends it in X-Telegram-Bot-Api-Secret-Token).
+    telegram_admin_bot_token: str | None = None
+    telegram_admin_webhook_secret: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_-]{1,256}$"
+    )
+    telegram_admin_path: str = Field(default="/telegram/admin", pattern=r"^/[A-Za-z0-9_/-]{1,200}$")
+    # Signs chat buttons (bots.core); unset, a key is derived from the bot secrets above.
+    bot_action_secret: str | None = None
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slack_api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("telegram_api_url", "meta_graph_url", "instagram_graph_url", "twilio_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
 
     @field_validator("database_url")
     @classmethod
@@ -123,6 +175,15 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _telegram_admin_secret(self) -> Settings:
+        if self.telegram_admin_bot_token and not self.telegram_admin_webhook_secret:
+            raise ValueError(
+                "telegram_admin_bot_token needs telegram_admin_webhook_secret (the secret_token"
+                " given to setWebhook)"
+            )
+        return self
 
     def sqlite_path(self) -> Path | None:
         """The SQLite file, when the database is SQLite on a file."""

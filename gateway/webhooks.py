@@ -8,7 +8,7 @@ import time
 import structlog
 from aiohttp import web
 
-from gateway import keys
+from gateway import keys, webchat
 from gateway.channels import CHANNELS, ChannelModule, handshake_of
 from gateway.channels.base import (
     ParseResult,
@@ -33,6 +33,10 @@ async def receive(request: web.Request) -> web.StreamResponse:
     """Store what a channel delivered, then answer the way its provider expects."""
     started = time.perf_counter()
     channel, module = await _channel(request)
+    if channel.kind in webchat.KINDS:  # CORS, rate limits and a JSON answer for the widget
+        answer, counts = await webchat.receive(request, channel)
+        _observe(request, channel, counts, answer.status, started)
+        return answer
     outcome: dict[str, int] = {}
     try:
         result = _verified(request, channel, module, await read_body(request, module.MAX_BODY))

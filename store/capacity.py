@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from store import events
 from store.db import RawTx
 from store.periods import period_of
-from store.serial import dump_json, inbound_from_json, load_json
+from store.serial import inbound_from_json, load_json
 from store.types import ChannelInfo, Item
 
 THRESHOLDS = ((80, "cap_80"), (100, "cap_100"))
@@ -78,7 +79,7 @@ class PlanLock:
             reached = self.used >= math.ceil(self.cap * percent / 100)
             if reached or (percent == 100 and self.full_seen):
                 payload = {"period": self.period, "used": self.used, "cap": self.cap}
-                await emit_event(
+                await events.emit(
                     self.tx, self.workspace_id, kind, f"{kind}:{self.period}", payload, self.now
                 )
 
@@ -122,18 +123,6 @@ async def ensure_period(tx: RawTx, workspace_id: int, period: str, now: datetime
         [made[0][0], workspace_id],
     )
     return int(made[0][0])
-
-
-async def emit_event(
-    tx: RawTx, workspace_id: int, kind: str, key: str, payload: dict[str, object], now: datetime
-) -> bool:
-    """Record a notification once per key; returns True when it is new."""
-    rows = await tx.fetch(
-        "INSERT INTO event (workspace_id, kind, key, payload, created_at) VALUES (?,?,?,?,?)"
-        " ON CONFLICT DO NOTHING RETURNING id",
-        [workspace_id, kind, key, dump_json(payload), now],
-    )
-    return bool(rows)
 
 
 async def held_senders(tx: RawTx, plan: PlanLock) -> list[tuple[int, str]]:

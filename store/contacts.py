@@ -334,6 +334,10 @@ async def delete_rows(tx: RawTx, ids: Sequence[int]) -> None:
     merged = await tx.fetch(f"SELECT id FROM contact WHERE merged_into_id IN ({marks})", ids)
     ids += [int(r[0]) for r in merged]
     marks = ",".join("?" * len(ids))
+    if tx.for_update:  # ingest reads identities FOR SHARE in id order: take them first, alike
+        await tx.fetch(
+            f"SELECT id FROM identity WHERE contact_id IN ({marks}) ORDER BY id FOR UPDATE", ids
+        )
     for sql in (
         f"DELETE FROM message WHERE contact_id IN ({marks})",
         f"DELETE FROM identity WHERE contact_id IN ({marks})",

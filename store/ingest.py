@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from store import capacity, text
+from store import capacity, concat, text
 from store.db import RawTx
 from store.phones import normalise_email, to_e164
 from store.serial import dump_json, inbound_to_json, nul_free, short_text
@@ -65,6 +65,8 @@ async def write_batch(tx: RawTx, items: Sequence[Item]) -> list[Outcome]:
     """Store a batch; returns one outcome per item, in order."""
     now = datetime.now(UTC)
     outcomes: list[Outcome | None] = _mark_batch_duplicates(items)
+    if any(item.inbound.part for item in items):  # multipart SMS: parked until whole
+        items = await concat.reassemble(tx, items, outcomes, now)
     live = [i for i, o in enumerate(outcomes) if o is None]
     found = await find_identities(tx, [items[i] for i in live])
     new = [i for i in live if _key_hit(found, items[i]) is None]
@@ -136,7 +138,10 @@ def _lookup_sql(tx: RawTx, column: str, channel_id: int, ids: set[str]) -> tuple
     sql = "SELECT id, contact_id, external_id, scoped_id, phone FROM identity WHERE channel_id = ?"
     sql += f" AND {column}"
     if tx.dialect == "postgres":  # one prepared statement whatever the number of ids
-        return f"{sql} = ANY(?::text[])", [channel_id, list(ids)]
+        # FOR SHARE, in id order: a monthly reset or a merge committing between this read and
+        # the message insert would leave the message on a deleted or merged-away contact; they
+        # lock the same rows FOR UPDATE (in id order) first, so one waits for the other.
+        return f"{sql} = ANY(?::text[]) ORDER BY id FOR SHARE", [channel_id, list(ids)]
     return f"{sql} IN ({','.join('?' * len(ids))})", [channel_id, *ids]
 
 
@@ -237,9 +242,16 @@ async def create_identity(
     inbound, channel = item.inbound, item.channel
     phone = to_e164(inbound.phone, channel.region) if inbound.phone else None
     email = normalise_email(inbound.email)
-    contact_id = await _contact_for(tx, channel.workspace_id, phone, email)
+    contact_id = await _contact_for(tx, channel.workspace_id, phone, email, inbound.identifier)
     if contact_id is None:
-        contact_id = await _insert_contact(tx, item, phone, email, now)
+        taken = await _taken(tx, channel.workspace_id, phone, email) if inbound.identifier else ()
+        contact_id = await _insert_contact(
+            tx,
+            item,
+            None if "phone" in taken else phone,
+            None if "email" in taken else email,
+            now,
+        )
     else:  # a second identity of a known person: make it findable by its handle too
         await tx.execute(
             "UPDATE contact SET search_text = search_text || ? WHERE id = ?",
@@ -269,19 +281,44 @@ async def create_identity(
 
 
 async def _contact_for(
-    tx: RawTx, workspace_id: int, phone: str | None, email: str | None
+    tx: RawTx,
+    workspace_id: int,
+    phone: str | None,
+    email: str | None,
+    identifier: str | None = None,
 ) -> int | None:
-    """The live contact owning a vouched phone or email, following merges."""
-    for column, value in (("phone", phone), ("email", email)):
+    """The live contact owning a vouched identifier, phone or email, following merges.
+
+    With an identifier, a phone or email match whose contact has another identifier is no
+    match: the identifier is what the business vouched for (web chat signs only it), and a
+    signed-in user must not join someone else's contact by claiming their phone or email.
+    """
+    for column, value in (("identifier", identifier), ("phone", phone), ("email", email)):
         if value is None:
             continue
+        guard, params = "", [workspace_id, value]
+        if identifier is not None and column != "identifier":
+            guard, params = " AND (identifier IS NULL OR identifier = ?)", [*params, identifier]
         rows = await tx.fetch(
-            f"SELECT id, merged_into_id FROM contact WHERE workspace_id = ? AND {column} = ?",
-            [workspace_id, value],
+            f"SELECT id, merged_into_id FROM contact WHERE workspace_id = ? AND {column} = ?"
+            f"{guard} ORDER BY merged_into_id IS NOT NULL, id LIMIT 1",  # identifiers repeat
+            params,
         )
         if rows:
             return int(rows[0][1] or rows[0][0])
     return None
+
+
+async def _taken(tx: RawTx, workspace_id: int, phone: str | None, email: str | None) -> set[str]:
+    """Which of phone and email another contact holds (unique per workspace: the new contact
+    of a signed-in user refused by _contact_for's guard goes without them)."""
+    taken = set()
+    for column, value in (("phone", phone), ("email", email)):
+        if value is not None and await tx.fetch(
+            f"SELECT 1 FROM contact WHERE workspace_id = ? AND {column} = ?", [workspace_id, value]
+        ):
+            taken.add(column)
+    return taken
 
 
 async def _insert_contact(
@@ -289,16 +326,18 @@ async def _insert_contact(
 ) -> int:
     inbound = item.inbound
     name = short_text(inbound.display_name or inbound.username)
-    fields = {"name": name, "phone": phone, "email": email}
+    identifier = short_text(inbound.identifier)
+    fields = {"name": name, "phone": phone, "email": email, "identifier": identifier}
     rows = await tx.fetch(
-        "INSERT INTO contact (workspace_id, name, phone, email, custom, source, last_channel_id,"
-        " created_at, updated_at, search_text, name_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-        " RETURNING id",
+        "INSERT INTO contact (workspace_id, name, phone, email, identifier, custom, source,"
+        " last_channel_id, created_at, updated_at, search_text, name_key)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
         [
             item.channel.workspace_id,
             name,
             phone,
             email,
+            identifier,
             "{}",
             "inbound",
             item.channel.id,

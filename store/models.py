@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from store.models_ops import AdminChat, Event
 
 
 class Workspace(Model):
@@ -96,6 +99,7 @@ class Contact(Model):
             Index(fields=("workspace_id", "country")),
             Index(fields=("workspace_id", "created_at")),
             Index(fields=("workspace_id", "last_incoming_at")),
+            Index(fields=("merged_into_id",)),  # deleting a contact looks its secondaries up
         )
 
 
@@ -155,7 +159,10 @@ class Message(Model):
     class Meta:
         table = "message"
         unique_together = (("channel", "provider_message_id"),)
-        indexes = (Index(fields=("contact_id", "received_at")),)
+        indexes = (
+            Index(fields=("contact_id", "received_at")),
+            Index(fields=("identity_id",)),  # deleting an identity looks its messages up
+        )
 
 
 class HeldMessage(Model):
@@ -179,6 +186,38 @@ class HeldMessage(Model):
         indexes = (
             Index(fields=("workspace_id", "id")),
             Index(fields=("channel_id", "external_id")),
+        )
+
+
+class MessagePart(Model):
+    """One part of a multipart message (SMS concat): waits for its set, then stays as a dedupe mark.
+
+    A set is the parts sharing (channel, external_id, ref, total, set_key); see store.concat.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name=False
+    )
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
+        "models.Channel", related_name=False
+    )
+    external_id = fields.CharField(max_length=128)
+    ref = fields.CharField(max_length=64)
+    number = fields.SmallIntField()
+    total = fields.SmallIntField()
+    provider_message_id = fields.CharField(max_length=255)  # the part's own id
+    set_key = fields.CharField(max_length=255)  # provider_message_id of the set's first arrival
+    inbound: Any = fields.JSONField(null=True)  # the parsed part; cleared once assembled
+    received_at = fields.DatetimeField()
+    assembled_as = fields.CharField(max_length=255, null=True)  # the whole message's id
+
+    class Meta:
+        table = "message_part"
+        unique_together = (("channel", "provider_message_id"),)
+        indexes = (
+            Index(fields=("channel_id", "external_id", "ref", "total")),
+            Index(fields=("received_at",)),
         )
 
 
@@ -264,6 +303,7 @@ class Note(Model):
 
     class Meta:
         table = "note"
+        indexes = (Index(fields=("contact_id",)),)
 
 
 class View(Model):
@@ -305,3 +345,46 @@ class MergeRecord(Model):
 
     class Meta:
         table = "merge_record"
+        indexes = (Index(fields=("primary_id",)), Index(fields=("secondary_id",)))
+
+
+class BotAction(Model):
+    """What a chat button stands for while it waits to be pressed (a confirmation, a merge's
+    picks, a list's next page, an uploaded CSV); the button carries only its id (bots.core)."""
+
+    id = fields.BigIntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name=False
+    )
+    kind = fields.CharField(max_length=32)
+    payload: Any = fields.JSONField(default=dict)
+    blob = fields.BinaryField(null=True)  # an uploaded file an import confirmation applies
+    created_by = fields.CharField(max_length=200)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)  # a confirmation runs once
+
+    class Meta:
+        table = "bot_action"
+        indexes = (Index(fields=("expires_at",)),)
+
+
+class EventDelivery(Model):
+    """One event sent to one admin chat: claimed by one process, retried until sent, sent once."""
+
+    id = fields.BigIntField(primary_key=True)
+    event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
+        "models.Event", related_name=False
+    )
+    chat: fields.ForeignKeyRelation[AdminChat] = fields.ForeignKeyField(
+        "models.AdminChat", related_name=False
+    )
+    delivered_at = fields.DatetimeField(null=True)
+    claimed_until = fields.DatetimeField(null=True)  # the lease of the process sending it
+    attempts = fields.IntField(default=0)
+    next_try_at = fields.DatetimeField(null=True)
+    error = fields.TextField(null=True)
+
+    class Meta:
+        table = "event_delivery"
+        unique_together = (("event", "chat"),)

@@ -100,7 +100,11 @@ class Event(Model):
 
 
 class ResetRun(Model):
-    """One monthly reset of a workspace, (workspace, period) unique makes it run once."""
+    """One monthly reset of a workspace, (workspace, period) unique makes it run once.
+
+    `owner` and `heartbeat_at` are the lease of the process running it; `progress` holds what a
+    resuming process needs (high-water marks, export file lengths, batches done).
+    """
 
     id = fields.IntField(primary_key=True)
     workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
@@ -110,6 +114,8 @@ class ResetRun(Model):
     mode = fields.CharField(max_length=8)
     enabled_by = fields.CharField(max_length=200, null=True)
     state = fields.CharField(max_length=16, default="started")  # started|exported|done|failed
+    trigger = fields.CharField(max_length=16, default="schedule")  # schedule | manual
+    requested_by = fields.CharField(max_length=200, null=True)  # who ran it by hand
     counts: Any = fields.JSONField(default=dict)
     export_path = fields.CharField(max_length=1024, null=True)
     owner = fields.CharField(max_length=128, null=True)  # process holding the run
@@ -117,7 +123,27 @@ class ResetRun(Model):
     started_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
     error = fields.TextField(null=True)
+    snapshot_at = fields.DatetimeField(null=True)
+    progress: Any = fields.JSONField(default=dict)
 
     class Meta:
         table = "reset_run"
         unique_together = (("workspace", "period"),)
+
+
+class ResetTarget(Model):
+    """A contact a reset run deletes, fixed when the run starts.
+
+    A resumed run deletes exactly what was exported. `contact_id` is no foreign key: deleting a
+    contact must not look it up here.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    run: fields.ForeignKeyRelation[ResetRun] = fields.ForeignKeyField(
+        "models.ResetRun", related_name="targets"
+    )
+    contact_id = fields.IntField()
+
+    class Meta:
+        table = "reset_target"
+        unique_together = (("run", "contact_id"),)

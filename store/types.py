@@ -6,7 +6,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Outcome = Literal["stored", "duplicate", "held"]
+Outcome = Literal["stored", "duplicate", "held", "part"]  # part: kept until its set is whole
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Where one piece of a multipart message belongs: its set's reference, number and size."""
+
+    ref: str  # shared by every part of one message from one sender
+    number: int  # 1-based
+    total: int
 
 
 @dataclass(slots=True)
@@ -24,7 +33,9 @@ class Inbound:
     phone: str | None = None  # only when the channel vouches for it (WhatsApp, SMS)
     email: str | None = None  # only when the channel vouches for it (email)
     scoped_id: str | None = None  # a second stable id for the same person (WhatsApp BSUID)
+    identifier: str | None = None  # the business's own id of the person, when vouched (web chat)
     meta: dict[str, Any] = field(default_factory=dict)  # location, card, reaction, edit, reply…
+    part: Part | None = None  # one piece of a multipart message (SMS concat): store.concat
 
 
 @dataclass(frozen=True, slots=True)

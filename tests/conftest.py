@@ -25,6 +25,10 @@ from store import db
 PG_ADMIN = os.environ.get("CONTACTGATE_TEST_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("CI") == "true" or os.environ.get("CONTACTGATE_REQUIRE_PG") == "1"
 BACKENDS = ["sqlite", pytest.param("pg", marks=pytest.mark.pg)]
+OFFLINE = {  # port 9 (discard) on loopback: nothing listens, so nothing leaves the machine
+    f"{name}_url": "http://127.0.0.1:9"
+    for name in ("telegram_api", "meta_graph", "instagram_graph", "twilio_api")
+}
 
 
 def _pg_server_url(database: str) -> str:
@@ -104,8 +108,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    """Settings for one test: its database, no declarations, no cache delay."""
-    return load_settings(database_url=db_url, channel_cache_seconds=0, log_level="WARNING")
+    """Settings for one test: its database, no declarations, no cache delay, reset exports in
+    the test's folder, and every provider API on a closed local port (a test that sends must
+    point them at a fake)."""
+    return load_settings(
+        database_url=db_url,
+        channel_cache_seconds=0,
+        log_level="WARNING",
+        reset_export_dir=tmp_path / "reset-exports",
+        **OFFLINE,
+    )
 
 
 @pytest.fixture

@@ -23,6 +23,10 @@ ERRORS = {
     409: "The change collides with existing data; the detail names what it collides with.",
     413: "The body is over the limit (1 MiB for JSON, the import limit for CSV).",
     422: "The input breaks a rule; the detail says which.",
+    429: "The provider is rate-limiting the channel; Retry-After says how long, when it said.",
+    502: "The provider refused the channel's credentials or the message, or cannot be reached;"
+    " the detail names the provider and what it said.",
+    504: "The provider did not answer in time; the message may or may not have been delivered.",
 }
 ROLES_TEXT = "Roles: agent < admin < owner; each operation states its minimum in x-required-role."
 FILE = {

@@ -8,7 +8,19 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from gateway.api import contacts, exports, imports, merge, notes, openapi, plan, tags, views
+from gateway.api import (
+    contacts,
+    exports,
+    imports,
+    merge,
+    messages,
+    notes,
+    openapi,
+    plan,
+    reset,
+    tags,
+    views,
+)
 from gateway.api.auth import authenticate
 from gateway.api.common import PREFIX, ApiError, ApiHandler, error_for
 from gateway.http import Handler, error_response, guarded
@@ -70,6 +82,10 @@ ROUTES: tuple[Route, ...] = (
     _r("DELETE", "/contacts/{ref}/tags", tags.remove, "agent", "Contact", body="TagsRequest"),
     _r("GET", "/contacts/{ref}/notes", notes.list_notes, "agent", "NoteList"),
     _r("POST", "/contacts/{ref}/notes", notes.add, "agent", {201: "Note"}, body="NoteRequest"),
+    _r("GET", "/contacts/{ref}/messages", messages.list_messages, "agent", "MessagePage",
+       query=("cursor", "limit")),
+    _r("POST", "/contacts/{ref}/messages", messages.send, "agent", {201: "Message"},
+       body="MessageRequest", errors=(409, 429, 502, 504)),
     _r("DELETE", "/notes/{note_id}", notes.delete, "agent", "Deleted"),
     _r("GET", "/contacts/{ref}/merge/{other}", merge.preview, "admin", "MergePreview"),
     _r("POST", "/contacts/{ref}/merge", merge.merge, "admin", "Contact", body="MergeRequest",
@@ -91,6 +107,15 @@ ROUTES: tuple[Route, ...] = (
        query=("format", "columns", "filter", "view", "q"), errors=(404,)),
     _r("GET", "/plan", plan.usage, "agent", "PlanUsage"),
     _r("PUT", "/plan", plan.set_cap, "owner", "PlanUsage", body="CapRequest"),
+    _r("GET", "/reset", reset.status, "admin", "ResetStatus"),
+    _r("PUT", "/reset", reset.change, "owner", "ResetStatus", body="ResetChange"),
+    _r("GET", "/reset/preview", reset.preview, "admin", "ResetPreview", query=("mode",)),
+    _r("GET", "/reset/runs", reset.list_runs, "admin", "ResetRunList", query=("limit",)),
+    _r("POST", "/reset/runs", reset.run, "owner", {202: "ResetRun"}, body="RunRequest",
+       errors=(409,)),
+    _r("GET", "/reset/runs/{run_id}", reset.show_run, "admin", "ResetRun"),
+    _r("GET", "/events", reset.list_events, "admin", "EventList",
+       query=("after", "limit", "undelivered")),
 )  # fmt: skip
 
 

@@ -35,6 +35,7 @@ TEXT = {"type": "string"}
 INT = {"type": "integer"}
 COUNT = {"type": "integer", "minimum": 0}
 TEXTS = {"type": "array", "items": TEXT}
+RESET_MODE = {"enum": ["off", "tagged", "all"]}
 ANY_FILTER: Schema = {
     "description": "A filter: the text syntax (`tag:vip country:EC`), a JSON tree, or"
     " Chatwoot's `payload` list; null for none."
@@ -124,6 +125,32 @@ SCHEMAS: dict[str, Schema] = {
     "Note": NOTE,
     "NoteList": obj(notes={"type": "array", "items": ref("Note")}),
     "NoteRequest": obj(body={"type": "string", "minLength": 1}),
+    "MessageRequest": obj(
+        ("text",),
+        text={"type": "string", "minLength": 1, "description": "At most the provider's limit."},
+        channel=nullable("string", description="A channel key, kind or name; default: the last."),
+        subject=nullable("string", description="Email only; default `Re:` their last subject."),
+    ),
+    "Message": obj(
+        id=INT,
+        contact_id=INT,
+        channel_key=TEXT,
+        channel_kind=TEXT,
+        direction={"enum": ["in", "out"]},
+        type=TEXT,
+        text=nullable("string"),
+        media=nullable("array"),
+        status=nullable("string", description="Outbound: sent, failed or unknown (timed out)."),
+        provider_message_id=nullable("string"),
+        error=nullable("string"),
+        detail=nullable("string"),
+        sent_by=nullable("string"),
+        sent_at=TIME,
+        received_at=TIME,
+    ),
+    "MessagePage": obj(
+        messages={"type": "array", "items": ref("Message")}, next_cursor=nullable("string")
+    ),
     "View": VIEW,
     "ViewList": obj(views={"type": "array", "items": ref("View")}),
     "ViewRequest": obj(
@@ -168,6 +195,70 @@ SCHEMAS: dict[str, Schema] = {
     "ChannelUsage": CHANNEL_USAGE,
     "PlanUsage": PLAN,
     "CapRequest": obj(cap=COUNT),
+    "ResetStatus": obj(
+        workspace=TEXT,
+        mode=RESET_MODE,
+        period=TEXT,
+        pending_mode=nullable("string"),
+        pending_from=nullable("string"),
+        tag=TEXT,
+        local_time=TEXT,
+        timezone=TEXT,
+        next_run_at=nullable("string", format="date-time"),
+        next_run_local=nullable("string"),
+        last_change_day=TEXT,
+        set_by=nullable("string"),
+        set_at=nullable("string", format="date-time"),
+        runs={"type": "array", "items": ref("ResetRun")},
+        message=TEXT,
+    ),
+    "ResetRun": obj(
+        id=INT,
+        period=TEXT,
+        mode=RESET_MODE,
+        trigger={"enum": ["schedule", "manual"]},
+        state={"enum": ["started", "exported", "done", "failed"]},
+        enabled_by=nullable("string"),
+        requested_by=nullable("string"),
+        counts={"type": "object", "additionalProperties": COUNT},
+        export_path=nullable("string"),
+        started_at=TIME,
+        finished_at=nullable("string", format="date-time"),
+        error=nullable("string"),
+    ),
+    "ResetRunList": obj(runs={"type": "array", "items": ref("ResetRun")}),
+    "ResetChange": obj(
+        (),
+        mode=RESET_MODE,
+        time={"type": "string", "description": "HH:MM, local to the workspace."},
+    ),
+    "RunRequest": obj((), mode={"enum": ["all", "tagged"]}),
+    "ResetPreview": obj(
+        workspace=TEXT,
+        mode=RESET_MODE,
+        period=TEXT,
+        contacts=COUNT,
+        identities=COUNT,
+        messages=COUNT,
+        notes=COUNT,
+        sample={
+            "type": "array",
+            "items": obj(id=INT, name=TEXT, email=TEXT, phone=TEXT),
+        },
+    ),
+    "EventList": obj(
+        events={
+            "type": "array",
+            "items": obj(
+                id=INT,
+                kind=TEXT,
+                key=TEXT,
+                payload={"type": "object"},
+                created_at=TIME,
+                delivered_at=nullable("string", format="date-time"),
+            ),
+        }
+    ),
     "ImportResult": obj(
         rows=COUNT,
         created=COUNT,
@@ -207,6 +298,15 @@ QUERY: dict[str, Schema] = {
         "schema": TEXT,
     },
     "view": {"description": "A saved view's name: its filter and columns.", "schema": TEXT},
+    "mode": {
+        "description": "Reset mode to preview (default: the one in force).",
+        "schema": {"enum": ["off", "tagged", "all"]},
+    },
+    "after": {"description": "Only events after this id.", "schema": COUNT},
+    "undelivered": {
+        "description": "Only events no chat has been sent yet.",
+        "schema": {"type": "boolean"},
+    },
 }
 PATH: dict[str, Schema] = {
     "ref": {
@@ -217,4 +317,5 @@ PATH: dict[str, Schema] = {
     "other": {"description": "The secondary contact (id or typed identifier).", "schema": TEXT},
     "name": {"description": "The name (URL-encoded).", "schema": TEXT},
     "note_id": {"description": "A note id.", "schema": INT},
+    "run_id": {"description": "A reset run id.", "schema": INT},
 }

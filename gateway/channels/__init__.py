@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Protocol, cast
 
-from gateway.channels import bird, email, meta, telegram, twilio, vonage, whatsapp
+from gateway.channels import bird, email, meta, telegram, twilio, vonage, webchat, whatsapp
 from gateway.channels.base import Ack, ParseResult, WebhookRequest
 
 
@@ -39,7 +39,7 @@ def _register(*modules: ModuleType) -> dict[str, ChannelModule]:
 
 
 CHANNELS: dict[str, ChannelModule] = _register(
-    telegram, whatsapp, twilio, meta, bird, vonage, email
+    telegram, whatsapp, twilio, meta, bird, vonage, email, webchat
 )
 
 

@@ -6,10 +6,15 @@ the signature secret appended (``md5hash``, the dashboard default) or an HMAC ke
 secret (``md5``, ``sha1``, ``sha256``, ``sha512``). The signed ``timestamp`` parameter must be
 within five minutes of now.
 
-Concatenated (multipart) SMS arrive as one webhook per part. Reassembling them needs storage
-across requests, which the gateway does not have yet: REASSEMBLY IS NOT DONE. Each part is
-stored as its own text message (provider_message_id = that part's messageId) with
-``meta = {"concat_ref", "concat_part", "concat_total"}`` so it can be stitched later.
+Concatenated (multipart) SMS arrive as one webhook per part (``concat=true`` with
+``concat-ref``, ``concat-part``, ``concat-total``), in any order, each retried on its own. A part
+is parsed into an Inbound whose ``part`` names its set; the store reassembles them
+(store.concat): each part is durably parked before its webhook is acknowledged, and the part
+that completes a set becomes one message, text joined in part order, ``provider_message_id``
+``concat:<messageId of its first part>``, ``meta`` with ``concat_ref``, ``concat_total`` and
+``concat_part_ids``; it then goes through the cap like any message (the sender counts once).
+A set still missing parts after ``sms_concat_timeout_hours`` is stored as it is, with
+``meta.incomplete`` and ``meta.missing_parts`` (store.concat_expiry, run by the scheduler).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from gateway.channels.base import (
     same,
     utc_now,
 )
+from store.types import Part
 
 KINDS = ("vonage_sms",)
 SECRETS = ("signature_secret", "signature_method")  # method as set in the Vonage dashboard
@@ -55,6 +61,7 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # message-timestamp, UTC
 TEXT_TYPES = ("text", "unicode")
 # Delivery receipts carry these and no `type`; they may be pointed at the same URL.
 RECEIPT_FIELDS = ("status", "err-code", "scts")
+REF_LIMIT = 64  # message_part.ref
 Params = dict[str, str]
 
 
@@ -151,8 +158,6 @@ def parse_inbound(params: Params) -> Inbound:
     content = _content(params)
     if to := params.get("to"):
         content.meta["to"] = to
-    if params.get("concat") == "true":
-        content.meta.update(_concat(params))
     return Inbound(
         external_id=sender,
         provider_message_id=required_param(params, "messageId"),
@@ -161,6 +166,7 @@ def parse_inbound(params: Params) -> Inbound:
         text=content.text,
         phone=sender if E164.fullmatch(sender) else None,
         meta=content.meta,
+        part=_part(params) if params.get("concat") == "true" else None,
     )
 
 
@@ -177,12 +183,15 @@ def _content(params: Params) -> Content:
     return Content("unsupported", meta=meta)
 
 
-def _concat(params: Params) -> dict[str, Any]:
+def _part(params: Params) -> Part | None:
+    """Which part of which multipart SMS this is; None for a "multipart" SMS of one part."""
     ref = required_param(params, "concat-ref")
-    part, total = _count(params, "concat-part"), _count(params, "concat-total")
-    if part > total:
-        raise PayloadError(f"concat-part {part} is beyond concat-total {total}")
-    return {"concat_ref": ref, "concat_part": part, "concat_total": total}
+    if len(ref) > REF_LIMIT or not ref.isprintable():
+        raise PayloadError(f"concat-ref must be printable and at most {REF_LIMIT} characters")
+    number, total = _count(params, "concat-part"), _count(params, "concat-total")
+    if number > total:
+        raise PayloadError(f"concat-part {number} is beyond concat-total {total}")
+    return Part(ref, number, total) if total > 1 else None
 
 
 def _count(params: Params, name: str) -> int:

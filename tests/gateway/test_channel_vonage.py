@@ -22,6 +22,7 @@ from gateway.channels.base import (
     SignatureError,
     WebhookRequest,
 )
+from store.types import Part
 from tests.signing import load_fixture
 
 SECRET = "v0nageSignatureSecret0123456789abcdef"
@@ -269,12 +270,8 @@ def test_sms__concat_part1() -> None:
                     " is chipped. I have photos if you need them. Can you send a replacement or"
                     " should I return "
                 ),
-                meta={
-                    "to": "447700900000",
-                    "concat_ref": "108",
-                    "concat_part": 1,
-                    "concat_total": 2,
-                },
+                meta={"to": "447700900000"},
+                part=Part("108", 1, 2),
             )
         ]
     )
@@ -289,14 +286,53 @@ def test_sms__concat_part2() -> None:
                 type="text",
                 sent_at=datetime(2026, 1, 1, 11, 59, 51, tzinfo=UTC),
                 text="it first? Order #1001.",
-                meta={
-                    "to": "447700900000",
-                    "concat_ref": "108",
-                    "concat_part": 2,
-                    "concat_total": 2,
-                },
+                meta={"to": "447700900000"},
+                part=Part("108", 2, 2),
             )
         ]
+    )
+
+
+CONCAT3 = "447700900002", "0B000000004567EF", datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def concat3_part(number: int, text: str) -> ParseResult:
+    sender, ids, sent = CONCAT3
+    return ParseResult(
+        messages=[
+            Inbound(
+                external_id="+" + sender,
+                phone="+" + sender,
+                provider_message_id=f"{ids}{number}",
+                type="text",
+                sent_at=sent + timedelta(seconds=number),
+                text=text,
+                meta={"to": "447700900000"},
+                part=Part("62", number, 3),
+            )
+        ]
+    )
+
+
+def test_sms__concat3_part1() -> None:
+    assert parse_fixture("sms__concat3_part1.txt") == concat3_part(
+        1,
+        "Hello, I ordered the blue ceramic mug set (order #1002) on the 28th and the tracking"
+        " page has said 'out for delivery' for three days now. Nobody came, no",
+    )
+
+
+def test_sms__concat3_part2() -> None:
+    assert parse_fixture("sms__concat3_part2.txt") == concat3_part(
+        2,
+        " card was left, and the courier number only plays a recording. Could you check with"
+        " the courier where the parcel really is, and if it is lost, send a new",
+    )
+
+
+def test_sms__concat3_part3() -> None:
+    assert parse_fixture("sms__concat3_part3.txt") == concat3_part(
+        3, " set to the same address? I am home every afternoon after 3pm. Thanks, Ana"
     )
 
 
@@ -360,7 +396,19 @@ def test_json_numbers_and_booleans_are_read_as_their_text() -> None:
         }
     )
     [inbound] = vonage.parse("vonage_sms", post(body)).messages
-    assert inbound.meta == {"concat_ref": "7", "concat_part": 1, "concat_total": 3}
+    assert (inbound.meta, inbound.part) == ({}, Part("7", 1, 3))
+
+
+def test_a_multipart_sms_of_one_part_is_a_plain_message() -> None:
+    concat = [("concat", "true"), ("concat-ref", "9"), ("concat-part", "1"), ("concat-total", "1")]
+    inbound = only([*BASE, *concat])
+    assert (inbound.provider_message_id, inbound.text, inbound.part) == ("M1", "hi", None)
+
+
+def test_without_concat_true_the_concat_fields_are_not_read() -> None:
+    assert (
+        only([*BASE, ("concat-ref", "9"), ("concat-part", "1"), ("concat-total", "2")]).part is None
+    )
 
 
 def test_a_receipt_is_not_mistaken_for_a_message_when_type_is_present() -> None:
@@ -416,6 +464,12 @@ def test_odd_text_is_kept_exactly(text: str) -> None:
             b"msisdn=1&messageId=1&type=text&text=x&concat=true&concat-ref=1"
             b"&concat-part=1&concat-total=" + b"9" * 400,
             "concat-total must be a positive count",
+        ),
+        (
+            b"msisdn=1&messageId=1&type=text&text=x&concat=true&concat-ref="
+            + b"7" * 65
+            + b"&concat-part=1&concat-total=2",
+            "concat-ref must be printable and at most 64 characters",
         ),
     ],
 )

@@ -14,6 +14,7 @@ import pytest
 
 from gateway.api.routes import ROUTES
 from store.access import ROLE_RANK
+from tests.gateway.api.people import person
 from tests.gateway.api.support import ROLES, Api, error
 
 _n = itertools.count(1)
@@ -78,6 +79,11 @@ def on_contact(suffix: str = "", **kwargs: Any) -> Builder:
     return build
 
 
+async def _message(api: Api) -> Request:
+    cid = await person(api, "telegram", str(5_550_000 + next(_n)))
+    return f"/contacts/{cid}/messages", {"json": {"text": "Hola"}}
+
+
 async def _preview(api: Api) -> Request:
     a, b = await _two(api)
     return f"/contacts/{a}/merge/{b}", {}
@@ -86,6 +92,15 @@ async def _preview(api: Api) -> Request:
 async def _merge(api: Api) -> Request:
     a, b = await _two(api)
     return f"/contacts/{a}/merge", {"json": {"secondary": b}}
+
+
+async def _reset_run(api: Api) -> Request:
+    runs = await api("GET", "/reset/runs")
+    if not runs.body["runs"]:
+        started = await api("POST", "/reset/runs", json={"mode": "tagged"})
+        assert started.status == 202, started.body
+        return f"/reset/runs/{started.body['id']}", {}
+    return f"/reset/runs/{runs.body['runs'][0]['id']}", {}
 
 
 CSV = {"data": b"name,email\nAna,ana@example.com\n", "headers": {"Content-Type": "text/csv"}}
@@ -103,6 +118,8 @@ MATRIX: dict[tuple[str, str], tuple[str, Builder]] = {
     ("GET", "/contacts/{ref}/notes"): ("agent", on_contact("/notes")),
     ("POST", "/contacts/{ref}/notes"): ("agent", on_contact("/notes", json={"body": "hi"})),
     ("DELETE", "/notes/{note_id}"): ("agent", _note),
+    ("GET", "/contacts/{ref}/messages"): ("agent", on_contact("/messages")),
+    ("POST", "/contacts/{ref}/messages"): ("agent", _message),
     ("GET", "/contacts/{ref}/merge/{other}"): ("admin", _preview),
     ("POST", "/contacts/{ref}/merge"): ("admin", _merge),
     ("POST", "/contacts/{ref}/unmerge"): ("admin", _merged),
@@ -128,6 +145,13 @@ MATRIX: dict[tuple[str, str], tuple[str, Builder]] = {
     ("GET", "/exports"): ("admin", fixed("/exports", params={"columns": "email"})),
     ("GET", "/plan"): ("agent", fixed("/plan")),
     ("PUT", "/plan"): ("owner", fixed("/plan", json={"cap": 500})),
+    ("GET", "/reset"): ("admin", fixed("/reset")),
+    ("PUT", "/reset"): ("owner", fixed("/reset", json={"time": "22:30"})),
+    ("GET", "/reset/preview"): ("admin", fixed("/reset/preview", params={"mode": "all"})),
+    ("GET", "/reset/runs"): ("admin", fixed("/reset/runs")),
+    ("POST", "/reset/runs"): ("owner", fixed("/reset/runs", json={"mode": "tagged"})),
+    ("GET", "/reset/runs/{run_id}"): ("admin", _reset_run),
+    ("GET", "/events"): ("admin", fixed("/events")),
 }
 
 

@@ -1,0 +1,14 @@
+"""The admin bots' commands, one module per area; importing this package registers them all."""
+
+from bots.commands import (  # noqa: F401
+    basics,
+    bulk,
+    common,
+    contacts,
+    files,
+    merging,
+    plan,
+    reset,
+    tagging,
+    views,
+)

@@ -1,0 +1,100 @@
+"""search, show, filter, delete: finding and reading contacts, deleting one (confirmed)."""
+
+from __future__ import annotations
+
+from bots import render
+from bots.buttons import LONG_TTL, SHORT_TTL
+from bots.commands.common import confirm_buttons, filter_value, page_reply
+from bots.core import Button, Context, Reply, Usage, command
+from bots.pressing import on_button, on_pending
+from bots.refs import one_contact
+from store import contacts, messages, notes, tags
+from store.bot_actions import PendingAction
+from store.contacts import Contact, contact_id_of
+
+LAST_MESSAGES = 5
+LAST_NOTES = 5
+
+
+@command("search", role="agent", usage="search <words, phone or email>", aliases=("s", "find"))
+async def search(ctx: Context, args: str) -> Reply:
+    """Find contacts by any field, tag or channel (accents and case do not matter)."""
+    if not args.strip():
+        raise Usage("say what to search for")
+    return await page_reply(ctx, {"title": f"Search `{args.strip()}`", "q": args.strip()})
+
+
+@command("filter", role="agent", usage="filter <expression>", aliases=("f",))
+async def filter_(ctx: Context, args: str) -> Reply:
+    """Count and list the contacts matching a filter, e.g. `tag:vip country:EC last_in<30d`."""
+    expr = filter_value(args)
+    if expr is None:
+        raise Usage("give a filter expression")
+    return await page_reply(ctx, {"title": f"Filter `{args.strip()}`", "filter": expr})
+
+
+@command("show", role="agent", usage="show <contact>", aliases=("card",))
+async def show(ctx: Context, args: str) -> Reply:
+    """Show a contact: fields, channels, tags, last messages and notes."""
+    return await card(ctx, await one_contact(ctx, args))
+
+
+async def card(ctx: Context, contact: Contact) -> Reply:
+    """A contact card with the buttons the user's role allows."""
+    recent = await messages.list_messages(ctx.actor, contact.id, limit=LAST_MESSAGES)
+    written = (await notes.list_notes(ctx.actor, contact.id))[:LAST_NOTES]
+    shown: list[Button] = []
+    if tags.key(ctx.binding.reset_tag) not in {tags.key(t) for t in contact.tags}:
+        shown.append(
+            ctx.button(f"Tag {ctx.binding.reset_tag}", f"borrar:{contact.id}", ttl=LONG_TTL)
+        )
+    if ctx.allows("admin"):
+        shown.append(ctx.button("Delete…", f"del:{contact.id}", "danger", ttl=LONG_TTL))
+    text = render.contact_card(contact, recent.messages, written)
+    return Reply(text, tuple(shown), contact_id=contact.id)
+
+
+@on_button("show", role="agent")
+async def show_button(ctx: Context, args: list[str]) -> Reply:
+    """The card of the contact a button names."""
+    return await card(ctx, await contacts.get(ctx.actor, contact_id_of(args[0])))
+
+
+@on_button("borrar", role="agent")
+async def borrar_button(ctx: Context, args: list[str]) -> Reply:
+    """Tag the contact a button names for the monthly reset."""
+    tag = ctx.binding.reset_tag
+    tagged = await tags.add(ctx.actor, contact_id_of(args[0]), [tag])
+    return Reply(
+        f"Tagged #{tagged.id} {render.plain(tagged.display_name)} {tag}.", contact_id=tagged.id
+    )
+
+
+@command("delete", role="admin", usage="delete <contact>", aliases=("rm",))
+async def delete(ctx: Context, args: str) -> Reply:
+    """Delete a contact with its messages, notes and tags (asks first)."""
+    return await ask_delete(ctx, await one_contact(ctx, args))
+
+
+@on_button("del", role="admin")
+async def delete_button(ctx: Context, args: list[str]) -> Reply:
+    """Ask to delete the contact a button names."""
+    return await ask_delete(ctx, await contacts.get(ctx.actor, contact_id_of(args[0])))
+
+
+async def ask_delete(ctx: Context, contact: Contact) -> Reply:
+    """The delete confirmation."""
+    name = render.plain(contact.display_name)
+    pid = await ctx.remember("delete", {"id": contact.id, "name": name}, SHORT_TTL)
+    return Reply(
+        f"Delete *#{contact.id} {name}* with all its messages, notes and tags?"
+        " This cannot be undone.",
+        confirm_buttons(ctx, pid, "Delete", "danger"),
+    )
+
+
+@on_pending("delete", role="admin", once=True)
+async def confirm_delete(ctx: Context, action: PendingAction, choice: str) -> Reply:
+    """Delete the contact a confirmation names."""
+    deleted = await contacts.delete(ctx.actor, int(action.payload["id"]))
+    return Reply(f"Deleted #{deleted} {action.payload['name']}.", replace=True)

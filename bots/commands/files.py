@@ -1,0 +1,116 @@
+"""export (a CSV or PDF file in the chat) and import (an uploaded CSV: dry run, then confirm)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bots import render
+from bots.buttons import SHORT_TTL
+from bots.commands.common import confirm_buttons, filter_value
+from bots.core import Context, InFile, OutFile, Reply, Usage, command
+from bots.pressing import on_pending
+from store import export, importer, views
+from store.bot_actions import PendingAction
+from store.errors import Invalid, NotFound
+
+MIMES = {"csv": "text/csv", "pdf": "application/pdf"}
+MAX_EXPORT = 45 * 1024 * 1024  # Telegram bots upload at most 50 MB
+MAX_IMPORT = 20 * 1024 * 1024  # Telegram bots download at most 20 MB
+IMPORT_TTL = SHORT_TTL * 2
+
+
+@command("export", role="admin", usage="export [csv|pdf] [filter or view name]")
+async def export_(ctx: Context, args: str) -> Reply:
+    """Export contacts (all, a filter, or a saved view) as a CSV or PDF file."""
+    fmt, _, rest = args.strip().partition(" ")
+    if fmt.lower() in MIMES:
+        fmt, rest = fmt.lower(), rest.strip()
+    else:
+        fmt, rest = "csv", args.strip()
+    options: export.ExportOptions = await _selection(ctx, rest)
+    out = io.BytesIO()
+    if fmt == "pdf":
+        written = await export.write_pdf(ctx.actor, out, **options)
+    else:
+        written = await export.write_csv(ctx.actor, out, **options)
+    data = out.getvalue()
+    if len(data) > MAX_EXPORT:
+        raise Invalid(
+            f"the export is {len(data) // 1_000_000} MB, too large for a chat file; narrow it"
+            " with a filter, or use `contactgate export` or the API"
+        )
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    what = f" ({rest})" if rest else ""
+    text = f"Exported {render.count(written.rows, 'contact')}{what}."
+    return Reply(text, file=OutFile(f"contacts-{day}.{fmt}", data, MIMES[fmt], f"contacts{what}"))
+
+
+async def _selection(ctx: Context, rest: str) -> export.ExportOptions:
+    if not rest:
+        return {}
+    try:
+        await views.get(ctx.actor, rest.strip('"“”'))
+    except NotFound:
+        return {"filter": filter_value(rest)}
+    return {"view": rest.strip('"“”')}
+
+
+@command("import", role="admin", usage="import (with a CSV file: name, email, phone, …)")
+async def import_(ctx: Context, args: str) -> list[Reply]:
+    """Import contacts from a CSV file: a dry run first, then a button to apply it."""
+    upload = ctx.file
+    if upload is None:
+        raise Usage(
+            "send me the CSV file (Telegram: as a document, or reply /import to one;"
+            " Slack: share the file and point at it)"
+        )
+    if len(upload.content) > MAX_IMPORT:
+        raise Invalid(f"the file is larger than {MAX_IMPORT // 1_000_000} MB; use the API or CLI")
+    result, report = await _run(ctx, upload, dry_run=True)
+    summary = _summary(upload.name, result)
+    if result.rows == result.failed:
+        return [Reply(f"Dry run of {summary}\nNothing to import.", file=report)]
+    pid = await ctx.remember("import", {"name": upload.name}, IMPORT_TTL, blob=upload.content)
+    apply = f"Import {render.count(result.rows - result.failed, 'row')}"
+    ask = Reply(f"Dry run of {summary}\nApply it?", confirm_buttons(ctx, pid, apply))
+    return [ask] if report is None else [Reply("Rows with errors:", file=report), ask]
+
+
+@on_pending("import", role="admin", once=True)
+async def confirm_import(ctx: Context, action: PendingAction, choice: str) -> list[Reply]:
+    """Apply an import after its dry run."""
+    upload = InFile(str(action.payload["name"]), action.blob or b"")
+    result, report = await _run(ctx, upload, dry_run=False)
+    done = Reply(f"Imported {_summary(upload.name, result)}", replace=True)
+    return [done] if report is None else [done, Reply("Rows with errors:", file=report)]
+
+
+async def _run(
+    ctx: Context, upload: InFile, *, dry_run: bool
+) -> tuple[importer.ImportResult, OutFile | None]:
+    with tempfile.TemporaryDirectory(prefix="cg-bot-import-") as folder:
+        source, errors = Path(folder) / _safe(upload.name), Path(folder) / "errors.csv"
+        await asyncio.to_thread(source.write_bytes, upload.content)
+        result = await importer.import_csv(ctx.actor, source, dry_run=dry_run, errors_path=errors)
+        report = None
+        if result.errors_path:
+            data = await asyncio.to_thread(Path(result.errors_path).read_bytes)
+            report = OutFile(f"errors-{_safe(upload.name)}", data, "text/csv", "rows with errors")
+    return result, report
+
+
+def _safe(name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(name).name)
+    return cleaned[-100:] or "upload.csv"
+
+
+def _summary(name: str, r: Any) -> str:
+    return (
+        f"{render.plain(name)}: {render.count(r.rows, 'row')}: {r.created} new,"
+        f" {r.updated} updated, {r.skipped} skipped (unchanged or blank), {r.failed} with errors."
+    )

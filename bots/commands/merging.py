@@ -1,0 +1,110 @@
+"""merge (field-by-field preview, a button per differing field to pick its side) and unmerge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bots import render
+from bots.buttons import SHORT_TTL
+from bots.commands.common import confirm_buttons
+from bots.core import Button, Context, Reply, Usage, command
+from bots.pressing import on_pending, pending_action
+from bots.refs import ID, contact_and_rest, one_contact, resolve, take_ref
+from store import merge as merging
+from store.bot_actions import PendingAction, update
+from store.bot_actions import take as take_action
+
+MAX_PICKS = 20  # buttons: one per differing field
+OTHER = {"primary": "secondary", "secondary": "primary"}
+
+
+@command("merge", role="admin", usage="merge <contact kept> <contact merged into it>")
+async def merge(ctx: Context, args: str) -> Reply:
+    """Merge two contacts: preview the differences, pick each field's side, then confirm."""
+    primary, rest = await contact_and_rest(ctx, args, need_rest=True)
+    ref, extra = take_ref(rest)
+    if extra:
+        raise Usage(f"name exactly two contacts (quote names of several words), not {extra!r} too")
+    secondary = await resolve(ctx, ref)
+    found = await merging.preview(ctx.actor, primary.id, secondary.id)
+    diffs = [
+        {"field": d.field, "p": d.primary, "s": d.secondary, "keeps": d.keeps} for d in found.diffs
+    ]
+    state: dict[str, Any] = {"p": primary.id, "s": secondary.id, "diffs": diffs, "picks": {}}
+    state["moving"] = (
+        f"{render.count(found.identities, 'identity', 'identities')},"
+        f" {render.count(found.messages, 'message')}, {render.count(found.notes, 'note')} and"
+        f" {render.count(found.tags, 'new tag')}"
+    )
+    pid = await ctx.remember("merge", state, SHORT_TTL)
+    return _preview(ctx, pid, state)
+
+
+def _side(state: dict[str, Any], i: int) -> str:
+    diff = state["diffs"][i]
+    return str(state["picks"].get(diff["field"], diff["keeps"]))
+
+
+def _preview(ctx: Context, pid: int, state: dict[str, Any], *, replace: bool = False) -> Reply:
+    p, s = state["p"], state["s"]
+    lines = [
+        f"*Merge #{s} into #{p}?* #{p} stays; #{s}'s {state['moving']} move to it.",
+    ]
+    if not state["diffs"]:
+        lines.append("No field differs.")
+    buttons: list[Button] = []
+    for i, diff in enumerate(state["diffs"][:MAX_PICKS]):
+        side = _side(state, i)
+        kept = diff["p"] if side == "primary" else diff["s"]
+        lines.append(
+            f"{diff['field']}: #{p} `{_shown(diff['p'])}` | #{s} `{_shown(diff['s'])}`"
+            f" → keeps `{_shown(kept)}`"
+        )
+        other = s if side == "primary" else p
+        buttons.append(
+            ctx.button(f"{diff['field'][:30]}: use #{other}", pending_action(pid, f"f{i}"))
+        )
+    buttons += confirm_buttons(ctx, pid, "Merge", "danger")
+    return Reply("\n".join(lines), tuple(buttons), replace=replace)
+
+
+def _shown(value: Any) -> str:
+    return render.snippet("" if value is None else str(value), 60) or "(empty)"
+
+
+@on_pending("merge", role="admin", once=False)
+async def merge_press(ctx: Context, action: PendingAction, choice: str) -> Reply:
+    """Flip a field's side, or (ok) merge with the picks."""
+    state = dict(action.payload)
+    if choice == "ok":
+        if not await take_action(ctx.binding.workspace_id, action.id):
+            return Reply("That was already done or cancelled.", replace=True)
+        picks = {d["field"]: _side(state, i) for i, d in enumerate(state["diffs"])}
+        merged = await merging.merge(ctx.actor, int(state["p"]), int(state["s"]), picks)
+        return Reply(
+            f"Merged #{state['s']} into #{merged.id} {render.plain(merged.display_name)}.",
+            contact_id=merged.id,
+            replace=True,
+        )
+    if not (choice[:1] == "f" and choice[1:].isdigit() and int(choice[1:]) < len(state["diffs"])):
+        raise Usage("that button is not one of this merge")
+    i = int(choice[1:])
+    state["picks"] = {**state["picks"], state["diffs"][i]["field"]: OTHER[_side(state, i)]}
+    await update(ctx.binding.workspace_id, action.id, state)
+    return _preview(ctx, action.id, state, replace=True)
+
+
+@command("unmerge", role="admin", usage="unmerge <merged contact>")
+async def unmerge(ctx: Context, args: str) -> Reply:
+    """Undo a merge: name the contact that was merged away (or its primary, if only one)."""
+    match = ID.match(args.strip())
+    short = args.strip().isascii() and args.strip().isdigit() and len(args.strip()) < 7
+    if (match or short) and ctx.contact_id is None:  # a merged-away id, not its primary
+        target = int(match.group(1) if match else args.strip())
+    else:
+        target = (await one_contact(ctx, args)).id
+    primary, secondary = await merging.unmerge(ctx.actor, target)
+    return Reply(
+        f"Unmerged: #{primary.id} {render.plain(primary.display_name)} and"
+        f" #{secondary.id} {render.plain(secondary.display_name)} are separate again."
+    )

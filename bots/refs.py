@@ -1,0 +1,144 @@
+"""Contact references in chat: `#12`, a phone in any common format, an email, `@username`,
+`email:…`-style typed references, or a search phrase that matches exactly one contact."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from bots import render
+from bots.core import Ambiguous, ChatUser, Context, Usage
+from store import chat_admin, contacts, query
+from store.chat_admin import binding
+from store.contacts import Contact
+from store.errors import DomainError, NotFound
+
+MAX_CHOICES = 10
+ID = re.compile(r"^(?:#|id:)(\d{1,10})$")
+PHONE_TOKEN = re.compile(r"^\+?[\d().\-]*\d[\d().\-]*$")
+PHONE = re.compile(r"^\+?[\d\s().\-]+$")
+TYPED = ("email:", "phone:", "identifier:", "username:")
+
+
+def words(text: str) -> list[str]:
+    """Shell-like words: quotes group words (`"Ana Pérez" vip`); a stray quote is a Usage."""
+    try:
+        return shlex.split(text.replace("“", '"').replace("”", '"'))
+    except ValueError as exc:
+        raise Usage(f"cannot read that: {exc}") from exc
+
+
+def take_ref(text: str) -> tuple[str, str]:
+    """Split `text` into a contact reference and the rest.
+
+    A quoted phrase is one reference; so are leading number groups that together read as a
+    phone number (`+593 99 123 4567 vip` -> `+593 99 123 4567`, `vip`).
+    """
+    text = text.strip()
+    if text[:1] in ('"', "“"):
+        tokens = words(text)
+        first = tokens[0] if tokens else ""
+        close = max(text.find('"', 1), text.find("”", 1))
+        return first, text[close + 1 :].strip() if close > 0 else ""
+    tokens = text.split()
+    if not tokens:
+        return "", ""
+    taken = 0
+    while taken < len(tokens) and PHONE_TOKEN.match(tokens[taken]):
+        digits = sum(ch.isdigit() for t in tokens[: taken + 1] for ch in t)
+        if digits > 15:
+            break
+        taken += 1
+    grouped = " ".join(tokens[:taken])
+    if taken > 1 and sum(ch.isdigit() for ch in grouped) >= 7:
+        return grouped, " ".join(tokens[taken:])
+    return tokens[0], " ".join(tokens[1:])
+
+
+async def resolve(ctx: Context, ref: str) -> Contact:
+    """The one contact `ref` names; NotFound, or Ambiguous listing the candidates."""
+    ref = ref.strip()
+    if not ref:
+        raise Usage("name a contact: #id, phone, email, @username or a name")
+    actor, region = ctx.actor, ctx.binding.region
+    match = ID.match(ref)
+    if match:
+        return await contacts.get(actor, int(match.group(1)))
+    digits = sum(ch.isdigit() for ch in ref)
+    numeric = ref.isascii() and ref.isdigit()
+    if numeric and digits < 7:
+        return await contacts.get(actor, int(ref))
+    if ref.startswith(TYPED) or (ref.startswith("@") and " " not in ref):
+        return await contacts.find(actor, ref, region)
+    if "@" in ref and " " not in ref:
+        return await contacts.find(actor, f"email:{ref}", region)
+    if PHONE.match(ref) and 7 <= digits <= 15:
+        try:
+            return await contacts.find(actor, f"phone:{ref}", region)
+        except NotFound:
+            if not numeric:
+                raise
+            return await contacts.get(actor, int(ref))  # a long id, written without #
+    return await _by_search(ctx, ref)
+
+
+async def _by_search(ctx: Context, phrase: str) -> Contact:
+    page = await query.list_contacts(ctx.actor, q=phrase, limit=MAX_CHOICES + 1)
+    found = page.contacts
+    if not found:
+        raise NotFound(f"no contact matches {phrase!r}")
+    if len(found) == 1:
+        return found[0]
+    lines = [render.contact_line(c) for c in found[:MAX_CHOICES]]
+    if len(found) > MAX_CHOICES:
+        lines.append(f"… and more; narrow it down (`search {phrase}` lists them all).")
+    raise Ambiguous(phrase, [c.id for c in found[:MAX_CHOICES]], lines)
+
+
+async def contact_and_rest(
+    ctx: Context, text: str, *, need_rest: bool = False
+) -> tuple[Contact, str]:
+    """The contact a command is about and the rest of its text.
+
+    A command sent as a reply to a contact card or a forwarded customer message is about that
+    contact, and its whole text is the rest; otherwise the text starts with a reference.
+    """
+    if ctx.contact_id is not None:
+        return await contacts.get(ctx.actor, ctx.contact_id), text.strip()
+    ref, rest = take_ref(text)
+    if not ref:
+        raise Usage("name a contact first")
+    if need_rest and not rest:
+        raise Usage("say what to do with the contact too")
+    return await resolve(ctx, ref), rest
+
+
+async def one_contact(ctx: Context, text: str) -> Contact:
+    """The contact a one-contact command names (the whole text; a phrase needs no quotes)."""
+    if ctx.contact_id is not None and not text.strip():
+        return await contacts.get(ctx.actor, ctx.contact_id)
+    stripped = text.strip().strip('"“”')
+    if not stripped:
+        raise Usage("name a contact, or send this as a reply to a contact card")
+    return await resolve(ctx, stripped)
+
+
+async def hinted_contact(
+    user: ChatUser, *, telegram_user: str | None = None, phone: str | None = None
+) -> int | None:
+    """The contact a platform hint points at (a forwarded sender, a shared contact's phone),
+    for a bound user; None when nothing matches (the command then asks for a reference)."""
+    bound = await binding(user.platform, user.user_id)
+    if bound is None:
+        return None
+    ctx = Context(user, bound, "")
+    if telegram_user:
+        found = await chat_admin.contact_of_identity(ctx.actor, "telegram", telegram_user)
+        if found is not None:
+            return found
+    if phone:
+        try:
+            return (await contacts.find(ctx.actor, f"phone:{phone}", bound.region)).id
+        except DomainError:
+            return None
+    return None

@@ -1,0 +1,92 @@
+"""Contacts and lists as chat text (light markdown: *bold*, `code`), the same on every platform.
+
+A contact card's first line is `*#<id> <name>*`: adapters read the id back from a card the
+user replies to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from store.contacts import Contact
+from store.messages import MessageInfo
+from store.notes import NoteInfo
+
+CARD_ID = re.compile(r"^\*?#(\d{1,10})\b")
+SNIPPET = 160
+_MARKS = str.maketrans({"*": "\u2217", "`": "'", "\n": " ", "\r": " "})
+
+
+def plain(value: Any) -> str:
+    """User data made safe inside our markdown: no stray bold/code marks, one line."""
+    return str(value).translate(_MARKS)
+
+
+def when(moment: datetime | None) -> str:
+    """A time as `2026-11-21 10:07 UTC`, or `never`."""
+    if moment is None:
+        return "never"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def contact_line(c: Contact) -> str:
+    """One line per contact: `#12` *name* · phone · email · tags."""
+    bits = [f"`#{c.id}` *{plain(c.display_name)}*"]
+    bits += [plain(v) for v in (c.phone, c.email) if v and v != c.display_name]
+    if c.tags:
+        bits.append("[" + ", ".join(plain(t) for t in c.tags) + "]")
+    return " · ".join(bits)
+
+
+def contact_card(
+    c: Contact, messages: Sequence[MessageInfo] = (), notes: Sequence[NoteInfo] = ()
+) -> str:
+    """Everything about a contact: fields, channels, tags, last messages, notes."""
+    lines = [f"*#{c.id} {plain(c.display_name)}*"]
+    for label, value in (
+        ("Name", c.name if c.name != c.display_name else None),
+        ("Phone", c.phone), ("Email", c.email), ("Identifier", c.identifier),
+        ("Company", c.company), ("City", c.city), ("Country", c.country),
+        ("Language", c.language), ("Assignee", c.assignee),
+    ):  # fmt: skip
+        if value:
+            lines.append(f"{label}: {plain(value)}")
+    lines.append(f"Channels: {', '.join(c.channels) or 'none'}")
+    lines.append(f"Tags: {', '.join(plain(t) for t in c.tags) or 'none'}")
+    if c.custom:
+        lines.append("Custom: " + ", ".join(f"{plain(k)}={plain(v)}" for k, v in c.custom.items()))
+    lines.append(f"Created {when(c.created_at)} · last activity {when(c.last_activity_at)}")
+    if messages:
+        lines.append("*Last messages*")
+        lines += [message_line(m) for m in messages]
+    if notes:
+        lines.append("*Notes*")
+        lines += [f"• {when(n.created_at)} {plain(n.author)}: {snippet(n.body)}" for n in notes]
+    return "\n".join(lines)
+
+
+def message_line(m: MessageInfo) -> str:
+    """`← 2026-11-20 10:00 UTC telegram: hola` (← in, → out)."""
+    arrow = "←" if m.direction == "in" else "→"
+    body = snippet(m.text) if m.text else f"[{m.type}]"
+    return f"{arrow} {when(m.sent_at)} {m.channel_kind}: {body}"
+
+
+def snippet(text: str | None, limit: int = SNIPPET) -> str:
+    """One line of at most `limit` characters."""
+    flat = plain(" ".join((text or "").split()))
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def count(n: int, word: str, plural: str | None = None) -> str:
+    """`1 contact`, `3 contacts`."""
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+def card_id(text: str | None) -> int | None:
+    """The contact id of a contact card's text (as the platform shows it back), else None."""
+    match = CARD_ID.match((text or "").strip())
+    return int(match.group(1)) if match else None

@@ -1,0 +1,177 @@
+"""Block Kit rendering of bots.core replies: text sections within Slack's limits, button rows,
+contact-card buttons, the merge dialog, and the file an answer too long for a message becomes."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bots.core import Button, OutFile, Reply
+
+SECTION_CHARS = 3000  # Slack: a section's text
+MAX_BLOCKS = 50  # Slack: blocks in one message
+# Our own ceiling, well under Slack's 40,000 characters per message: more is unreadable in a
+# chat, so a longer answer is uploaded as a text file instead.
+MAX_SECTIONS = 10
+BUTTONS_PER_ROW = 3
+LABEL_CHARS = 75  # Slack: a button's text
+FALLBACK_CHARS = 300  # the notification text shown beside the blocks
+BUTTON_ACTION = "cg_btn_{}"
+BUTTON_PATTERN = re.compile(r"^cg_btn_\d+$")
+CARD_PATTERN = re.compile(r"^cg_card_(show|borrar|merge)$")
+MERGE_VIEW = "cg_merge"
+MERGE_INPUT = ("other", "value")  # block_id, action_id of the merge dialog's text field
+# A card's buttons: action id suffix -> label (Slack's `value` carries the contact id).
+CARD_BUTTONS = (("show", "Show"), ("borrar", "Tag Borrar"), ("merge", "Merge…"))
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A reply ready for Slack: fallback text, blocks, and the text as a file when too long."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+    overflow: OutFile | None = None
+
+
+def escape(text: str) -> str:
+    """Text safe in Slack mrkdwn: only &, < and > are special (they would start links)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render(reply: Reply, now: datetime | None = None) -> Message:
+    """The message of one reply; text beyond MAX_SECTIONS sections moves to `overflow`."""
+    rows = button_rows(reply)
+    chunks = sections(reply.text)
+    overflow = None
+    if len(chunks) > min(MAX_SECTIONS, MAX_BLOCKS - len(rows)):
+        overflow = text_file(reply.text, now or datetime.now(UTC))
+        chunks = [_overflow_note(reply.text, overflow.name)]
+    blocks = [_section(chunk) for chunk in chunks] + rows
+    return Message(_fallback(reply.text), blocks, overflow)
+
+
+def sections(text: str) -> list[str]:
+    """Escaped text in chunks of at most SECTION_CHARS, cut at line ends where possible."""
+    chunks: list[str] = []
+    current = ""
+    for line in _pieces(text):
+        joined = f"{current}\n{line}" if current else line
+        if len(joined) <= SECTION_CHARS:
+            current = joined
+            continue
+        if current:
+            chunks.append(current)
+        current = line
+    if current.strip():
+        chunks.append(current)
+    return chunks
+
+
+def _pieces(text: str) -> list[str]:
+    """Escaped lines, each at most SECTION_CHARS (a longer line is cut, never inside &amp;)."""
+    pieces: list[str] = []
+    for raw in text.strip("\n").split("\n"):
+        line = escape(raw)
+        while len(line) > SECTION_CHARS:
+            cut = line.rfind("&", SECTION_CHARS - 4, SECTION_CHARS)
+            cut = cut if cut > 0 else SECTION_CHARS
+            pieces.append(line[:cut])
+            line = line[cut:]
+        pieces.append(line)
+    return pieces
+
+
+def button_rows(reply: Reply) -> list[dict[str, Any]]:
+    """Actions blocks: the reply's buttons three per row, then a contact card's buttons."""
+    elements = [_button(BUTTON_ACTION.format(i), b) for i, b in enumerate(reply.buttons)]
+    rows = [
+        {"type": "actions", "elements": elements[i : i + BUTTONS_PER_ROW]}
+        for i in range(0, len(elements), BUTTONS_PER_ROW)
+    ]
+    if reply.contact_id is not None:
+        have = {_plain_label(b.label) for b in reply.buttons}
+        card = [
+            _button(f"cg_card_{kind}", Button(label, str(reply.contact_id)))
+            for kind, label in CARD_BUTTONS
+            if _plain_label(label) not in have  # the core's own card buttons win
+        ]
+        if card:
+            rows.append({"type": "actions", "elements": card})
+    return rows[: MAX_BLOCKS - 1]
+
+
+def _plain_label(label: str) -> str:
+    return label.rstrip("…. ").casefold()
+
+
+def _button(action_id: str, button: Button) -> dict[str, Any]:
+    label = button.label if len(button.label) <= LABEL_CHARS else button.label[:74] + "…"
+    element: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": label, "emoji": True},
+        "value": button.data,
+    }
+    if button.style in ("primary", "danger"):
+        element["style"] = button.style
+    return element
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _fallback(text: str) -> str:
+    first = escape(text.strip().split("\n", 1)[0])
+    return first if len(first) <= FALLBACK_CHARS else first[: FALLBACK_CHARS - 1] + "…"
+
+
+def _overflow_note(text: str, name: str) -> str:
+    lines = text.count("\n") + 1
+    head = _fallback(text)
+    note = f"The full answer ({lines} lines) is too long for a message: it is in `{name}`."
+    return f"{head}\n{note}" if head else note
+
+
+def text_file(text: str, now: datetime) -> OutFile:
+    """An answer too long for a message, as a UTF-8 text file."""
+    name = f"contactgate-{now:%Y-%m-%d-%H%M%S}.txt"
+    return OutFile(name, text.encode("utf-8"), "text/plain", "Full answer")
+
+
+def merge_view(contact_id: int, chat_id: str) -> dict[str, Any]:
+    """The dialog a card's Merge button opens: which contact to merge into this one."""
+    block_id, action_id = MERGE_INPUT
+    intro = (
+        f"Merge another contact into *#{contact_id}*. You will see the differences and"
+        " confirm before anything changes."
+    )
+    return {
+        "type": "modal",
+        "callback_id": MERGE_VIEW,
+        "private_metadata": json.dumps({"contact": contact_id, "chat": chat_id}),
+        "title": {"type": "plain_text", "text": "Merge contacts"},
+        "submit": {"type": "plain_text", "text": "Preview"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _section(intro),
+            {
+                "type": "input",
+                "block_id": block_id,
+                "label": {"type": "plain_text", "text": "The other contact"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": action_id,
+                    "max_length": 200,
+                    "placeholder": {
+                        "type": "plain_text",
+                        "text": "#id, phone, email, @username or a name",
+                    },
+                },
+            },
+        ],
+    }

@@ -1,0 +1,152 @@
+"""Outbound messages: send a text to a contact on one of its channels and record the attempt.
+
+``PROVIDERS`` maps a channel kind to the module that sends on it (see gateway.outbound.base for
+the module shape). A new provider, web chat for instance, is one more module registered here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from typing import Protocol, cast
+
+import aiohttp
+import structlog
+from aiohttp import web
+
+from gateway import keys
+from gateway.outbound import email, meta, telegram, twilio, whatsapp
+from gateway.outbound.base import Limit, Outgoing, SendError, Senders, Sent
+from store import outbound as records
+from store.access import Actor
+from store.errors import Conflict, Invalid
+from store.messages import MessageInfo
+
+log = structlog.get_logger("contactgate.outbound")
+
+
+class Provider(Protocol):
+    """The static shape of a provider module."""
+
+    KINDS: tuple[str, ...]
+    SECRETS: tuple[str | tuple[str, ...], ...]
+    LIMITS: Mapping[str, Limit]
+    WINDOWS: Mapping[str, timedelta]
+
+    async def send(self, senders: Senders, out: Outgoing) -> Sent: ...
+
+
+def _register(*modules: ModuleType) -> dict[str, Provider]:
+    return {kind: cast(Provider, m) for m in modules for kind in m.KINDS}
+
+
+PROVIDERS: dict[str, Provider] = _register(telegram, whatsapp, meta, twilio, email)
+
+
+async def send_message(
+    senders: Senders,
+    actor: Actor,
+    contact_id: int,
+    text: str,
+    *,
+    channel: str | None = None,
+    subject: str | None = None,
+) -> MessageInfo:
+    """Send `text` to the contact and record it; SendError (after recording the failed attempt)
+    when the provider refused or could not be reached."""
+    to = await records.target(actor, contact_id, channel)
+    provider = provider_for(to.channel_kind)
+    clean = check_text(provider, to.channel_kind, text)
+    check_ready(provider, to)
+    check_window(provider, to)
+    out = Outgoing(
+        to.channel_kind, to.channel_key, to.channel_name, to.secrets, to.external_id,
+        to.scoped_id, clean, subject, to.last_inbound_id, to.last_inbound_meta,
+    )  # fmt: skip
+    started = time.perf_counter()
+    try:
+        sent = await provider.send(senders, out)
+    except SendError as exc:
+        _log(to, exc.outcome, started, exc.code)
+        attempt = records.Attempt(exc.outcome, error=exc.code, detail=exc.detail)
+        stored = await records.record(actor, to, clean, attempt)
+        exc.detail = f"{exc.detail} (recorded as {exc.outcome} message #{stored.id})"
+        raise
+    _log(to, "sent", started, None)
+    attempt = records.Attempt("sent", sent.provider_message_id, meta=sent.meta)
+    return await records.record(actor, to, clean, attempt)
+
+
+def provider_for(kind: str) -> Provider:
+    """The provider module of a channel kind (Invalid when sending on it is not supported)."""
+    provider = PROVIDERS.get(kind)
+    if provider is None:
+        known = ", ".join(sorted(PROVIDERS))
+        raise Invalid(f"sending on {kind} channels is not supported; it is on {known}")
+    return provider
+
+
+def check_text(provider: Provider, kind: str, text: str) -> str:
+    """The text without surrounding blank lines; Invalid when empty or over the provider limit."""
+    clean = text.strip("\r\n")
+    if not clean.strip():
+        raise Invalid("text must not be empty")
+    limit = provider.LIMITS[kind]
+    size = limit.measure(clean)
+    if size > limit.size:
+        raise Invalid(f"text is {size} {limit.unit} long; {kind} takes at most {limit.size}")
+    return clean
+
+
+def check_ready(provider: Provider, to: records.Target) -> None:
+    """Conflict unless the channel has the secrets sending needs."""
+    missing = [
+        " or ".join(need) if isinstance(need, tuple) else need
+        for need in provider.SECRETS
+        if not any(to.secrets.get(name) for name in (need if isinstance(need, tuple) else (need,)))
+    ]
+    if missing:
+        raise Conflict(
+            f"channel {to.channel_key} ({to.channel_kind}) cannot send: its secrets lack"
+            f" {', '.join(missing)} (set them with `contactgate channel add` or in the config file)"
+        )
+
+
+def check_window(provider: Provider, to: records.Target) -> None:
+    """SendError window_closed when the provider allows free-form replies only for a while after
+    the person's last message and that time has passed (nothing is sent or recorded)."""
+    window = provider.WINDOWS.get(to.channel_kind)
+    if window is None:
+        return
+    last = to.last_inbound_at
+    if last is None or datetime.now(UTC) - last > window:
+        when = f"last wrote at {last.isoformat(timespec='minutes')}" if last else "never wrote"
+        raise SendError(
+            "window_closed",
+            f"the person {when} on {to.channel_key} ({to.channel_kind}); free-form replies are"
+            f" allowed only within {window.total_seconds() / 3600:g} hours of their last message",
+        )
+
+
+def _log(to: records.Target, status: str, started: float, error: str | None) -> None:
+    log.info(
+        "outbound",
+        channel=to.channel_key,
+        kind=to.channel_kind,
+        status=status,
+        error=error,
+        ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+
+
+async def senders_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The app's one HTTP client session for provider APIs, closed on shutdown."""
+    senders = app[keys.SENDERS]
+    senders.session = aiohttp.ClientSession(raise_for_status=False)
+    try:
+        yield
+    finally:
+        await senders.session.close()
+        senders.session = None

@@ -1,0 +1,97 @@
+"""The gateway's reset runner: the scheduler's reset duties and runs started from the API.
+
+Runs execute as tasks of the gateway process, one per workspace at a time. On shutdown they
+are cancelled between transactions; the run's lease then lapses and the next process (or this
+one, restarted) resumes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+import structlog
+
+from gateway.settings import Settings
+from store import reset_run, reset_schedule
+from store.errors import Conflict
+
+log = structlog.get_logger("contactgate.resets")
+
+
+def config_of(settings: Settings) -> reset_run.ResetConfig:
+    """The run configuration the settings describe."""
+    return reset_run.ResetConfig(
+        export_dir=settings.reset_export_dir,
+        lease_seconds=settings.reset_lease_seconds,
+        batch=settings.reset_batch,
+        batch_seconds=settings.reset_batch_seconds,
+        pause_seconds=settings.reset_pause_seconds,
+        retry_failed_after=settings.reset_retry_seconds,
+    )
+
+
+class ResetRunner:
+    """Starts and tracks this process's reset runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.config = config_of(settings)
+        self._catch_up = settings.reset_catch_up_hours
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    def running(self, workspace_id: int) -> bool:
+        """True while this process runs a reset of the workspace."""
+        task = self._tasks.get(workspace_id)
+        return task is not None and not task.done()
+
+    async def tick(self, now: datetime | None = None) -> list[int]:
+        """Warn of runs due within 48 h; claim and start every due run; returns run ids."""
+        now = now or datetime.now(UTC)
+        await reset_schedule.warn_upcoming(now)
+        started = []
+        for due in await reset_schedule.due(now, self._catch_up):
+            if self.running(due.workspace_id):
+                continue
+            try:
+                run = await reset_run.claim(
+                    due.workspace_id,
+                    due.period,
+                    due.mode,
+                    self.config,
+                    trigger="schedule",
+                    requested_by=None,
+                    enabled_by=due.enabled_by,
+                )
+            except Conflict:  # done, running elsewhere, or failed and not yet due a retry
+                continue
+            self.start(run)
+            started.append(run.id)
+        return started
+
+    def start(self, run: reset_run.Run) -> asyncio.Task[None]:
+        """Execute a claimed run in the background."""
+        if self.running(run.workspace_id):
+            raise reset_run.RunBusy(f"a reset of {run.slug} is already running in this process")
+        task = asyncio.create_task(self._execute(run), name=f"reset-{run.slug}-{run.period}")
+        self._tasks[run.workspace_id] = task
+        return task
+
+    async def _execute(self, run: reset_run.Run) -> None:
+        log.info("reset_started", run=run.id, workspace=run.slug, period=run.period, mode=run.mode)
+        with contextlib.suppress(Exception):  # logged, recorded and notified by execute()
+            await reset_run.execute(run)
+
+    async def join(self) -> None:
+        """Wait for this process's running resets to end (however they end)."""
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Cancel running resets (their lease lapses; another process resumes them)."""
+        tasks = [t for t in self._tasks.values() if not t.done()]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()

@@ -1,0 +1,134 @@
+"""Chat users and chats of the admin bots: who a Slack or Telegram user is, where notices go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from store import audit
+from store.access import Actor, require
+from store.access import audit as audit_in
+from store.contacts import load
+from store.db import ClientTx, raw_transaction
+from store.errors import Invalid, NotFound
+
+PLATFORMS = ("slack", "telegram")
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """A chat user's workspace and role, with the workspace facts the commands need."""
+
+    workspace_id: int
+    workspace: str  # slug
+    region: str
+    reset_tag: str
+    role: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatInfo:
+    """A chat where a workspace's notifications are delivered."""
+
+    id: int
+    workspace_id: int
+    platform: str
+    chat_id: str
+
+
+async def binding(platform: str, platform_user: str) -> Binding | None:
+    """The binding of a chat user (Slack `TEAM:USER`, Telegram user id); None when unknown."""
+    rows = await ClientTx().fetch(
+        "SELECT w.id, w.slug, w.default_region, w.reset_tag, b.role, b.name FROM admin_binding b"
+        " JOIN workspace w ON w.id = b.workspace_id WHERE b.platform = ? AND b.platform_user = ?",
+        [platform, platform_user],
+    )
+    if not rows:
+        return None
+    ws, slug, region, tag, role, name = rows[0]
+    return Binding(int(ws), str(slug), str(region), str(tag), str(role), str(name or ""))
+
+
+def _check(platform: str, chat_id: str) -> None:
+    if platform not in PLATFORMS:
+        raise Invalid("platform must be slack or telegram")
+    if not chat_id or len(chat_id) > 128 or "\x00" in chat_id:
+        raise Invalid("a chat id is 1-128 characters")
+
+
+async def add_chat(actor: Actor, platform: str, chat_id: str) -> bool:
+    """Deliver the workspace's notifications to this chat (admins); False when it already was."""
+    require(actor, "admin")
+    _check(platform, chat_id)
+    async with raw_transaction() as tx:
+        rows = await tx.fetch(
+            "INSERT INTO admin_chat (workspace_id, platform, chat_id) VALUES (?,?,?)"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            [actor.workspace_id, platform, chat_id],
+        )
+        if rows:
+            await audit_in(tx, actor, "admin_chat.add", f"{platform}:{chat_id}")
+    return bool(rows)
+
+
+async def remove_chat(actor: Actor, platform: str, chat_id: str) -> bool:
+    """Stop delivering notifications to this chat (admins); False when it was not listed."""
+    require(actor, "admin")
+    async with raw_transaction() as tx:
+        rows = await tx.fetch(
+            "SELECT id FROM admin_chat WHERE workspace_id = ? AND platform = ? AND chat_id = ?",
+            [actor.workspace_id, platform, chat_id],
+        )
+        if not rows:
+            return False
+        await tx.execute("DELETE FROM event_delivery WHERE chat_id = ?", [rows[0][0]])
+        await tx.execute("DELETE FROM admin_chat WHERE id = ?", [rows[0][0]])
+        await audit_in(tx, actor, "admin_chat.remove", f"{platform}:{chat_id}")
+    return True
+
+
+async def add_chat_for(
+    workspace: str, platform: str, chat_id: str, *, actor: str = "system", surface: str = "cli"
+) -> bool:
+    """`add_chat` by workspace slug, for the CLI and the config file."""
+    _check(platform, chat_id)
+    rows = await ClientTx().fetch("SELECT id FROM workspace WHERE slug = ?", [workspace])
+    if not rows:
+        raise NotFound(f"no workspace {workspace!r}")
+    ws = int(rows[0][0])
+    async with raw_transaction() as tx:
+        added = await tx.fetch(
+            "INSERT INTO admin_chat (workspace_id, platform, chat_id) VALUES (?,?,?)"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            [ws, platform, chat_id],
+        )
+    if added:
+        await audit.record(ws, actor, surface, "admin_chat.add", f"{platform}:{chat_id}")
+    return bool(added)
+
+
+async def list_chats(workspace_id: int) -> list[ChatInfo]:
+    """The workspace's admin chats."""
+    rows = await ClientTx().fetch(
+        "SELECT id, workspace_id, platform, chat_id FROM admin_chat WHERE workspace_id = ?"
+        " ORDER BY id",
+        [workspace_id],
+    )
+    return [ChatInfo(int(i), int(w), str(p), str(c)) for i, w, p, c in rows]
+
+
+async def contact_of_identity(actor: Actor, kind: str, external_id: str) -> int | None:
+    """The live contact of a person on a channel kind (a forwarded Telegram sender, say)."""
+    require(actor, "agent")
+    tx = ClientTx()
+    rows = await tx.fetch(
+        "SELECT i.contact_id FROM identity i JOIN channel ch ON ch.id = i.channel_id"
+        " WHERE i.workspace_id = ? AND ch.kind = ? AND i.external_id = ? ORDER BY i.id LIMIT 1",
+        [actor.workspace_id, kind, external_id],
+    )
+    if not rows:
+        return None
+    try:
+        return (await load(tx, actor.workspace_id, int(rows[0][0]))).id
+    except NotFound:
+        return None

@@ -1,0 +1,99 @@
+"""A contact's conversation: its messages in and out, newest first, in keyset pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from store.access import Actor, require
+from store.contacts import load, stamp
+from store.db import ClientTx, RawTx
+from store.errors import Invalid
+from store.serial import load_json
+
+COLUMNS = (
+    "m.id, m.contact_id, c.key, c.kind, m.direction, m.type, m.text, m.media, m.meta,"
+    " m.provider_message_id, m.sent_at, m.received_at"
+)
+FROM = "FROM message m JOIN channel c ON c.id = m.channel_id"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageInfo:
+    """One message as the surfaces show it.
+
+    Outbound ones carry `status` (sent, failed, unknown), who sent them, and for a failure the
+    error code and the provider's words; `provider_message_id` is null when nothing was sent.
+    """
+
+    id: int
+    contact_id: int
+    channel_key: str
+    channel_kind: str
+    direction: str
+    type: str
+    text: str | None
+    media: list[Any] | None
+    status: str | None
+    provider_message_id: str | None
+    error: str | None
+    detail: str | None
+    sent_by: str | None
+    sent_at: datetime
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    """A page of messages and the cursor of the next one (None on the last page)."""
+
+    messages: list[MessageInfo]
+    next_cursor: str | None
+
+
+def message_from_row(row: Sequence[Any]) -> MessageInfo:
+    """A MessageInfo from a row of COLUMNS."""
+    mid, cid, key, kind, direction, type_, text, media, meta, provider_id, sent, received = row
+    meta = load_json(meta) or {}
+    meta = meta if isinstance(meta, dict) else {}
+    outbound = direction == "out"
+    status = meta.get("status") if outbound else None
+    return MessageInfo(
+        int(mid), int(cid), str(key), str(kind), str(direction), str(type_), text,
+        load_json(media), status, None if status in ("failed", "unknown") else provider_id,
+        meta.get("error") if outbound else None, meta.get("detail") if outbound else None,
+        meta.get("by") if outbound else None, stamp(sent), stamp(received),
+    )  # fmt: skip
+
+
+async def read_message(tx: RawTx, message_id: int) -> MessageInfo:
+    """One message by id (the caller knows it exists)."""
+    rows = await tx.fetch(f"SELECT {COLUMNS} {FROM} WHERE m.id = ?", [message_id])
+    return message_from_row(rows[0])
+
+
+async def list_messages(
+    actor: Actor, contact_id: int, *, limit: int = 100, cursor: str | None = None
+) -> MessagePage:
+    """The contact's messages, newest first; `cursor` is the previous page's next_cursor."""
+    require(actor, "agent")
+    before = _cursor(cursor)
+    tx = ClientTx()
+    contact = await load(tx, actor.workspace_id, contact_id)
+    rows = await tx.fetch(
+        f"SELECT {COLUMNS} {FROM} WHERE m.contact_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?",
+        [contact.id, before, limit + 1],
+    )
+    found = [message_from_row(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return MessagePage(found, str(found[-1].id) if more and found else None)
+
+
+def _cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 2**63 - 1
+    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
+        raise Invalid("the cursor is not one this server gave out")
+    return int(cursor)

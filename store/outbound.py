@@ -1,0 +1,183 @@
+"""Outbound messages: which identity a message to a contact goes to, and its record once tried.
+
+Sending itself (the providers' APIs) lives in gateway.outbound; this module reads the contact's
+identities and writes the outbound message row, the contact's activity time and the audit line.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from store.access import Actor, audit, require
+from store.contacts import as_datetime, load
+from store.db import ClientTx, RawTx, raw_transaction
+from store.errors import Conflict, Invalid, NotFound
+from store.messages import MessageInfo, read_message
+from store.serial import dump_json, load_json
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+STATUSES = ("sent", "failed", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The identity a message goes to, with its channel and the person's last message there."""
+
+    contact_id: int
+    identity_id: int
+    channel_id: int
+    channel_key: str
+    channel_kind: str
+    channel_name: str
+    secrets: dict[str, str]
+    external_id: str
+    scoped_id: str | None
+    last_inbound_at: datetime | None
+    last_inbound_id: str | None = None
+    last_inbound_meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What the provider said: `sent` with its id, `failed`, or `unknown` (timed out)."""
+
+    status: str
+    provider_message_id: str | None = None
+    error: str | None = None
+    detail: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    id: int
+    external_id: str
+    scoped_id: str | None
+    channel_id: int
+    key: str
+    kind: str
+    name: str
+    active: bool
+    secrets: dict[str, str]
+    last_in: datetime | None
+
+    def matches(self, selector: str) -> bool:
+        wanted = selector.strip().lower()
+        return wanted in (self.key.lower(), self.kind, self.name.strip().lower())
+
+    def label(self) -> str:
+        return f"{self.kind} (key {self.key})"
+
+
+IDENTITIES_SQL = (
+    "SELECT i.id, i.external_id, i.scoped_id, c.id, c.key, c.kind, c.name, c.active, c.secrets,"
+    " (SELECT MAX(m.received_at) FROM message m WHERE m.identity_id = i.id"
+    " AND m.direction = 'in')"
+    " FROM identity i JOIN channel c ON c.id = i.channel_id WHERE i.contact_id = ? ORDER BY i.id"
+)
+
+
+async def target(actor: Actor, contact_id: int, channel: str | None = None) -> Target:
+    """The identity to write to: on `channel` (a key, kind or name) when given, else the
+    contact's last channel, else the identity the person wrote from most recently."""
+    require(actor, "agent")
+    tx = ClientTx()
+    contact = await load(tx, actor.workspace_id, contact_id)
+    found = [_identity(row) for row in await tx.fetch(IDENTITIES_SQL, [contact.id])]
+    chosen = choose(contact.id, found, channel, contact.last_channel_id)
+    last_id, last_meta = await _last_inbound(tx, chosen.id)
+    return Target(
+        contact.id,
+        chosen.id,
+        chosen.channel_id,
+        chosen.key,
+        chosen.kind,
+        chosen.name,
+        chosen.secrets,
+        chosen.external_id,
+        chosen.scoped_id,
+        chosen.last_in,
+        last_id,
+        last_meta,
+    )
+
+
+def _identity(row: Sequence[Any]) -> _Identity:
+    iid, external, scoped, cid, key, kind, name, active, secrets, last_in = row
+    return _Identity(
+        int(iid), str(external), scoped, int(cid), str(key), str(kind), str(name or ""),
+        bool(active), dict(load_json(secrets) or {}), as_datetime(last_in),
+    )  # fmt: skip
+
+
+def choose(
+    contact_id: int, found: list[_Identity], selector: str | None, last_channel: int | None
+) -> _Identity:
+    """Pick the identity; Conflict when the contact has none, Invalid for an unknown channel."""
+    if not found:
+        raise Conflict(
+            f"contact #{contact_id} has no channel to send on: it has never written on a"
+            " channel (contacts added by hand, import or the API have no identity)"
+        )
+    candidates = [i for i in found if i.matches(selector)] if selector else found
+    if not candidates:
+        has = ", ".join(sorted({i.label() for i in found}))
+        raise Invalid(
+            f"contact #{contact_id} has no identity on channel {selector!r}; it has {has}"
+        )
+    active = [i for i in candidates if i.active]
+    if not active:
+        raise Conflict(f"channel {candidates[0].key} is disabled; send on another channel")
+    return max(active, key=lambda i: (i.channel_id == last_channel, i.last_in or EPOCH, i.id))
+
+
+async def _last_inbound(tx: RawTx, identity_id: int) -> tuple[str | None, dict[str, Any]]:
+    rows = await tx.fetch(
+        "SELECT provider_message_id, meta FROM message WHERE identity_id = ?"
+        " AND direction = 'in' ORDER BY received_at DESC, id DESC LIMIT 1",
+        [identity_id],
+    )
+    if not rows:
+        return None, {}
+    meta = load_json(rows[0][1])
+    return str(rows[0][0]), meta if isinstance(meta, dict) else {}
+
+
+async def record(actor: Actor, to: Target, text: str, attempt: Attempt) -> MessageInfo:
+    """Store the outbound message (sent, failed or unknown), touch the contact when it was sent,
+    and audit the send; all in one transaction."""
+    require(actor, "agent")
+    if attempt.status not in STATUSES:
+        raise ValueError(f"unknown outbound status {attempt.status!r}")
+    now = datetime.now(UTC)
+    # A failed send has no provider id; the column is the channel's dedupe key, so a unique one.
+    stored_id = attempt.provider_message_id or f"{attempt.status}:{uuid.uuid4().hex}"
+    meta = {"status": attempt.status, "by": actor.name, "surface": actor.surface, **attempt.meta}
+    if attempt.error:
+        meta |= {"error": attempt.error, "detail": attempt.detail}
+    async with raw_transaction() as tx:
+        rows = await tx.fetch(
+            "INSERT INTO message (workspace_id, channel_id, identity_id, contact_id, direction,"
+            " provider_message_id, type, text, media, meta, sent_at, received_at)"
+            " SELECT ?, i.channel_id, i.id, i.contact_id, 'out', ?, 'text', ?, NULL, ?, ?, ?"
+            " FROM identity i WHERE i.id = ? RETURNING id, contact_id",
+            [actor.workspace_id, stored_id, text, dump_json(meta), now, now, to.identity_id],
+        )
+        if not rows:
+            raise NotFound(
+                f"contact #{to.contact_id} was deleted while the message was being sent"
+                f" ({attempt.status}); it could not be recorded"
+            )
+        message_id, contact_id = int(rows[0][0]), int(rows[0][1])
+        if attempt.status == "sent":
+            await tx.execute(
+                "UPDATE contact SET last_activity_at = ? WHERE id = ?", [now, contact_id]
+            )
+        detail = {"channel": to.channel_key, "kind": to.channel_kind, "message": message_id,
+                  "status": attempt.status, "error": attempt.error}  # fmt: skip
+        await audit(tx, actor, "message.send", f"#{contact_id}", detail)
+        return await read_message(tx, message_id)

@@ -1,0 +1,186 @@
+"""Local fakes of the providers' send APIs (Telegram, WhatsApp Cloud API, Messenger/Instagram,
+Twilio) on 127.0.0.1: they check credentials the way the provider does, answer in its format,
+record every request, and can be told to answer an error or to hang next."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+TG_TOKEN = "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+META_TOKEN = "EAAGm0PX4ZCpsBAtest"
+PHONE_NUMBER_ID = "106540352242922"
+TWILIO_SID = "AC" + "a1" * 16
+TWILIO_TOKEN = "twilio-auth-token"
+VERSION = "v24.0"
+HANG = "hang"
+
+
+@dataclass
+class Call:
+    """One request a fake received."""
+
+    route: str  # telegram | whatsapp | messenger | instagram | twilio
+    path: str
+    headers: dict[str, str]
+    body: Any  # decoded JSON, or the form as a dict
+
+
+@dataclass
+class FakeProviders:
+    """The fake server; `url` once started."""
+
+    calls: list[Call] = field(default_factory=list)
+    scripts: dict[str, list[tuple[int, Any, dict[str, str]] | str]] = field(default_factory=dict)
+    url: str = ""
+    _server: TestServer | None = None
+    _release: asyncio.Event = field(default_factory=asyncio.Event)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    async def __aenter__(self) -> FakeProviders:
+        app = web.Application()
+        app.router.add_post("/bot{token}/sendMessage", self._telegram)
+        app.router.add_post("/{version}/me/messages", self._messenger)
+        app.router.add_post("/ig/{version}/me/messages", self._instagram)
+        app.router.add_post("/{version}/{phone}/messages", self._whatsapp)
+        app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._twilio)
+        self._server = TestServer(app, host="127.0.0.1")
+        await self._server.start_server()
+        self.url = str(self._server.make_url("")).rstrip("/")
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._release.set()  # let hanging handlers finish so the server closes at once
+        if self._server is not None:
+            await self._server.close()
+
+    def settings(self) -> dict[str, Any]:
+        """Settings that point every provider API at this fake."""
+        return {
+            "telegram_api_url": self.url,
+            "meta_graph_url": self.url,
+            "instagram_graph_url": f"{self.url}/ig",
+            "meta_graph_version": VERSION,
+            "twilio_api_url": self.url,
+            "outbound_timeout_seconds": 0.5,
+        }
+
+    def answer(self, route: str, status: int, body: Any, **headers: str) -> None:
+        """Answer the next request on `route` with this status and JSON body."""
+        self.scripts.setdefault(route, []).append((status, body, headers))
+
+    def hang(self, route: str) -> None:
+        """Never answer the next request on `route` (until the fake closes)."""
+        self.scripts.setdefault(route, []).append(HANG)
+
+    async def _record(self, route: str, request: web.Request) -> Call:
+        raw = await request.read()
+        if request.content_type == "application/json":
+            body = orjson.loads(raw)
+        else:
+            body = dict(parse_qsl(raw.decode(), keep_blank_values=True))
+        call = Call(route, request.path, dict(request.headers), body)
+        self.calls.append(call)
+        return call
+
+    async def _scripted(self, route: str) -> web.Response | None:
+        queue = self.scripts.get(route)
+        if not queue:
+            return None
+        step = queue.pop(0)
+        if isinstance(step, str):  # HANG
+            await self._release.wait()
+            return web.json_response({}, status=500)
+        status, body, headers = step
+        return web.json_response(body, status=status, headers=headers)
+
+    async def _telegram(self, request: web.Request) -> web.Response:
+        call = await self._record("telegram", request)
+        if scripted := await self._scripted("telegram"):
+            return scripted
+        if request.match_info["token"] != TG_TOKEN:
+            error = {"ok": False, "error_code": 401, "description": "Unauthorized"}
+            return web.json_response(error, status=401)
+        chat = {"id": call.body["chat_id"], "type": "private", "first_name": "Ana"}
+        result = {"message_id": next(self._ids), "date": 1795000000, "chat": chat}
+        return web.json_response({"ok": True, "result": {**result, "text": call.body["text"]}})
+
+    async def _whatsapp(self, request: web.Request) -> web.Response:
+        call = await self._record("whatsapp", request)
+        if scripted := await self._scripted("whatsapp"):
+            return scripted
+        if denied := _bearer(request):
+            return denied
+        if request.match_info["phone"] != PHONE_NUMBER_ID:
+            return _graph_error(400, 100, "Unsupported post request. Object does not exist")
+        who = call.body.get("to") or call.body.get("recipient")
+        return web.json_response(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": who, "wa_id": who}],
+                "messages": [{"id": f"wamid.HBgLMTU1NTAx{next(self._ids):04d}"}],
+            }
+        )
+
+    async def _messenger(self, request: web.Request) -> web.Response:
+        return await self._meta("messenger", request)
+
+    async def _instagram(self, request: web.Request) -> web.Response:
+        return await self._meta("instagram", request)
+
+    async def _meta(self, route: str, request: web.Request) -> web.Response:
+        call = await self._record(route, request)
+        if scripted := await self._scripted(route):
+            return scripted
+        if denied := _bearer(request):
+            return denied
+        recipient = call.body["recipient"].get("id")
+        answer = {"message_id": f"m_AG5Hz2Uq7tuwNEhXfYYKj8{next(self._ids):04d}"}
+        return web.json_response({"recipient_id": recipient, **answer} if recipient else answer)
+
+    async def _twilio(self, request: web.Request) -> web.Response:
+        call = await self._record("twilio", request)
+        if scripted := await self._scripted("twilio"):
+            return scripted
+        expected = base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode()
+        if request.headers.get("Authorization") != f"Basic {expected}":
+            error = {"code": 20003, "message": "Authenticate", "status": 401,
+                     "more_info": "https://www.twilio.com/docs/errors/20003"}  # fmt: skip
+            return web.json_response(error, status=401)
+        sid = f"SM{next(self._ids):032x}"
+        fields = {"To": "to", "From": "from", "Body": "body"}
+        echoed = {name: call.body.get(key) for key, name in fields.items()}
+        return web.json_response(
+            {"sid": sid, "account_sid": TWILIO_SID, "status": "queued", **echoed}, status=201
+        )
+
+
+def _bearer(request: web.Request) -> web.Response | None:
+    if request.headers.get("Authorization") == f"Bearer {META_TOKEN}":
+        return None
+    return _graph_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+
+
+def _graph_error(status: int, code: int, message: str, subcode: int | None = None) -> web.Response:
+    return web.json_response({"error": graph_error(code, message, subcode)}, status=status)
+
+
+def graph_error(
+    code: int, message: str, subcode: int | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A Graph API error object."""
+    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    return {**error, **extra, "fbtrace_id": "AbCdEfGhIjK"}
