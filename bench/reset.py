@@ -55,7 +55,17 @@ class Load:
     """Latencies (ms) and failures of webhooks sent at a fixed rate."""
 
     latencies: list[float] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)  # perf_counter() when each was sent
     failures: int = 0
+
+    def between(self, start: float, end: float) -> Load:
+        """The requests sent in [start, end)."""
+        part = Load()
+        for at, ms in zip(self.sent_at, self.latencies, strict=True):
+            if start <= at < end:
+                part.latencies.append(ms)
+                part.sent_at.append(at)
+        return part
 
     def line(self, label: str) -> str:
         if not self.latencies:
@@ -151,6 +161,7 @@ class Sender:
         except (aiohttp.ClientError, TimeoutError):
             ok = False
         load.latencies.append((time.perf_counter() - began) * 1000)
+        load.sent_at.append(began)
         if ok:
             self.known.append(user)
         else:
@@ -209,7 +220,7 @@ async def scenario(base: str, token: str, mode: str, rate: float, idle: float) -
         await watcher
         took = time.perf_counter() - started
     return {"preview": shown, "preview_s": preview_s, "run": finished.result(), "run_s": took,
-            "idle": quiet, "busy": busy}  # fmt: skip
+            "idle": quiet, "busy": busy, "started": started}  # fmt: skip
 
 
 def copy_sqlite(template: Path, target: Path) -> None:
@@ -261,8 +272,8 @@ async def main() -> None:
             finally:
                 stop_server(server)
             report(mode, got, server)
-            if not args.keep and args.backend == "sqlite":
-                (workdir / f"{mode}.db").unlink()
+            # databases are removed at the end only: deleting gigabytes (ext4 with online
+            # discard here) loads the disk for a while and would colour the next mode's figures
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -285,11 +296,21 @@ def report(mode: str, got: dict[str, Any], server: Server) -> None:
     )
     manifest = folder / "manifest.json"
     if manifest.exists():
-        seconds = orjson.loads(manifest.read_bytes()).get("seconds", {})
+        summary = orjson.loads(manifest.read_bytes())
+        seconds = summary.get("seconds", {})
         phases = ", ".join(f"{name} {value:.1f} s" for name, value in seconds.items())
         print(f"{'  phases':<34} {phases}")
+        print(
+            f"{'  delete transactions':<34} {summary.get('batches', 0)}, slowest"
+            f" {summary.get('slowest_batch_seconds', 0) * 1000:.0f} ms"
+        )
     print(got["idle"].line("webhooks idle (baseline)"))
     print(got["busy"].line("webhooks during the run"))
+    if manifest.exists():  # the same requests, by the phase they were sent in
+        at = got["started"]
+        for name, value in seconds.items():
+            print(got["busy"].between(at, at + value).line(f"  during {name}"))
+            at += value
 
 
 async def fresh_pg(admin: str, name: str, template: str | None = None) -> str:

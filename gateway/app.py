@@ -40,11 +40,11 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.METRICS] = Metrics()
     app[keys.CHANNELS] = ChannelCache(settings.channel_cache_seconds)
     app[keys.WEBCHAT] = webchat.WebchatLimits.from_settings(settings)
-    app[keys.RESETS] = ResetRunner(settings)
     path = settings.sqlite_path()
     app[keys.WRITER] = BatchWriter(
         max_items=settings.batch_max_items, sqlite_path=str(path) if path else None
     )
+    app[keys.RESETS] = ResetRunner(settings, between=app[keys.WRITER].quiet)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_writer)
     app.cleanup_ctx.append(scheduler_ctx(settings.scheduler_seconds))

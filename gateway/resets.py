@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -20,9 +21,12 @@ from store.errors import Conflict
 log = structlog.get_logger("contactgate.resets")
 
 
-def config_of(settings: Settings) -> reset_run.ResetConfig:
-    """The run configuration the settings describe."""
+def config_of(
+    settings: Settings, between: Callable[[], Awaitable[None]] | None = None
+) -> reset_run.ResetConfig:
+    """The run configuration the settings describe (`between`: see ResetConfig)."""
     return reset_run.ResetConfig(
+        between=between,
         export_dir=settings.reset_export_dir,
         lease_seconds=settings.reset_lease_seconds,
         batch=settings.reset_batch,
@@ -35,8 +39,10 @@ def config_of(settings: Settings) -> reset_run.ResetConfig:
 class ResetRunner:
     """Starts and tracks this process's reset runs."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.config = config_of(settings)
+    def __init__(
+        self, settings: Settings, between: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        self.config = config_of(settings, between)
         self._catch_up = settings.reset_catch_up_hours
         self._tasks: dict[int, asyncio.Task[None]] = {}
 

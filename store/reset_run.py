@@ -25,6 +25,7 @@ import socket
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,6 +70,15 @@ class ResetConfig:
     pause_seconds: float = 0.005  # between delete transactions: webhooks get the lock
     retry_failed_after: float = 3600.0  # the scheduler retries a failed run this much later
     owner: str = field(default_factory=process_name)
+    # awaited between write transactions: in the gateway, until the webhook writer's queue is
+    # committed (webhooks go first); elsewhere a plain pause
+    between: Callable[[], Awaitable[None]] | None = field(default=None, compare=False)
+
+    async def breathe(self) -> None:
+        """Give the database to the webhooks between two of the run's write transactions."""
+        await asyncio.sleep(self.pause_seconds)
+        if self.between is not None:
+            await self.between()
 
 
 class LostLease(Exception):
@@ -256,7 +266,7 @@ async def _snapshot(run: Run) -> None:
                 [(run.id, cid) for cid in ids],
             )
             await _renew(tx, run)
-        await asyncio.sleep(run.config.pause_seconds)
+        await run.config.breathe()
     async with raw_transaction() as tx:
         total = await tx.fetch("SELECT count(*) FROM reset_target WHERE run_id = ?", [run.id])
         run.progress.update(phase="export", targets=int(total[0][0]))
@@ -312,10 +322,12 @@ async def _delete(run: Run) -> None:
             began = time.monotonic()
             done = await _retrying(run, files, size)
             elapsed = time.monotonic() - began
+            slowest = float(run.progress.get("slowest_batch_seconds", 0))
+            run.progress["slowest_batch_seconds"] = round(max(slowest, elapsed), 3)
             if done:
                 break
             size = _next_size(size, elapsed, run.config)
-            await asyncio.sleep(run.config.pause_seconds)
+            await run.config.breathe()
     finally:
         files.close()
 
@@ -490,6 +502,8 @@ async def _finish(run: Run) -> None:
         "exported": run.progress.get("exported", {}),
         "late": run.progress.get("late", {}),
         "seconds": run.progress.get("seconds", {}),
+        "batches": run.progress.get("batches", 0),
+        "slowest_batch_seconds": run.progress.get("slowest_batch_seconds", 0),
     }
     await write_manifest(run.folder, summary)
     now = datetime.now(UTC)

@@ -26,6 +26,7 @@ from store.types import Item, Outcome
 
 log = logging.getLogger("contactgate.writer")
 CHECKPOINT_SECONDS = 0.1
+QUIET_SECONDS = 0.25  # BatchWriter.quiet() waits no longer: the other job must progress too
 
 
 class WriterClosed(RuntimeError):
@@ -82,6 +83,13 @@ class BatchWriter:
                 await self._checkpoints
             self._own.close()
             self._own = None
+
+    async def quiet(self) -> None:
+        """Wait (at most QUIET_SECONDS) until everything queued so far is committed: a long job
+        sharing the database (a monthly reset's delete batches) lets webhooks go first."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(QUIET_SECONDS):
+                await self._queue.join()
 
     async def submit(self, items: Sequence[Item]) -> list[Outcome]:
         """Queue items and wait until they are committed; raises WriteFailed or WriterClosed."""

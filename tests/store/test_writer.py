@@ -14,6 +14,8 @@ from store.types import Inbound, Item
 from store.writer import BatchWriter
 from tests import helpers as h
 
+SENT = datetime(2026, 11, 2, tzinfo=UTC)
+
 
 @pytest.fixture
 def sqlite_only(orm: str) -> str:
@@ -63,6 +65,29 @@ async def test_writer_yields_while_the_orm_holds_the_write_lock(sqlite_only: str
         beat.cancel()
         await writer.stop()
     assert await h.scalar("SELECT count(*) AS n FROM message") == 1
+
+
+@pytest.mark.usefixtures("orm")
+async def test_quiet_returns_once_what_was_queued_is_committed() -> None:
+    """A long job (the monthly reset) waits between its transactions for queued webhooks."""
+    await h.workspace()
+    tg = await h.channel("telegram")
+    writer = BatchWriter()
+    writer.start()
+    try:
+        pending = [
+            asyncio.create_task(
+                writer.submit([Item(tg, Inbound(str(i), f"q{i}", "text", SENT, text="x"))])
+            )
+            for i in range(5)
+        ]
+        await asyncio.sleep(0)  # queued, not yet committed
+        assert not any(p.done() for p in pending)
+        await writer.quiet()  # returns once the webhooks queued so far are committed
+        assert all(p.done() for p in pending)
+        assert [p.result() for p in pending] == [["stored"]] * 5
+    finally:
+        await writer.stop()
 
 
 def test_drive_refuses_a_coroutine_that_suspends() -> None:
