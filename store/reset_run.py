@@ -10,10 +10,10 @@ lease expired, and carries on from the phase recorded in `progress`:
    identity and note ids (redone from scratch when interrupted);
 2. export: every target contact and message is written to disk and fsynced (redone from scratch
    when interrupted; a failure here deletes nothing and fails the run);
-3. delete: batches of targets are deleted, each in one short transaction together with the
-   removal of its `reset_target` rows, after appending to the export whatever arrived for them
-   since the snapshot. A batch is either wholly done or not at all, so nothing is deleted twice
-   or left half-deleted;
+3. delete (store.reset_delete): batches of targets are deleted, each in one short transaction
+   together with the removal of its `reset_target` rows, after appending to the export whatever
+   arrived for them since the snapshot. A batch is either wholly done or not at all, so nothing
+   is deleted twice or left half-deleted;
 4. finish: counts, the manifest, a `reset_done` event.
 """
 
@@ -34,13 +34,11 @@ from typing import Any
 import structlog
 
 from store import events, reset_targets
-from store.contacts import as_datetime, delete_rows
-from store.db import ClientTx, RawTx, is_transient, raw_transaction
+from store.contacts import as_datetime
+from store.db import ClientTx, RawTx, raw_transaction
 from store.errors import Conflict, NotFound
 from store.periods import next_period, period_start
 from store.reset_export import (
-    CONTACTS,
-    MESSAGES,
     ExportFiles,
     contact_rows,
     folder_for,
@@ -208,7 +206,7 @@ async def _load(tx: RawTx, run_id: int, config: ResetConfig) -> Run:
     )  # fmt: skip
 
 
-async def _renew(tx: RawTx, run: Run, **columns: Any) -> None:
+async def renew(tx: RawTx, run: Run, **columns: Any) -> None:
     """Check the lease is still ours and renew it, writing `progress` and any `columns`."""
     sets = ", ".join(f"{name} = ?" for name in columns)
     rows = await tx.fetch(
@@ -224,7 +222,9 @@ async def execute(run: Run) -> None:
     """Carry a claimed run through its remaining phases. On an error the run is marked failed
     (nothing more is deleted) and the error re-raised; LostLease just stops."""
     try:
-        for phase, step in (("snapshot", _snapshot), ("export", _export), ("delete", _delete)):
+        from store.reset_delete import delete  # the delete phase (it imports this module)
+
+        for phase, step in (("snapshot", _snapshot), ("export", _export), ("delete", delete)):
             if run.progress.get("phase") == phase:
                 began = time.monotonic()
                 await step(run)
@@ -253,7 +253,7 @@ async def _snapshot(run: Run) -> None:
             marks[table] = int(found[0][0] or 0)
         run.progress.update(marks=marks, targets=0)
         run.snapshot_at = now
-        await _renew(tx, run, snapshot_at=now)
+        await renew(tx, run, snapshot_at=now)
     after: int | None = 0
     while after is not None:
         async with raw_transaction() as tx:
@@ -265,12 +265,12 @@ async def _snapshot(run: Run) -> None:
                 "INSERT INTO reset_target (run_id, contact_id) VALUES (?,?) ON CONFLICT DO NOTHING",
                 [(run.id, cid) for cid in ids],
             )
-            await _renew(tx, run)
+            await renew(tx, run)
         await run.config.breathe()
     async with raw_transaction() as tx:
         total = await tx.fetch("SELECT count(*) FROM reset_target WHERE run_id = ?", [run.id])
         run.progress.update(phase="export", targets=int(total[0][0]))
-        await _renew(tx, run)
+        await renew(tx, run)
     log.info("reset_snapshot", run=run.id, mode=run.mode, targets=run.progress["targets"])
 
 
@@ -300,7 +300,7 @@ async def _export(run: Run) -> None:
             after = ids[-1]
             if time.monotonic() - beat > run.config.lease_seconds / 6:
                 async with raw_transaction() as tx:
-                    await _renew(tx, run)
+                    await renew(tx, run)
                 beat = time.monotonic()
             await asyncio.sleep(0)
         await files.sync()
@@ -309,184 +309,8 @@ async def _export(run: Run) -> None:
         files.close()
     run.progress.update(phase="delete", sizes=sizes, exported=dict(counts), deleted={})
     async with raw_transaction() as tx:
-        await _renew(tx, run, state="exported", export_path=str(run.folder))
+        await renew(tx, run, state="exported", export_path=str(run.folder))
     log.info("reset_exported", run=run.id, folder=str(run.folder), **counts)
-
-
-async def _delete(run: Run) -> None:
-    files = ExportFiles(run.folder)
-    files.reopen(run.progress["sizes"])
-    size = run.config.batch
-    try:
-        while True:
-            began = time.monotonic()
-            done = await _retrying(run, files, size)
-            elapsed = time.monotonic() - began
-            slowest = float(run.progress.get("slowest_batch_seconds", 0))
-            run.progress["slowest_batch_seconds"] = round(max(slowest, elapsed), 3)
-            if done:
-                break
-            size = _next_size(size, elapsed, run.config)
-            await run.config.breathe()
-    finally:
-        files.close()
-
-
-MAX_BATCH = 2000
-RETRIES = 5
-
-
-async def _retrying(run: Run, files: ExportFiles, size: int) -> bool:
-    """One delete batch in its own transaction, tried again after a deadlock (PostgreSQL
-    chose it to break one with a webhook batch) or a lock timeout; the export appended by a
-    failed attempt is cut back first."""
-    for attempt in range(1, RETRIES + 1):
-        sizes = files.sizes()
-        try:
-            async with raw_transaction() as tx:
-                return await _delete_batch(tx, run, files, size)
-        except Exception as exc:
-            if not is_transient(exc) or attempt == RETRIES:
-                raise
-            log.warning("reset_batch_retry", run=run.id, attempt=attempt, error=str(exc))
-            files.truncate(sizes)
-            run.progress["sizes"] = sizes
-            await asyncio.sleep(0.05 * attempt)
-    raise AssertionError("unreachable")
-
-
-def _next_size(size: int, elapsed: float, config: ResetConfig) -> int:
-    """Grow (by half at most) or shrink the batch toward `batch_seconds` per transaction.
-
-    Growth is slow and capped: one slow batch holds every webhook behind the write lock.
-    """
-    grown = size + size // 2 + 1
-    wanted = grown if elapsed <= 0 else int(size * config.batch_seconds / elapsed)
-    return max(min(20, config.batch), min(MAX_BATCH, wanted, grown))
-
-
-async def _delete_batch(tx: RawTx, run: Run, files: ExportFiles, size: int) -> bool:
-    """Delete the next `size` targets (True when none are left)."""
-    rows = await tx.fetch(
-        "SELECT contact_id FROM reset_target WHERE run_id = ? ORDER BY contact_id LIMIT ?",
-        [run.id, size],
-    )
-    if not rows:
-        return True
-    targets = [int(r[0]) for r in rows]
-    marks = ",".join("?" * len(targets))
-    if tx.for_update:  # PostgreSQL: ingest reads identities FOR SHARE in id order, so lock
-        # them first, in the same order: a message either lands before (and is exported here)
-        # or finds its sender gone and starts a new contact.
-        await tx.fetch(
-            f"SELECT id FROM identity WHERE contact_id IN ({marks}) OR contact_id IN"
-            f" (SELECT id FROM contact WHERE merged_into_id IN ({marks})) ORDER BY id FOR UPDATE",
-            [*targets, *targets],
-        )
-    merged = await tx.fetch(
-        f"SELECT s.id, EXISTS (SELECT 1 FROM reset_target r WHERE r.run_id = ?"
-        f" AND r.contact_id = s.id) FROM contact s WHERE s.merged_into_id IN ({marks})",
-        [run.id, *targets],
-    )
-    # Contacts merged into these go with them now, whether they are targets of a later batch
-    # (exported already) or strays merged in after the snapshot (exported here, in full).
-    targets += [int(cid) for cid, listed in merged if listed and int(cid) not in targets]
-    strays = [int(cid) for cid, listed in merged if not listed]
-    await _append_late(tx, run, files, targets, strays)
-    ids = targets + strays
-    late = run.progress.setdefault("deleted", {})
-    for name, n in (await _counts(tx, run, ids)).items():
-        late[name] = int(late.get(name, 0)) + n
-    await delete_rows(tx, ids)
-    done = ",".join("?" * len(targets))
-    await tx.execute(
-        f"DELETE FROM reset_target WHERE run_id = ? AND contact_id IN ({done})",
-        [run.id, *targets],
-    )
-    run.progress["sizes"] = files.sizes()
-    run.progress["batches"] = int(run.progress.get("batches", 0)) + 1
-    await _renew(tx, run)
-    return False
-
-
-async def _append_late(
-    tx: RawTx, run: Run, files: ExportFiles, targets: list[int], strays: list[int]
-) -> None:
-    """Append to the export what the snapshot did not see: messages, notes and identities
-    added since, changed contacts (their final row), and contacts merged in since."""
-    marks = run.progress["marks"]
-    since = run.snapshot_at or datetime.now(UTC)
-    lines = await message_lines(tx, targets, after=marks["message"])
-    lines += await message_lines(tx, strays)
-    q = ",".join("?" * len(targets))
-    changed = await tx.fetch(
-        f"SELECT id FROM contact c WHERE id IN ({q}) AND (c.updated_at > ?"
-        " OR EXISTS (SELECT 1 FROM message m WHERE m.contact_id = c.id AND m.id > ?)"
-        " OR EXISTS (SELECT 1 FROM identity i WHERE i.contact_id = c.id AND i.id > ?)"
-        " OR EXISTS (SELECT 1 FROM note n WHERE n.contact_id = c.id AND n.id > ?)"
-        " OR EXISTS (SELECT 1 FROM contact_tag t WHERE t.contact_id = c.id AND t.created_at > ?))",
-        [*targets, since, marks["message"], marks["identity"], marks["note"], since],
-    )
-    again = [int(r[0]) for r in changed] + strays
-    rows, _held = await contact_rows(tx, again)
-    if not rows and not lines:
-        return
-    files.write_contacts(rows)
-    files.write_messages(lines)
-    await files.sync()
-    late = run.progress.setdefault("late", {})
-    late["contacts"] = int(late.get("contacts", 0)) + len(rows)
-    late["messages"] = int(late.get("messages", 0)) + len(lines)
-
-
-async def _counts(tx: RawTx, run: Run, ids: list[int]) -> dict[str, int]:
-    """What deleting `ids` removes; takes back from the next period's carry-over the
-    identities it counted when it was made before this run finished (a late run)."""
-    q = ",".join("?" * len(ids))
-    found = await tx.fetch(
-        f"SELECT (SELECT count(*) FROM message WHERE contact_id IN ({q})),"
-        f" (SELECT count(*) FROM note WHERE contact_id IN ({q}))",
-        ids * 2,
-    )
-    by_channel = await tx.fetch(
-        f"SELECT channel_id, created_at FROM identity WHERE contact_id IN ({q})", ids
-    )
-    await _uncarry(tx, run, by_channel)
-    existing = await tx.fetch(f"SELECT count(*) FROM contact WHERE id IN ({q})", ids)
-    return {
-        "contacts": int(existing[0][0]),
-        "identities": len(by_channel),
-        "messages": int(found[0][0]),
-        "notes": int(found[0][1]),
-    }
-
-
-async def _uncarry(tx: RawTx, run: Run, identities: list[Any]) -> None:
-    if not identities:
-        return
-    rows = await tx.fetch(
-        f"SELECT id, created_at FROM plan_period WHERE workspace_id = ? AND period = ?"
-        f"{tx.for_update}",
-        [run.workspace_id, next_period(run.period)],
-    )
-    if not rows:
-        return
-    period_id, made = int(rows[0][0]), as_datetime(rows[0][1])
-    carried = Counter(
-        int(ch) for ch, at in identities if made is None or (as_datetime(at) or made) < made
-    )
-    if not carried:
-        return
-    total = sum(carried.values())
-    await tx.execute(
-        "UPDATE plan_period SET carried_over = carried_over - ?, used = used - ? WHERE id = ?",
-        [total, total, period_id],
-    )
-    await tx.executemany(
-        "UPDATE period_channel_usage SET carried_over = carried_over - ?"
-        " WHERE plan_period_id = ? AND channel_id = ?",
-        [(n, period_id, ch) for ch, n in carried.items()],
-    )
 
 
 async def _finish(run: Run) -> None:
@@ -510,7 +334,7 @@ async def _finish(run: Run) -> None:
     run.progress["phase"] = "done"
     payload = {"period": run.period, "mode": run.mode, **deleted, "export": str(run.folder)}
     async with raw_transaction() as tx:
-        await _renew(tx, run, state="done", finished_at=now, counts=dump_json(deleted))
+        await renew(tx, run, state="done", finished_at=now, counts=dump_json(deleted))
         key = f"reset_done:{run.period}"
         await events.emit(tx, run.workspace_id, "reset_done", key, payload, now)
         await _audit(tx, run, "reset.done", payload, now)
@@ -527,7 +351,7 @@ async def _fail(run: Run, exc: BaseException) -> None:
     payload = {"period": run.period, "mode": run.mode, "error": reason, "attempt": attempts}
     try:
         async with raw_transaction() as tx:
-            await _renew(tx, run, state="failed", finished_at=now, error=reason)
+            await renew(tx, run, state="failed", finished_at=now, error=reason)
             key = f"reset_failed:{run.period}:{attempts}"
             await events.emit(tx, run.workspace_id, "reset_failed", key, payload, now)
             await _audit(tx, run, "reset.failed", payload, now)
@@ -549,8 +373,3 @@ async def _audit(tx: RawTx, run: Run, action: str, detail: dict[str, Any], now: 
             now,
         ],
     )
-
-
-def export_files(run: Run) -> dict[str, str]:
-    """Paths of the run's export files."""
-    return {name: str(run.folder / name) for name in (CONTACTS, MESSAGES)}
