@@ -379,3 +379,31 @@ async def test_a_message_stored_while_its_contact_is_deleted_goes_with_it(
     assert await ids("SELECT id FROM contact WHERE id = ?", contact) == []
     _contacts, messages = read_export(Path(done.export_path or ""))
     assert [m["text"] for m in messages] == ["hola 0 from ana", "justo a tiempo"]
+
+
+@pytest.mark.usefixtures("orm")
+async def test_a_long_delete_keeps_the_sqlite_wal_small(
+    orm: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between batches the run checkpoints and restarts the WAL once it passed WAL_FRAMES."""
+    if not orm.startswith("sqlite"):
+        pytest.skip("SQLite's write-ahead log")
+    from store import db as store_db
+    from store import reset_delete
+
+    actor = await owner()
+    tg = await h.channel("telegram")
+    for i in range(8):
+        await person(tg, f"w{i}", 1)
+    seen: list[str] = []
+    fetch = store_db.ClientTx.fetch
+
+    async def spy(self: store_db.ClientTx, sql: str, params: Any = ()) -> Any:
+        seen.append(sql)
+        return await fetch(self, sql, params)
+
+    monkeypatch.setattr(store_db.ClientTx, "fetch", spy)
+    monkeypatch.setattr(reset_delete, "WAL_FRAMES", 0)
+    done = await reset.run_now(actor, config(tmp_path, batch=2, batch_seconds=1e-6), "all")
+    assert done.state == "done"
+    assert seen.count("PRAGMA wal_checkpoint(RESTART)") >= 3  # one after each batch but the last
