@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from store.db import RawTx
@@ -31,12 +32,21 @@ def require(actor: Actor, role: str) -> None:
         raise Forbidden(f"this needs the {role} role; you are {actor.role}")
 
 
-async def audit(
-    tx: RawTx, actor: Actor, action: str, target: str | None, detail: dict[str, Any] | None = None
-) -> None:
-    """Write an audit line inside the transaction that makes the change."""
-    from datetime import UTC, datetime
+def system(workspace_id: int, name: str = "system") -> Actor:
+    """The gateway itself (the scheduler, a reset run, a notification) as an audit actor."""
+    return Actor(workspace_id, name, "system", "owner")
 
+
+async def audit(
+    tx: RawTx,
+    actor: Actor,
+    action: str,
+    target: str | None,
+    detail: dict[str, Any] | None = None,
+    *,
+    at: datetime | None = None,
+) -> None:
+    """Write an audit line inside the transaction that makes the change (at `at`, or now)."""
     await tx.execute(
         "INSERT INTO audit_log (workspace_id, actor, surface, action, target, detail, at)"
         " VALUES (?,?,?,?,?,?,?)",
@@ -47,6 +57,6 @@ async def audit(
             action,
             target,
             dump_json(detail) if detail is not None else None,
-            datetime.now(UTC),
+            at or datetime.now(UTC),
         ],
     )

@@ -228,16 +228,49 @@ async def upsert(actor: Actor, data: Mapping[str, Any]) -> tuple[Contact, bool]:
 
 async def match_existing(tx: RawTx, ws: int, fields: Mapping[str, Any]) -> int | None:
     """The live contact an upsert updates: same identifier, else email, else phone."""
-    for key in ("identifier", "email", "phone"):
-        if fields.get(key):
-            rows = await tx.fetch(
-                f"SELECT id, merged_into_id FROM contact WHERE workspace_id = ? AND {key} = ?"
-                " ORDER BY merged_into_id IS NOT NULL, id LIMIT 1",
-                [ws, fields[key]],
-            )
-            if rows:
-                return int(rows[0][1] or rows[0][0])
+    keys = ("identifier", "email", "phone")
+    return await owner_of(tx, ws, [(k, fields[k]) for k in keys if fields.get(k)])
+
+
+async def owner_of(
+    tx: RawTx,
+    ws: int,
+    pairs: Sequence[tuple[str, Any]],
+    *,
+    vouched_identifier: str | None = None,
+) -> int | None:
+    """The live contact (following merges) holding the first of `pairs` (column, value) found.
+
+    With `vouched_identifier`, a phone or email match whose contact has another identifier is
+    no match: the identifier is what the business vouched for (web chat signs only it), and a
+    signed-in user must not join someone else's contact by claiming their phone or email.
+    """
+    for column, value in pairs:
+        if value is None:
+            continue
+        guard, params = "", [ws, value]
+        if vouched_identifier is not None and column != "identifier":
+            guard = " AND (identifier IS NULL OR identifier = ?)"
+            params.append(vouched_identifier)
+        rows = await tx.fetch(
+            f"SELECT id, merged_into_id FROM contact WHERE workspace_id = ? AND {column} = ?"
+            f"{guard} ORDER BY merged_into_id IS NOT NULL, id LIMIT 1",  # identifiers repeat
+            params,
+        )
+        if rows:
+            return int(rows[0][1] or rows[0][0])
     return None
+
+
+async def taken(tx: RawTx, ws: int, pairs: Sequence[tuple[str, Any]]) -> set[str]:
+    """Which of the unique columns in `pairs` (phone, email) another contact already holds."""
+    held = set()
+    for column, value in pairs:
+        if value is not None and await tx.fetch(
+            f"SELECT 1 FROM contact WHERE workspace_id = ? AND {column} = ?", [ws, value]
+        ):
+            held.add(column)
+    return held
 
 
 async def insert(tx: RawTx, ws: int, fields: Mapping[str, Any], source: str) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from store.access import Actor, require
+from store.access import Actor, audit, require, system
 from store.contacts import stamp
 from store.db import ClientTx, RawTx
 from store.serial import dump_json, load_json
@@ -47,11 +47,7 @@ async def emit(
     )
     if not rows:
         return False
-    await tx.execute(
-        "INSERT INTO audit_log (workspace_id, actor, surface, action, target, detail, at)"
-        " VALUES (?,?,?,?,?,?,?)",
-        [workspace_id, "system", "system", f"event.{kind}", key, dump_json(payload), now],
-    )
+    await audit(tx, system(workspace_id), f"event.{kind}", key, payload, at=now)
     log.info("event", workspace_id=workspace_id, kind=kind, key=key, **payload)
     return True
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from store import capacity, concat, text
+from store import capacity, concat, contacts, text
 from store.db import RawTx
 from store.phones import normalise_email, to_e164
 from store.serial import dump_json, inbound_to_json, nul_free, short_text
@@ -242,9 +242,17 @@ async def create_identity(
     inbound, channel = item.inbound, item.channel
     phone = to_e164(inbound.phone, channel.region) if inbound.phone else None
     email = normalise_email(inbound.email)
-    contact_id = await _contact_for(tx, channel.workspace_id, phone, email, inbound.identifier)
+    vouched = (("identifier", inbound.identifier), ("phone", phone), ("email", email))
+    contact_id = await contacts.owner_of(
+        tx, channel.workspace_id, vouched, vouched_identifier=inbound.identifier
+    )
     if contact_id is None:
-        taken = await _taken(tx, channel.workspace_id, phone, email) if inbound.identifier else ()
+        # a signed-in user refused by the guard above goes without another's phone or email
+        taken = (
+            await contacts.taken(tx, channel.workspace_id, vouched[1:])
+            if inbound.identifier
+            else set()
+        )
         contact_id = await _insert_contact(
             tx,
             item,
@@ -278,47 +286,6 @@ async def create_identity(
     await plan.count(channel.id)
     hit = Resolved(rows[0][0], contact_id, inbound.scoped_id, phone)
     return {key: hit for key in _keys(item)}
-
-
-async def _contact_for(
-    tx: RawTx,
-    workspace_id: int,
-    phone: str | None,
-    email: str | None,
-    identifier: str | None = None,
-) -> int | None:
-    """The live contact owning a vouched identifier, phone or email, following merges.
-
-    With an identifier, a phone or email match whose contact has another identifier is no
-    match: the identifier is what the business vouched for (web chat signs only it), and a
-    signed-in user must not join someone else's contact by claiming their phone or email.
-    """
-    for column, value in (("identifier", identifier), ("phone", phone), ("email", email)):
-        if value is None:
-            continue
-        guard, params = "", [workspace_id, value]
-        if identifier is not None and column != "identifier":
-            guard, params = " AND (identifier IS NULL OR identifier = ?)", [*params, identifier]
-        rows = await tx.fetch(
-            f"SELECT id, merged_into_id FROM contact WHERE workspace_id = ? AND {column} = ?"
-            f"{guard} ORDER BY merged_into_id IS NOT NULL, id LIMIT 1",  # identifiers repeat
-            params,
-        )
-        if rows:
-            return int(rows[0][1] or rows[0][0])
-    return None
-
-
-async def _taken(tx: RawTx, workspace_id: int, phone: str | None, email: str | None) -> set[str]:
-    """Which of phone and email another contact holds (unique per workspace: the new contact
-    of a signed-in user refused by _contact_for's guard goes without them)."""
-    taken = set()
-    for column, value in (("phone", phone), ("email", email)):
-        if value is not None and await tx.fetch(
-            f"SELECT 1 FROM contact WHERE workspace_id = ? AND {column} = ?", [workspace_id, value]
-        ):
-            taken.add(column)
-    return taken
 
 
 async def _insert_contact(

@@ -34,6 +34,7 @@ from typing import Any
 import structlog
 
 from store import events, reset_targets
+from store.access import Actor, audit, system
 from store.contacts import as_datetime
 from store.db import ClientTx, RawTx, raw_transaction
 from store.errors import Conflict, NotFound
@@ -337,7 +338,7 @@ async def _finish(run: Run) -> None:
         await renew(tx, run, state="done", finished_at=now, counts=dump_json(deleted))
         key = f"reset_done:{run.period}"
         await events.emit(tx, run.workspace_id, "reset_done", key, payload, now)
-        await _audit(tx, run, "reset.done", payload, now)
+        await audit(tx, _actor(run), "reset.done", f"run:{run.id}", payload, at=now)
     log.info("reset_done", run=run.id, workspace=run.slug, seconds=summary["seconds"], **payload)
 
 
@@ -354,22 +355,11 @@ async def _fail(run: Run, exc: BaseException) -> None:
             await renew(tx, run, state="failed", finished_at=now, error=reason)
             key = f"reset_failed:{run.period}:{attempts}"
             await events.emit(tx, run.workspace_id, "reset_failed", key, payload, now)
-            await _audit(tx, run, "reset.failed", payload, now)
+            await audit(tx, _actor(run), "reset.failed", f"run:{run.id}", payload, at=now)
     except LostLease:
         pass
 
 
-async def _audit(tx: RawTx, run: Run, action: str, detail: dict[str, Any], now: datetime) -> None:
-    await tx.execute(
-        "INSERT INTO audit_log (workspace_id, actor, surface, action, target, detail, at)"
-        " VALUES (?,?,?,?,?,?,?)",
-        [
-            run.workspace_id,
-            run.requested_by or "scheduler",
-            "system",
-            action,
-            f"run:{run.id}",
-            dump_json(detail),
-            now,
-        ],
-    )
+def _actor(run: Run) -> Actor:
+    """Who the run's audit lines name: whoever ran it by hand, else the scheduler."""
+    return system(run.workspace_id, run.requested_by or "scheduler")

@@ -5,9 +5,9 @@ into one transaction (and one multi-row INSERT) is what lets a webhook be acknow
 after its message is durable and still serve thousands per second.
 
 On SQLite the writer owns a connection used synchronously on the event-loop thread (see
-store.db.LoopSqliteWriter): a batch is ~1 ms of SQLite calls, cheaper inline than one thread
-hand-off and GIL re-take per statement. Its WAL is checkpointed every CHECKPOINT_SECONDS from a
-worker thread, so no fsync ever runs on the loop. On PostgreSQL a batch is one asyncpg
+store.sqlite_loop.LoopSqliteWriter): a batch is ~1 ms of SQLite calls, cheaper inline than one
+thread hand-off and GIL re-take per statement. Its WAL is checkpointed every CHECKPOINT_SECONDS
+from a worker thread, so no fsync ever runs on the loop. On PostgreSQL a batch is one asyncpg
 transaction with fixed-shape statements.
 """
 
@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from store import db
+from store import db, sqlite_loop
 from store.ingest import write_batch
 from store.types import Item, Outcome
 
@@ -48,7 +48,7 @@ class BatchWriter:
 
     def __init__(self, max_items: int = 1000, sqlite_path: str | None = None) -> None:
         self._sqlite_path = sqlite_path
-        self._own: db.LoopSqliteWriter | None = None
+        self._own: sqlite_loop.LoopSqliteWriter | None = None
         self._checkpoints: asyncio.Task[None]
         self._max_items = max_items
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
@@ -64,7 +64,7 @@ class BatchWriter:
     def start(self) -> None:
         """Start the writer task (inside a running loop, after the ORM is initialised)."""
         if self._sqlite_path:
-            self._own = db.LoopSqliteWriter(self._sqlite_path)
+            self._own = sqlite_loop.LoopSqliteWriter(self._sqlite_path)
             self._checkpoints = asyncio.create_task(self._checkpoint_loop(self._own))
         self._task = asyncio.create_task(self._run(), name="contactgate-writer")
 
@@ -99,7 +99,7 @@ class BatchWriter:
         self._queue.put_nowait(job)
         return await job.done
 
-    async def _checkpoint_loop(self, own: db.LoopSqliteWriter) -> None:
+    async def _checkpoint_loop(self, own: sqlite_loop.LoopSqliteWriter) -> None:
         while True:
             await asyncio.sleep(CHECKPOINT_SECONDS)
             try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from store import db
+from store import db, sqlite_loop
 from store.types import Inbound, Item
 from store.writer import BatchWriter
 from tests import helpers as h
@@ -95,11 +95,11 @@ def test_drive_refuses_a_coroutine_that_suspends() -> None:
         await asyncio.sleep(0)
 
     with pytest.raises(RuntimeError, match="tried to suspend"):
-        db.drive(suspends())
+        sqlite_loop.drive(suspends())
 
 
 def test_close_waits_for_a_checkpoint_running_in_another_thread(tmp_path: Path) -> None:
-    writer = db.LoopSqliteWriter(str(tmp_path / "cg.db"))
+    writer = sqlite_loop.LoopSqliteWriter(str(tmp_path / "cg.db"))
     writer._conn.execute("CREATE TABLE t (x)")
     stop = threading.Event()
 
