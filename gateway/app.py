@@ -21,6 +21,7 @@ from gateway.provision import apply_declarations
 from gateway.resets import ResetRunner
 from gateway.scheduler import scheduler_ctx
 from gateway.settings import Settings
+from gateway.startup import check_database
 from store import db
 from store.writer import BatchWriter
 
@@ -68,10 +69,9 @@ def _routes(app: web.Application) -> None:
 
 
 async def prepare_database(settings: Settings) -> None:
-    """Create the SQLite folder; apply or insist on migrations; leave the ORM closed."""
-    path = settings.sqlite_path()
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    """Check the database opens (creating the SQLite folder); apply or insist on migrations;
+    leave the ORM closed."""
+    await check_database(settings)
     if settings.auto_migrate:
         await db.migrate(settings.database_url)
     else:

@@ -4,17 +4,25 @@ import, export, reset, events."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import sys
 from dataclasses import asdict
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+import structlog
+from yarl import URL
 
-from gateway.cli_common import run, settings_of, show
+from gateway.cli_common import run, show, start, start_up_errors
 from gateway.cli_contacts import export_contacts, import_contacts
 from gateway.cli_reset import events_cmd, reset
+from gateway.settings import Settings
+from gateway.startup import check_database
 from store import db
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 T = TypeVar("T")
 
@@ -33,13 +41,9 @@ def main(ctx: click.Context, config: str | None) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Run the gateway (applies pending migrations unless CONTACTGATE_AUTO_MIGRATE=false)."""
-    from aiohttp import web
-
-    from gateway import logs
     from gateway.app import create_app
 
-    settings = settings_of(ctx)
-    logs.configure(settings.log_level, settings.log_format)
+    settings = start(ctx, sys.stdout)
     try:
         import uvloop
 
@@ -48,13 +52,36 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         pass
     app = create_app(settings)
     app.on_startup.append(_tune_gc)  # runs after the database and the writer are up
-    web.run_app(
-        app,
-        host=host or settings.host,
-        port=port or settings.port,
-        access_log=None,
-        print=lambda _msg: None,
-    )
+    _run_app(app, settings, host or settings.host, port or settings.port)
+
+
+# Binding errors worth one line: the port is taken, the address is not ours, the port is < 1024.
+BIND_ERRORS = (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES)
+
+
+def _run_app(app: web.Application, settings: Settings, host: str, port: int) -> None:
+    """Serve until SIGINT/SIGTERM, logging one line when listening and one when stopped; a
+    start-up failure is one line and a non-zero exit."""
+    from aiohttp import web
+
+    log = structlog.get_logger("contactgate.serve")
+    url = URL.build(scheme="http", host=host, port=port)
+    try:
+        with start_up_errors(settings):
+            web.run_app(
+                app,
+                host=host,
+                port=port,
+                access_log=None,
+                print=lambda _msg: log.info(f"listening on {url}"),
+            )
+    except OSError as exc:
+        if exc.errno not in BIND_ERRORS:
+            raise
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} (CONTACTGATE_HOST, CONTACTGATE_PORT): {exc.strerror}"
+        ) from exc
+    log.info("stopped")
 
 
 # Young collections every 20,000 allocations instead of 700: the webhook path allocates many
@@ -75,20 +102,19 @@ async def _tune_gc(_app: object) -> None:
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
     """Bring the database schema up to date."""
-    settings = settings_of(ctx)
+    settings = start(ctx)
 
     async def work() -> list[str]:
         from gateway.app import prepare_database
 
-        path = settings.sqlite_path()
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        await check_database(settings)
         applied = await db.migrate(settings.database_url)
         await db.close()
         await prepare_database(settings.model_copy(update={"auto_migrate": False}))
         return applied
 
-    applied = asyncio.run(work())
+    with start_up_errors(settings):
+        applied = asyncio.run(work())
     click.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
 
 

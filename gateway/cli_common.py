@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
+import structlog
+from tortoise.exceptions import DBConnectionError, OperationalError
 
-from gateway.settings import Settings, SettingsError, load_settings
+from gateway.settings import Settings, SettingsError, load_settings, unknown_variables
+from gateway.startup import SETTING, DatabaseUnavailable, check_database, shown_url
 from store import db
 from store.errors import DomainError
 
@@ -25,18 +30,45 @@ def settings_of(ctx: click.Context) -> Settings:
         raise click.ClickException(str(exc)) from exc
 
 
-def run(ctx: click.Context, work: Callable[[], Awaitable[T]], *, migrate: bool = True) -> T:
-    """Open the database (applying migrations first), run `work`, close it."""
-    settings = settings_of(ctx)
+def start(ctx: click.Context, stream: TextIO | None = None) -> Settings:
+    """The settings, with logging configured on `stream` (stderr by default) and a warning
+    logged for each CONTACTGATE_* variable that is no setting."""
     from gateway import logs
 
-    logs.configure(settings.log_level, settings.log_format, sys.stderr)
+    settings = settings_of(ctx)
+    out = stream or sys.stderr
+    logs.configure(settings.log_level, settings.log_format, out, logs.secrets_of(settings))
+    for warning in unknown_variables(os.environ):
+        structlog.get_logger("contactgate.settings").warning(warning)
+    return settings
+
+
+@contextmanager
+def start_up_errors(settings: Settings) -> Iterator[None]:
+    """A database that cannot be opened or used becomes one line and exit status 1."""
+    from gateway.app import SchemaOutdated
+
+    try:
+        yield
+    except (DatabaseUnavailable, SchemaOutdated) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except (DBConnectionError, OperationalError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        where = f"{SETTING}={shown_url(settings.database_url)}"
+        raise click.ClickException(f"{where}: {first}") from exc
+
+
+def run(ctx: click.Context, work: Callable[[], Awaitable[T]], *, migrate: bool = True) -> T:
+    """Open the database (applying migrations first), run `work`, close it."""
+    settings = start(ctx)
 
     async def main() -> T:
         from gateway.app import prepare_database
 
         if migrate:
             await prepare_database(settings)
+        else:
+            await check_database(settings)
         await db.init(settings.database_url)
         try:
             return await work()
@@ -44,7 +76,8 @@ def run(ctx: click.Context, work: Callable[[], Awaitable[T]], *, migrate: bool =
             await db.close()
 
     try:
-        return asyncio.run(main())
+        with start_up_errors(settings):
+            return asyncio.run(main())
     except DomainError as exc:
         raise click.ClickException(str(exc)) from exc
 

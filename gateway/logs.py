@@ -1,38 +1,159 @@
-"""Structured logging: JSON lines (or console for humans); never secrets or message text."""
+"""Structured logging: one JSON object per line (or console for humans), third-party loggers
+included; never a secret, never message text."""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
-from typing import TextIO
+from collections.abc import Iterable
+from typing import Any, TextIO
 
 import orjson
 import structlog
+from aiohttp.http_exceptions import HttpProcessingError
+
+from gateway.settings import Settings
+
+REDACTED = "[redacted]"
+# Configured secret values shorter than this are not searched for: a short value ("abc")
+# would blank out ordinary words. The patterns below still catch tokens of known shapes.
+MIN_SECRET_LENGTH = 8
+# Tokens recognised by their shape, whether configured here or not.
+TOKEN_PATTERNS = (
+    r"(?i:bearer|basic)\s+[^\s'\",;]+",  # an Authorization header value
+    r"cg_[A-Za-z0-9_-]{16,}",  # our API tokens
+    r"(?<![0-9])[0-9]{5,16}:[A-Za-z0-9_-]{30,}",  # Telegram bot tokens, also in /bot<token>/
+    r"xox[abposr]-[A-Za-z0-9-]{8,}",  # Slack tokens
+)
+DSN_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@")
+# Request loggers that would put a line (and a URL, maybe with a token) per call in the log.
+HANDLER_NAME = "contactgate"
+QUIET_LOGGERS = ("aiohttp.access", "httpx", "httpcore", "fontTools", "tortoise", "aiosqlite")
 
 
-def configure(level: str = "INFO", fmt: str = "json", stream: TextIO | None = None) -> None:
-    """Route stdlib and structlog output through one renderer on `stream` (stdout by default;
-    the CLI's commands log to stderr, their stdout is their answer)."""
+class Redactor:
+    """A structlog processor removing secret values and token-shaped strings from every string
+    of an event, however deeply nested (exception text included)."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        literals = sorted({s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=len)[::-1]
+        alternatives = [re.escape(s) for s in literals] + list(TOKEN_PATTERNS)
+        self._pattern = re.compile("|".join(alternatives))
+
+    def text(self, value: str) -> str:
+        """`value` with every secret replaced by [redacted]."""
+        value = self._pattern.sub(REDACTED, value)
+        return DSN_PASSWORD.sub(rf"\g<head>{REDACTED}@", value) if "://" in value else value
+
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.clean(v) for v in value]
+        if isinstance(value, bytes | bytearray):
+            return self.text(bytes(value).decode("utf-8", "replace"))
+        return value
+
+    def __call__(self, _logger: Any, _name: str, event: structlog.typing.EventDict) -> Any:
+        return {key: self.clean(value) for key, value in event.items()}
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every secret value the settings hold: channel secrets, API tokens, bot credentials and
+    the database password."""
+    values: list[str | None] = [v for ch in settings.channels for v in ch.secrets.values()]
+    values += [t.token for t in settings.tokens]
+    values += [
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.telegram_admin_bot_token,
+        settings.telegram_admin_webhook_secret,
+        settings.bot_action_secret,
+    ]
+    found = DSN_PASSWORD.search(settings.database_url)
+    if found:
+        values.append(settings.database_url[found.end("head") : found.end() - 1])
+    return [v for v in values if v]
+
+
+class _BadRequestFilter(logging.Filter):
+    """aiohttp logs a malformed request with the raw bytes it received (headers, tokens, body):
+    keep one line with the error's name instead, as a warning (the client is at fault)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.msg = f"bad HTTP request from {peer}: {type(exc).__name__} ({exc.code})"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _json_text(event: Any, **kw: Any) -> str:
+    return orjson.dumps(event, **kw).decode()
+
+
+def configure(
+    level: str = "INFO",
+    fmt: str = "json",
+    stream: TextIO | None = None,
+    secrets: Iterable[str] = (),
+) -> None:
+    """Route structlog and every stdlib logger through one renderer on `stream` (stdout by
+    default; the CLI's commands log to stderr, their stdout is their answer), removing
+    `secrets` and token-shaped strings from every line."""
     out = stream or sys.stdout
-    renderer: structlog.typing.Processor
+    redact = Redactor(secrets)
+    head: list[structlog.typing.Processor] = [
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    tail: list[structlog.typing.Processor] = [structlog.processors.format_exc_info, redact]
     if fmt == "json":
-        renderer = structlog.processors.JSONRenderer(serializer=orjson.dumps)
+        renderer: structlog.typing.Processor = structlog.processors.JSONRenderer(orjson.dumps)
         factory: structlog.typing.WrappedLogger = structlog.BytesLoggerFactory(out.buffer)
+        text_renderer: structlog.typing.Processor = structlog.processors.JSONRenderer(_json_text)
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=False)
+        renderer = text_renderer = structlog.dev.ConsoleRenderer(colors=False)
         factory = structlog.PrintLoggerFactory(out)
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=[structlog.contextvars.merge_contextvars, *head, *tail, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=factory,
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("tortoise").setLevel(logging.WARNING)
+    _route_stdlib(level, out, [*head, structlog.stdlib.add_logger_name], [*tail, text_renderer])
+
+
+def _route_stdlib(
+    level: str,
+    out: TextIO,
+    pre_chain: list[structlog.typing.Processor],
+    processors: list[structlog.typing.Processor],
+) -> None:
+    """One handler on the root logger renders every stdlib record like a structlog event."""
+    handler = logging.StreamHandler(out)
+    handler.set_name(HANDLER_NAME)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=pre_chain,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *processors],
+        )
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _BadRequestFilter) for f in server.filters):
+        server.addFilter(_BadRequestFilter())
+    logging.captureWarnings(True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,6 +17,11 @@ from pydantic_settings import (
 )
 
 DEFAULT_DATABASE_URL = "sqlite://./data/contactgate.db"
+# CONTACTGATE_* variables read elsewhere: the config file's path, the tests' and benches' servers
+OTHER_VARIABLES = frozenset(
+    {"CONTACTGATE_CONFIG", "CONTACTGATE_TEST_PG_ADMIN", "CONTACTGATE_BENCH_PG_ADMIN"}
+    | {"CONTACTGATE_REQUIRE_PG"}
+)
 
 
 class SettingsError(Exception):
@@ -185,6 +192,17 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _slack_pair(self) -> Settings:
+        if self.slack_bot_token and not self.slack_signing_secret:
+            raise ValueError(
+                "slack_bot_token needs slack_signing_secret (the app's Signing Secret: without"
+                " it /slack/events is not mounted)"
+            )
+        if self.slack_signing_secret and not self.slack_bot_token:
+            raise ValueError("slack_signing_secret needs slack_bot_token (the bot's xoxb- token)")
+        return self
+
     def sqlite_path(self) -> Path | None:
         """The SQLite file, when the database is SQLite on a file."""
         if not self.database_url.startswith("sqlite://"):
@@ -220,6 +238,18 @@ def load_settings(config: str | None = None, **overrides: Any) -> Settings:
         raise SettingsError(_describe(exc)) from exc
     except ValueError as exc:  # a TOML syntax error
         raise SettingsError(f"config file {path}: {exc}") from exc
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each CONTACTGATE_* variable that is no setting, naming the closest one."""
+    known = {f"CONTACTGATE_{name.upper()}" for name in Settings.model_fields} | OTHER_VARIABLES
+    warnings = []
+    for name in sorted(n.upper() for n in environ if n.upper().startswith("CONTACTGATE_")):
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            warnings.append(f"{name} is not a setting and is ignored{hint}")
+    return warnings
 
 
 def _describe(exc: ValidationError) -> str:
