@@ -43,7 +43,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Run the gateway (applies pending migrations unless CONTACTGATE_AUTO_MIGRATE=false)."""
     from gateway.app import create_app
 
-    settings = start(ctx, sys.stdout)
+    settings = start(ctx, sys.stdout, cache=True)
     try:
         import uvloop
 

@@ -30,14 +30,16 @@ def settings_of(ctx: click.Context) -> Settings:
         raise click.ClickException(str(exc)) from exc
 
 
-def start(ctx: click.Context, stream: TextIO | None = None) -> Settings:
-    """The settings, with logging configured on `stream` (stderr by default) and a warning
-    logged for each CONTACTGATE_* variable that is no setting."""
+def start(ctx: click.Context, stream: TextIO | None = None, *, cache: bool = False) -> Settings:
+    """The settings, with logging configured on `stream` (stderr by default; see
+    `logs.configure` for `cache`) and a warning logged for each CONTACTGATE_* variable that is
+    no setting."""
     from gateway import logs
 
     settings = settings_of(ctx)
     out = stream or sys.stderr
-    logs.configure(settings.log_level, settings.log_format, out, logs.secrets_of(settings))
+    secrets = logs.secrets_of(settings)
+    logs.configure(settings.log_level, settings.log_format, out, secrets, cache=cache)
     for warning in unknown_variables(os.environ):
         structlog.get_logger("contactgate.settings").warning(warning)
     return settings

@@ -29,7 +29,13 @@ TOKEN_PATTERNS = (
 DSN_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@")
 # Request loggers that would put a line (and a URL, maybe with a token) per call in the log.
 HANDLER_NAME = "contactgate"
-QUIET_LOGGERS = ("aiohttp.access", "httpx", "httpcore", "fontTools", "tortoise", "aiosqlite")
+# Slack bolt's logs a refused request with its whole body (our name for bolt's logger).
+QUIET_LOGGERS = (
+    *("aiohttp.access", "httpx", "httpcore", "fontTools", "tortoise", "aiosqlite"),
+    "contactgate.slack.bolt",
+)
+# Channel secrets named so hold credentials; the others are settings (smtp_host, from_number).
+SECRET_NAME = re.compile(r"secret|token|key|password|auth")
 
 
 class Redactor:
@@ -64,7 +70,12 @@ class Redactor:
 def secrets_of(settings: Settings) -> list[str]:
     """Every secret value the settings hold: channel secrets, API tokens, bot credentials and
     the database password."""
-    values: list[str | None] = [v for ch in settings.channels for v in ch.secrets.values()]
+    values: list[str | None] = [
+        value
+        for channel in settings.channels
+        for name, value in channel.secrets.items()
+        if SECRET_NAME.search(name)
+    ]
     values += [t.token for t in settings.tokens]
     values += [
         settings.slack_bot_token,
@@ -104,10 +115,13 @@ def configure(
     fmt: str = "json",
     stream: TextIO | None = None,
     secrets: Iterable[str] = (),
+    *,
+    cache: bool = True,
 ) -> None:
     """Route structlog and every stdlib logger through one renderer on `stream` (stdout by
     default; the CLI's commands log to stderr, their stdout is their answer), removing
-    `secrets` and token-shaped strings from every line."""
+    `secrets` and token-shaped strings from every line. `cache` binds each logger once (for a
+    long-running server; a short command need not, and then a later configure still counts)."""
     out = stream or sys.stdout
     redact = Redactor(secrets)
     head: list[structlog.typing.Processor] = [
@@ -126,7 +140,7 @@ def configure(
         processors=[structlog.contextvars.merge_contextvars, *head, *tail, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=factory,
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=cache,
     )
     _route_stdlib(level, out, [*head, structlog.stdlib.add_logger_name], [*tail, text_renderer])
 
