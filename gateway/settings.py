@@ -242,12 +242,14 @@ def load_settings(config: str | None = None, **overrides: Any) -> Settings:
 
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     """A warning for each CONTACTGATE_* variable that is no setting, naming the closest one."""
-    known = {f"CONTACTGATE_{name.upper()}" for name in Settings.model_fields} | OTHER_VARIABLES
+    prefix = "CONTACTGATE_"
+    known = {f"{prefix}{name.upper()}" for name in Settings.model_fields} | OTHER_VARIABLES
+    suffixes = sorted(k.removeprefix(prefix) for k in known)
     warnings = []
-    for name in sorted(n.upper() for n in environ if n.upper().startswith("CONTACTGATE_")):
+    for name in sorted(n.upper() for n in environ if n.upper().startswith(prefix)):
         if name not in known:
-            close = difflib.get_close_matches(name, sorted(known), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
+            close = difflib.get_close_matches(name.removeprefix(prefix), suffixes, n=1)
+            hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
             warnings.append(f"{name} is not a setting and is ignored{hint}")
     return warnings
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.settings import SettingsError, load_settings
+from gateway.settings import SettingsError, load_settings, unknown_variables
 
 CONFIG = """
 database_url = "sqlite://./data/from-file.db"
@@ -111,3 +111,44 @@ def test_missing_config_file_and_bad_toml(tmp_path: Path) -> None:
     broken.write_text("port = = 3")
     with pytest.raises(SettingsError, match=r"broken\.toml"):
         load_settings(str(broken))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"slack_bot_token": "xoxb-1-2-abc"},
+            "slack_bot_token needs slack_signing_secret (the app's Signing Secret: without it"
+            " /slack/events is not mounted)",
+        ),
+        (
+            {"slack_signing_secret": "8f742231b10e"},
+            "slack_signing_secret needs slack_bot_token (the bot's xoxb- token)",
+        ),
+    ],
+)
+def test_a_slack_token_without_its_signing_secret_is_refused(
+    overrides: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(**overrides)
+    assert str(err.value) == f"invalid settings:\n  settings: Value error, {message}"
+
+
+def test_unknown_variables_are_named_with_the_closest_setting() -> None:
+    environ = {
+        "CONTACTGATE_DATABSE_URL": "sqlite://x.db",
+        "contactgate_log_levle": "DEBUG",
+        "CONTACTGATE_PORT": "9000",
+        "CONTACTGATE_CONFIG": "cg.toml",
+        "CONTACTGATE_TEST_PG_ADMIN": "postgres://x",
+        "CONTACTGATE_ZZZ": "1",
+        "HOME": "/root",
+    }
+    assert unknown_variables(environ) == [
+        "CONTACTGATE_DATABSE_URL is not a setting and is ignored"
+        " (did you mean CONTACTGATE_DATABASE_URL?)",
+        "CONTACTGATE_LOG_LEVLE is not a setting and is ignored"
+        " (did you mean CONTACTGATE_LOG_LEVEL?)",
+        "CONTACTGATE_ZZZ is not a setting and is ignored",
+    ]
