@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -105,3 +114,155 @@ async def test_config_declarations_are_applied_at_start(
         {"platform": "slack", "platform_user": "T1:U1", "role": "admin"}
     ]
     assert await h.scalar("SELECT token_hash FROM api_token") == hash_token("t" * 30)
+
+
+# --- start-up through the real command (a subprocess) --------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+BAD_REQUEST = "bad HTTP request from 127.0.0.1: BadStatusLine (400)"
+
+
+def _env(database_url: str, **more: str) -> dict[str, str]:
+    """The parent's environment without CONTACTGATE_* variables, plus the test's own."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CONTACTGATE_")}
+    return env | {"CONTACTGATE_DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", **more}
+
+
+def _contactgate(
+    env: dict[str, str], *args: str, prefix: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """`contactgate ARGS`; a command that hangs fails the test after 60 s."""
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "gateway.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def unwritable(tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
+    """A folder the command may not write to, and the prefix that makes that true for root
+    (setpriv drops the capability that lets root write anywhere)."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: every folder is writable")
+        prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
+    yield folder, prefix
+    folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("args", [["workspace", "list"], ["migrate"], ["serve"]])
+def test_an_unwritable_sqlite_folder_is_one_line_not_a_hang(
+    unwritable: tuple[Path, list[str]], args: list[str]
+) -> None:
+    folder, prefix = unwritable
+    url = f"sqlite://{folder}/cg.db"
+    done = _contactgate(_env(url), *args, prefix=prefix)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        1,
+        "",
+        f"Error: CONTACTGATE_DATABASE_URL={url}: cannot open {folder}/cg.db: unable to open"
+        f" database file (is {folder} writable?)\n",
+    )
+
+
+def _unreachable(server: str, kind: str, port: int) -> tuple[str, str]:
+    """A PostgreSQL URL that cannot be used, and the cause the command must name."""
+    if kind == "missing database":
+        return f"{server}/cg_missing_db", 'database "cg_missing_db" does not exist'
+    if kind == "missing role":
+        url = server.replace("://postgres@", "://cg_no_role:hunter2-pw@") + "/test"
+        return url, 'role "cg_no_role" does not exist'
+    return f"postgres://postgres@127.0.0.1:{port}/test", (
+        f"cannot connect: Connect call failed ('127.0.0.1', {port})"
+    )
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize(
+    ("kind", "args"),
+    [
+        ("missing database", ["serve"]),
+        ("missing role", ["workspace", "list"]),
+        ("refused", ["migrate"]),
+    ],
+)
+def test_postgresql_that_cannot_be_used_is_one_line(
+    pg_database: str, kind: str, args: list[str]
+) -> None:
+    url, cause = _unreachable(pg_database.rsplit("/", 1)[0], kind, _free_port())
+    done = _contactgate(_env(url), *args)
+    shown = url.replace(":hunter2-pw@", ":***@")
+    assert (done.returncode, done.stdout, done.stderr) == (
+        1,
+        "",
+        f"Error: CONTACTGATE_DATABASE_URL={shown}: {cause}\n",
+    )
+
+
+def _lines(proc: subprocess.Popen[str]) -> queue.Queue[str]:
+    """The lines the process writes on stdout, as they come ("" at the end)."""
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stdout is not None
+    stdout = proc.stdout
+
+    def pump() -> None:
+        for line in iter(stdout.readline, ""):
+            lines.put(line)
+        lines.put("")
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def test_serve_logs_listening_and_stopped_as_json_lines(db_url: str) -> None:
+    port = _free_port()
+    env = _env(db_url, CONTACTGATE_LOG_LEVEL="INFO", CONTACTGATE_DATABSE_URL="sqlite://typo.db")
+    token = "cg_" + "s" * 40
+    with subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            lines = _lines(proc)
+            said = [json.loads(lines.get(timeout=60)) for _ in range(2)]
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(f"GET /healthz HTTP/1.1\nAuthorization: Bearer {token}\n\n".encode())
+                assert sock.recv(100).startswith(b"HTTP/1.0 400 Bad Request")
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+            out = list(iter(lambda: lines.get(timeout=10), ""))
+            assert proc.stderr is not None and proc.stderr.read() == ""
+        finally:
+            proc.kill()
+    said += [json.loads(line) for line in out]  # every line is one JSON object
+    events = [(e["level"], e["event"]) for e in said]
+    assert events[:2] == [
+        (
+            "warning",
+            "CONTACTGATE_DATABSE_URL is not a setting and is ignored"
+            " (did you mean CONTACTGATE_DATABASE_URL?)",
+        ),
+        ("info", f"listening on http://127.0.0.1:{port}"),
+    ]
+    assert ("warning", BAD_REQUEST) in events and events[-1] == ("info", "stopped")
+    assert token not in "".join(out)
