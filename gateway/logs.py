@@ -38,6 +38,9 @@ QUIET_LOGGERS = (
 SECRET_NAME = re.compile(r"secret|token|key|password|auth")
 
 
+SCALARS = (str, int, float, bool, type(None))
+
+
 class Redactor:
     """A structlog processor removing secret values and token-shaped strings from every string
     of an event, however deeply nested (exception text included)."""
@@ -64,6 +67,10 @@ class Redactor:
         return value
 
     def __call__(self, _logger: Any, _name: str, event: structlog.typing.EventDict) -> Any:
+        if all(isinstance(v, SCALARS) for v in event.values()):  # the usual line: one search
+            joined = "\n".join(v for v in event.values() if isinstance(v, str))
+            if not self._pattern.search(joined) and "://" not in joined:
+                return event
         return {key: self.clean(value) for key, value in event.items()}
 
 
