@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from gateway import startup
 from gateway.app import create_app
 from gateway.cli import main
 from gateway.settings import load_settings
@@ -266,3 +268,35 @@ def test_serve_logs_listening_and_stopped_as_json_lines(db_url: str) -> None:
     ]
     assert ("warning", BAD_REQUEST) in events and events[-1] == ("info", "stopped")
     assert token not in "".join(out)
+
+
+async def test_a_postgresql_that_never_answers_is_named_after_the_probe_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    silent = await asyncio.start_server(
+        lambda _r, _w: None, "127.0.0.1", 0
+    )  # accepts, says nothing
+    port = silent.sockets[0].getsockname()[1]
+    monkeypatch.setattr(startup, "PROBE_SECONDS", 0.2)
+    url = f"postgres://cg:pw-never-shown@127.0.0.1:{port}/cg"
+    try:
+        with pytest.raises(startup.DatabaseUnavailable) as caught:
+            await startup.check_database(load_settings(database_url=url))
+    finally:
+        silent.close()
+    assert str(caught.value) == (
+        f"CONTACTGATE_DATABASE_URL=postgres://cg:***@127.0.0.1:{port}/cg: no answer within 0.2 s"
+    )
+
+
+def test_serve_on_a_taken_port_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _contactgate(_env(f"sqlite://{tmp_path}/cg.db"), "serve", "--port", str(port))
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        f"Error: cannot listen on 127.0.0.1:{port} (CONTACTGATE_HOST, CONTACTGATE_PORT): error"
+        f" while attempting to bind on address ('127.0.0.1', {port}): address already in use\n"
+    )
