@@ -109,7 +109,8 @@ class _BadRequestFilter(logging.Filter):
             record.args = ()
             record.exc_info = None
             record.exc_text = None
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            if record.levelno > logging.WARNING:  # aiohttp says ERROR; a client's fault is less
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
 
