@@ -21,7 +21,7 @@ from gateway.provision import apply_declarations
 from gateway.resets import ResetRunner
 from gateway.scheduler import scheduler_ctx
 from gateway.settings import Settings
-from gateway.startup import check_database
+from gateway.startup import check_database, learn_channel_secrets
 from store import db
 from store.writer import BatchWriter
 
@@ -90,6 +90,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await db.init(settings.database_url, pool_max=settings.pg_pool_size)
     try:
         await apply_declarations(settings)
+        await learn_channel_secrets()
         yield
     finally:
         await db.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from gateway import logs
 from store.setup import channel_by_key
 from store.types import ChannelInfo
 
@@ -38,6 +39,8 @@ class ChannelCache:
         try:
             now = time.monotonic()
             info = await channel_by_key(key)
+            if info is not None:  # maybe added while the gateway runs: keep it out of the log
+                logs.learn(logs.channel_secrets(info.secrets))
             if generation == self._generation:  # not forgotten while the query ran
                 if len(self._entries) > 10_000:
                     self._entries.clear()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
 import orjson
@@ -27,9 +27,9 @@ TOKEN_PATTERNS = (
     r"xox[abposr]-[A-Za-z0-9-]{8,}",  # Slack tokens
 )
 DSN_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@")
-# Request loggers that would put a line (and a URL, maybe with a token) per call in the log.
 HANDLER_NAME = "contactgate"
-# Slack bolt's logs a refused request with its whole body (our name for bolt's logger).
+# Request loggers that would put a line (and a URL, maybe with a token) per call in the log;
+# slack-bolt's logs a refused request with its whole body (our name for bolt's logger).
 QUIET_LOGGERS = (
     *("aiohttp.access", "httpx", "httpcore", "fontTools", "tortoise", "aiosqlite"),
     "contactgate.slack.bolt",
@@ -46,9 +46,17 @@ class Redactor:
     of an event, however deeply nested (exception text included)."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        literals = sorted({s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=len)[::-1]
-        alternatives = [re.escape(s) for s in literals] + list(TOKEN_PATTERNS)
-        self._pattern = re.compile("|".join(alternatives))
+        self._secrets: set[str] = set()
+        self._pattern = re.compile("|".join(TOKEN_PATTERNS))
+        self.learn(secrets)
+
+    def learn(self, secrets: Iterable[str]) -> None:
+        """Also remove these values (from now on)."""
+        new = {s for s in secrets if len(s) >= MIN_SECRET_LENGTH} - self._secrets
+        if new:
+            self._secrets |= new
+            literals = sorted(self._secrets, key=len)[::-1]  # the longest first
+            self._pattern = re.compile("|".join([*map(re.escape, literals), *TOKEN_PATTERNS]))
 
     def text(self, value: str) -> str:
         """`value` with every secret replaced by [redacted]."""
@@ -74,15 +82,23 @@ class Redactor:
         return {key: self.clean(value) for key, value in event.items()}
 
 
+_active = Redactor()  # the one `configure` installed, which learns channels' secrets
+
+
+def learn(secrets: Iterable[str]) -> None:
+    """Remove these values from every line from now on (channels' secrets read at run time)."""
+    _active.learn(secrets)
+
+
+def channel_secrets(secrets: Mapping[str, str]) -> list[str]:
+    """The credentials among a channel's secrets (smtp_host or from_number are not)."""
+    return [value for name, value in secrets.items() if SECRET_NAME.search(name) and value]
+
+
 def secrets_of(settings: Settings) -> list[str]:
     """Every secret value the settings hold: channel secrets, API tokens, bot credentials and
     the database password."""
-    values: list[str | None] = [
-        value
-        for channel in settings.channels
-        for name, value in channel.secrets.items()
-        if SECRET_NAME.search(name)
-    ]
+    values: list[str | None] = [v for ch in settings.channels for v in channel_secrets(ch.secrets)]
     values += [t.token for t in settings.tokens]
     values += [
         settings.slack_bot_token,
@@ -130,8 +146,9 @@ def configure(
     default; the CLI's commands log to stderr, their stdout is their answer), removing
     `secrets` and token-shaped strings from every line. `cache` binds each logger once (for a
     long-running server; a short command need not, and then a later configure still counts)."""
+    global _active
     out = stream or sys.stdout
-    redact = Redactor(secrets)
+    redact = _active = Redactor(secrets)
     head: list[structlog.typing.Processor] = [
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

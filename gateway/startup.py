@@ -66,3 +66,14 @@ async def _check_postgres(settings: Settings) -> None:
     except OSError as exc:  # refused, unknown host, SSL refused
         raise _fail(settings, f"cannot connect: {exc.strerror or exc}") from exc
     await conn.close()
+
+
+async def learn_channel_secrets() -> None:
+    """Teach the log redactor the credentials of every channel in the database (channels added
+    with `contactgate channel add` are in no settings)."""
+    from gateway import logs
+    from store.setup import list_channels, list_workspaces
+
+    for workspace in await list_workspaces():
+        for channel in await list_channels(workspace.slug):
+            logs.learn(logs.channel_secrets(channel.secrets))

@@ -20,7 +20,9 @@ from aiohttp.test_utils import TestClient
 from bots import slack as slack_bot
 from gateway import logs
 from gateway.app import create_app
+from gateway.provision import known_kinds
 from gateway.settings import Settings, load_settings
+from store import db, setup
 from tests import helpers as h
 from tests.bots import updates as u
 from tests.bots.fake_slack import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack
@@ -353,3 +355,26 @@ async def test_the_whole_log_of_a_busy_gateway_holds_no_secret(
     assert any(e.get("logger", "").startswith("fontTools") for e in events) is False
     assert fakes["telegram"].of("sendMessage") and fakes["slack"].of("response_url")
     assert len(fakes["smtp"].mails) == 1
+
+
+async def _add_channel(kind: str, key: str, secrets: dict[str, str]) -> None:
+    await setup.upsert_channel("acme", kind, key, secrets, known_kinds=known_kinds())
+
+
+async def test_secrets_of_channels_added_with_the_cli_are_learned(
+    aiohttp_client: Any, db_url: str, captured: Captured
+) -> None:
+    before, during = "whatsapp-secret-before-start", "telegram-secret-added-while-up"
+    await db.init(db_url)
+    await h.workspace("acme")
+    await _add_channel("whatsapp", "wa-before-key", {"app_secret": before, "verify_token": "v"})
+    await db.close()
+    settings = load_settings(database_url=db_url, channel_cache_seconds=0, **OFFLINE)
+    logs.configure("INFO", "json", captured.stream, logs.secrets_of(settings), cache=False)
+    client: TestClient = await aiohttp_client(create_app(settings))
+    await _add_channel("telegram", "tg-during-key", {"secret_token": during})
+    assert (
+        await h.send_telegram(client, "tg-during-key", h.telegram_update(7), during)
+    ).status == 200
+    structlog.get_logger("contactgate.test").info("echo", values=[before, during])
+    assert captured.events()[-1]["values"] == ["[redacted]", "[redacted]"]
