@@ -6,6 +6,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -76,9 +77,21 @@ def tortoise_config(url: str, *, pool_max: int = 10) -> dict[str, Any]:
     }
 
 
+def sqlite_datetime(moment: datetime) -> str:
+    """How a datetime parameter is written to SQLite: in UTC, so text comparisons order by time.
+
+    sqlite3's default adapter keeps the offset (`2027-01-01 00:00:00-06:00`), and such a value
+    compared as text with the stored UTC times (`2027-01-01 05:30:00+00:00`) gives the wrong order.
+    """
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(" ")
+
+
 async def init(url: str, *, pool_max: int = 10) -> None:
     """Open the ORM on `url`; the caller must `close()` it."""
     global _active_label
+    sqlite3.register_adapter(datetime, sqlite_datetime)
     _active_label = label_for(url)
     await Tortoise.init(
         config=tortoise_config(url, pool_max=pool_max), _enable_global_fallback=True

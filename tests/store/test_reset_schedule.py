@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from gateway.resets import ResetRunner
 from gateway.settings import load_settings
@@ -16,6 +17,7 @@ from tests import helpers as h
 from tests.store.test_reset import owner, person
 
 NOV_RUN = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)
+NOV_MIDMONTH = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)  # when the November run's people wrote
 
 
 def moment(text: str) -> datetime:
@@ -72,7 +74,8 @@ async def test_a_missed_run_is_caught_up_early_next_month_unless_changed_since()
 async def test_the_warning_comes_once_48_hours_before_with_the_counts() -> None:
     actor = await owner()
     tg = await h.channel("telegram")
-    await person(tg, "ana", 3)
+    with time_machine.travel(NOV_MIDMONTH, tick=False):
+        await person(tg, "ana", 3)
     await reset.set_mode(actor, "all", now=moment("2026-11-03T10:00"))
     assert await warn_upcoming(moment("2026-11-28T22:59")) == []
     assert await warn_upcoming(moment("2026-11-28T23:00")) == ["acme"]
@@ -90,8 +93,9 @@ async def test_the_warning_comes_once_48_hours_before_with_the_counts() -> None:
 async def test_the_runner_claims_and_runs_a_due_reset_once(tmp_path: Path) -> None:
     actor = await owner()
     tg = await h.channel("telegram")
-    for name in ("ana", "beto"):
-        await person(tg, name, 1)
+    with time_machine.travel(NOV_MIDMONTH, tick=False):
+        for name in ("ana", "beto"):
+            await person(tg, name, 1)
     await reset.set_mode(actor, "all", now=moment("2026-11-03T10:00"))
     settings = load_settings(reset_export_dir=tmp_path / "x", reset_pause_seconds=0)
     runner, rival = ResetRunner(settings), ResetRunner(settings)
