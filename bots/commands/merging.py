@@ -35,7 +35,7 @@ async def merge(ctx: Context, args: str) -> Reply:
     state: dict[str, Any] = {"p": primary.id, "s": secondary.id, "diffs": diffs, "picks": {}}
     state["moving"] = (
         f"{render.count(found.identities, 'identity', 'identities')},"
-        f" {render.count(found.messages, 'message')} and {render.count(found.notes, 'note')}"
+        f" {render.count(found.messages, 'message')}, {render.count(found.notes, 'note')}"
     )
     state |= {"tags": found.tags, "reset_tag": found.reset_tag, "move_reset": False}
     pid = await ctx.remember("merge", state, SHORT_TTL)
@@ -50,8 +50,9 @@ def _side(state: dict[str, Any], i: int) -> str:
 def _preview(ctx: Context, pid: int, state: dict[str, Any], *, replace: bool = False) -> Reply:
     p, s = state["p"], state["s"]
     lines = [
-        f"*Merge #{s} into #{p}?* #{p} stays; #{s}'s {state['moving']} move to it.",
-        *_tag_lines(state),
+        f"*Merge #{s} into #{p}?* #{p} stays; #{s}'s {state['moving']} and"
+        f" {_moving_tags(state.get('tags', []))} move to it.",
+        *_reset_line(state),
     ]
     if not state["diffs"]:
         lines.append("No field differs.")
@@ -75,22 +76,27 @@ def _preview(ctx: Context, pid: int, state: dict[str, Any], *, replace: bool = F
     return Reply("\n".join(lines), tuple(buttons), replace=replace)
 
 
-def _tag_lines(state: dict[str, Any]) -> list[str]:
-    """Which tags move, and what happens to the reset tag (it moves only when picked)."""
-    names = state.get("tags", [])
-    lines = [f"Tags that move: {_names(names)}." if names else "No tag moves."]
+def _moving_tags(names: list[str]) -> str:
+    """`no tags`, `tag vip`, `tags lead, vip`: every tag that moves, by name."""
+    if not names:
+        return "no tags"
+    return f"{'tag' if len(names) == 1 else 'tags'} {_names(names)}"
+
+
+def _reset_line(state: dict[str, Any]) -> list[str]:
+    """What happens to the secondary's reset tag (it moves only when picked), if it has one."""
     reset, p = state.get("reset_tag"), state["p"]
-    if reset and state.get("move_reset"):
-        lines.append(
-            f"*{render.plain(reset)}* (the reset tag) moves too: the monthly reset will delete"
-            f" #{p}."
-        )
-    elif reset:
-        lines.append(
-            f"*{render.plain(reset)}* (the reset tag) stays behind: #{p} keeps its own state"
-            f" unless you press “Also move {render.plain(reset)}”."
-        )
-    return lines
+    if not reset:
+        return []
+    if state.get("move_reset"):
+        return [
+            f"*{render.plain(reset)}* (the reset tag) moves too: a tagged monthly reset will"
+            f" delete #{p}."
+        ]
+    return [
+        f"*{render.plain(reset)}* (the reset tag) does not move: #{p} keeps its own state"
+        f" unless you press “Also move {render.plain(reset)}”."
+    ]
 
 
 def _names(names: list[str]) -> str:
