@@ -44,7 +44,6 @@ from store.merge_rows import (
     write_row,
 )
 from store.serial import load_json
-from store.tags import key as tag_key
 
 FIELDS = (
     *("name", "email", "phone", "identifier", "company", "city", "country", "language"),
@@ -115,7 +114,8 @@ async def preview(actor: Actor, primary_id: int, secondary_id: int) -> MergePrev
     moves = await tag_moves(tx, actor.workspace_id, p["id"], s["id"])
     primary, secondary = await with_tags(tx, [as_contact(p), as_contact(s)])
     identities, messages, notes = counts
-    tags, reset = [n for _, n in moves.tags], moves.reset[1] if moves.reset else None
+    moving, reset = moves.split(move_reset=False)
+    tags = [n for _, n in moving]
     diffs = field_diffs(p, s)
     return MergePreview(primary, secondary, diffs, identities, messages, notes, tags, reset)
 
@@ -155,8 +155,7 @@ async def merge(
         p, s = await read_pair(tx, actor.workspace_id, primary_id, secondary_id, lock=True)
         chosen = _check_picks(picks or {}, p, s)
         moves = await tag_moves(tx, actor.workspace_id, p["id"], s["id"])
-        stays = None if move_reset_tag else moves.reset
-        moving = sorted({*moves.tags, *([moves.reset] if moves.reset and not stays else [])})
+        moving, stayed = moves.split(move_reset_tag)
         merged = merged_row(p, s, chosen)
         snap = await take_snapshot(tx, p, s, merged, chosen, [i for i, _ in moving])
         await write_row(tx, s["id"], {"email": None, "phone": None, "merged_into_id": p["id"]})
@@ -165,16 +164,11 @@ async def merge(
         await move_rows(tx, s["id"], p["id"], snap)
         await insert_record(tx, actor, p["id"], s["id"], snap)
         await text.refresh(tx, [p["id"], s["id"]])
-        result = MergeResult(
-            await load(tx, actor.workspace_id, p["id"]),
-            [n for _, n in sorted(moving, key=lambda t: tag_key(t[1]))],
-            stays[1] if stays else None,
-        )
-        detail = {"secondary": s["id"], "picks": chosen, "moved_tags": result.moved_tags}
-        if stays:
-            detail["reset_tag_stayed"] = stays[1]
+        moved = [n for _, n in moving]
+        detail = {"secondary": s["id"], "picks": chosen, "moved_tags": moved}
+        detail["reset_tag_stayed"] = stayed
         await audit(tx, actor, "contact.merge", f"#{p['id']}", detail)
-        return result
+        return MergeResult(await load(tx, actor.workspace_id, p["id"]), moved, stayed)
 
 
 def merged_row(p: Row, s: Row, picks: Mapping[str, str]) -> Row:

@@ -124,6 +124,14 @@ class TagMoves:
     tags: list[tuple[int, str]]  # (tag id, name), by folded name
     reset: tuple[int, str] | None
 
+    def split(self, move_reset: bool) -> tuple[list[tuple[int, str]], str | None]:
+        """The tags that move (by folded name), and the reset tag's name when it stays."""
+        if self.reset is None:
+            return self.tags, None
+        if not move_reset:
+            return self.tags, self.reset[1]
+        return sorted([*self.tags, self.reset], key=lambda t: tags.key(t[1])), None
+
 
 async def tag_moves(tx: RawTx, ws: int, p_id: int, s_id: int) -> TagMoves:
     """Which of the secondary's tags are new to the primary, the reset tag set apart.
