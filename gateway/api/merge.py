@@ -34,14 +34,16 @@ async def preview(request: web.Request, caller: Caller) -> web.Response:
 
 async def merge(request: web.Request, caller: Caller) -> web.Response:
     """POST /contacts/{ref}/merge {"secondary", "picks", "move_reset_tag"}: merge the secondary
-    into this one; the primary, the tags that moved and the reset tag if it stayed behind."""
+    into this one; the primary as before, plus the tags that moved and the reset tag if it stayed
+    behind (additive, so clients reading the contact keep working)."""
     body = await read_json(request)
     only(body, ("secondary", "picks", "move_reset_tag"))
     primary = await contact_id(request, caller)
     secondary = await resolve(caller, _ref(body.get("secondary")))
     picks, move_reset = _picks(body.get("picks")), _flag(body.get("move_reset_tag", False))
     done = await merging.merge(caller.actor, primary, secondary, picks, move_reset_tag=move_reset)
-    return json_response({**plain(done), "contact": contact_json(done.contact)})
+    moved = {"moved_tags": done.moved_tags, "reset_tag_stayed": done.reset_tag_stayed}
+    return json_response({**contact_json(done.contact), **moved})
 
 
 def _ref(value: Any) -> str:

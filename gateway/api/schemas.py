@@ -201,15 +201,19 @@ SCHEMAS: dict[str, Schema] = {
             " primary. Without it the primary keeps its own reset-tag state.",
         },
     ),
-    "MergeResult": obj(
-        contact=ref("Contact"),
-        moved_tags={**TEXTS, "description": "The tags the merge put on the primary."},
-        reset_tag_stayed=nullable(
-            "string",
-            description="The reset tag, when the secondary had it, the primary did not, and"
-            " it was not moved.",
-        ),
-    ),
+    "MergeResult": {
+        **CONTACT,
+        "properties": {
+            **CONTACT["properties"],
+            "moved_tags": {**TEXTS, "description": "The tags the merge put on the primary."},
+            "reset_tag_stayed": nullable(
+                "string",
+                description="The reset tag, when the secondary had it, the primary did not, and"
+                " it was not moved.",
+            ),
+        },
+        "required": [*CONTACT["required"], "moved_tags", "reset_tag_stayed"],
+    },
     "Unmerged": obj(primary=ref("Contact"), secondary=ref("Contact")),
     "MergeList": obj(
         merges={

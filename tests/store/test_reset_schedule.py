@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -16,12 +17,15 @@ from store.reset_schedule import due, previous_period, warn_upcoming
 from tests import helpers as h
 from tests.store.test_reset import owner, person
 
-NOV_RUN = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)
-NOV_MIDMONTH = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)  # when the November run's people wrote
+ZONE = ZoneInfo(h.TEST_ZONE)  # the test workspace's zone: the times below are local
 
 
 def moment(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    return datetime.fromisoformat(text).replace(tzinfo=ZONE)
+
+
+NOV_RUN = moment("2026-11-30T23:00")
+NOV_MIDMONTH = moment("2026-11-10T12:00")  # when the November run's people wrote
 
 
 def test_previous_period() -> None:
@@ -86,7 +90,7 @@ async def test_the_warning_comes_once_48_hours_before_with_the_counts() -> None:
     )
     assert (event["kind"], event["key"]) == ("reset_soon", "reset_soon:2026-11")
     assert payload["contacts"] == 1 and payload["messages"] == 3 and payload["mode"] == "all"
-    assert payload["run_at"] == NOV_RUN.isoformat()
+    assert payload["run_at"] == NOV_RUN.astimezone(UTC).isoformat()
 
 
 @pytest.mark.usefixtures("orm")

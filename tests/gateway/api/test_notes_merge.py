@@ -140,7 +140,7 @@ async def test_merge_with_picks_then_unmerge(api: Api) -> None:
     assert (merged.status, stable(merged.body)) == (
         200,
         {
-            "contact": contact(
+            **contact(
                 1,
                 ws,
                 name="Ana María",
@@ -210,7 +210,7 @@ async def test_the_reset_tag_moves_only_when_the_body_picks_it(api: Api) -> None
     assert (held.status, stable(held.body)) == (
         200,
         {
-            "contact": contact(1, ws, **vera, tags=["lead", "vip"]),
+            **contact(1, ws, **vera, tags=["lead", "vip"]),
             "moved_tags": ["lead"],
             "reset_tag_stayed": "bórrar",
         },
@@ -223,7 +223,7 @@ async def test_the_reset_tag_moves_only_when_the_body_picks_it(api: Api) -> None
     assert (picked.status, stable(picked.body)) == (
         200,
         {
-            "contact": contact(1, ws, **vera, tags=["bórrar", "lead", "vip"]),
+            **contact(1, ws, **vera, tags=["bórrar", "lead", "vip"]),
             "moved_tags": ["bórrar", "lead"],
             "reset_tag_stayed": None,
         },
