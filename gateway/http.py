@@ -11,6 +11,7 @@ import structlog
 from aiohttp import web
 
 from gateway import keys
+from store.health import classify
 
 log = structlog.get_logger("contactgate.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -72,7 +73,11 @@ def guarded(handler: Handler) -> Handler:
             return await handler(request)
         except web.HTTPException:
             raise
-        except Exception:  # the one top-level handler of the HTTP surface
+        except Exception as exc:  # the one top-level handler of the HTTP surface
+            fault = classify(exc)
+            if fault is not None:  # the database, not the code: retry later, logged once
+                request.app[keys.WRITER].health.failed(fault, request.path, exc)
+                return error_response(503, "unavailable", f"storage: {fault.cause}")
             log.exception("unhandled", path=request.path)
             return error_response(500, "internal", "unexpected error; it has been logged")
         finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -10,7 +12,10 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
+from store.health import StorageHealth
 from store.plan import usage
 from store.setup import list_workspaces
 
@@ -58,6 +63,10 @@ class Metrics:
             registry=self.registry,
         )
 
+    def watch_storage(self, health: StorageHealth) -> None:
+        """Expose `contactgate_storage_errors_total{cause}` from the storage health's counts."""
+        self.registry.register(_StorageErrors(health))
+
     def count_inbound(self, channel: str, outcome: str, n: int) -> None:
         """Count inbound messages (label children cached: .labels() is slow per request)."""
         key = (channel, outcome)
@@ -89,3 +98,18 @@ class Metrics:
             self.cap.labels(ws.slug).set(current.cap)
             self.held.labels(ws.slug).set(current.held_messages)
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _StorageErrors(Collector):
+    """Storage errors by cause, read from StorageHealth (the one place that counts them)."""
+
+    def __init__(self, health: StorageHealth) -> None:
+        self._health = health
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "contactgate_storage_errors", "Storage errors by cause", labels=["cause"]
+        )
+        for cause, n in sorted(self._health.counts.items()):
+            family.add_metric([cause], n)
+        yield family

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from store.pg_conn import DiscardingConnection
 from store.text import fold
 
 APP = "models"
@@ -57,7 +58,7 @@ def tortoise_config(url: str, *, pool_max: int = 10) -> dict[str, Any]:
     url = with_sqlite_defaults(url)
     credentials: dict[str, Any] = {}
     if url.startswith(("postgres://", "asyncpg://")):
-        credentials = {"maxsize": pool_max}
+        credentials = {"maxsize": pool_max, "connection_class": DiscardingConnection}
     from tortoise.backends.base.config_generator import expand_db_url
 
     conn = expand_db_url(url)
