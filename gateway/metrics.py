@@ -15,7 +15,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
-from store.health import StorageHealth
+from store.health import StorageHealth, classify
 from store.plan import usage
 from store.setup import list_workspaces
 
@@ -91,13 +91,24 @@ class Metrics:
         child.observe(seconds)
 
     async def render(self) -> tuple[bytes, str]:
-        """Refresh the plan gauges, then the exposition text and its content type."""
+        """Refresh the plan gauges, then the exposition text and its content type.
+
+        In a storage fault the plan gauges keep their last values: the scrape that shows the
+        fault's count must not fail with it.
+        """
+        try:
+            await self._refresh_plan()
+        except Exception as exc:
+            if classify(exc, from_database=True) is None:
+                raise
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+    async def _refresh_plan(self) -> None:
         for ws in await list_workspaces():
             current = await usage(ws.slug)
             self.used.labels(ws.slug).set(current.used)
             self.cap.labels(ws.slug).set(current.cap)
             self.held.labels(ws.slug).set(current.held_messages)
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
 class _StorageErrors(Collector):

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from gateway import keys
 from store import db
-from store.health import classify, unknown
+from store.health import DISCARD, Fault, StorageHealth, classify, unknown
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -19,16 +19,27 @@ async def readyz(request: web.Request) -> web.Response:
     writer = request.app[keys.WRITER]
     if not writer.running:
         return _unready("writer_stopped", "writer is not running")
-    try:
-        await db.client().execute_query("SELECT 1")
-    except Exception as exc:  # any failure of the database means not ready
-        fault = classify(exc, from_database=True) or unknown(exc)
-        writer.health.report(fault, "readiness", exc)
+    fault = await _select_one(writer.health)
+    if fault is not None:
         return _unready(fault.cause, fault.detail)
     suspect = await writer.readiness()
     if suspect is not None:
         return _unready(suspect.cause, suspect.detail)
     return web.json_response({"status": "ready"})
+
+
+async def _select_one(health: StorageHealth) -> Fault | None:
+    """Run SELECT 1; once more when the pool discarded the connection that failed."""
+    for attempt in (1, 2):
+        try:
+            await db.client().execute_query("SELECT 1")
+            return None
+        except Exception as exc:  # any failure of the database means not ready
+            fault = classify(exc, from_database=True) or unknown(exc)
+            health.report(fault, "readiness", exc)
+            if attempt == 2 or fault.cause not in DISCARD:
+                return fault
+    return None
 
 
 def _unready(cause: str, detail: str) -> web.Response:
