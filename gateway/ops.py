@@ -6,7 +6,7 @@ from aiohttp import web
 
 from gateway import keys
 from store import db
-from store.health import DISCARD, Fault, StorageHealth, classify, unknown
+from store.health import Fault, StorageHealth, classify, unknown
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -29,16 +29,13 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def _select_one(health: StorageHealth) -> Fault | None:
-    """Run SELECT 1; once more when the pool discarded the connection that failed."""
-    for attempt in (1, 2):
-        try:
-            await db.client().execute_query("SELECT 1")
-            return None
-        except Exception as exc:  # any failure of the database means not ready
-            fault = classify(exc, from_database=True) or unknown(exc)
-            health.report(fault, "readiness", exc)
-            if attempt == 2 or fault.cause not in DISCARD:
-                return fault
+    """Run SELECT 1 (once more on renewed connections after a discarded one)."""
+    try:
+        await db.read_retrying(lambda: db.client().execute_query("SELECT 1"))
+    except Exception as exc:  # any failure of the database means not ready
+        fault = classify(exc, from_database=True) or unknown(exc)
+        health.report(fault, "readiness", exc)
+        return fault
     return None
 
 

@@ -160,7 +160,8 @@ class BatchWriter:
             fault = classify(exc, from_database=True)
             if self._own is not None or fault is None or fault.cause not in DISCARD:
                 raise
-            self.health.report(fault, "write (retried on a new connection)", exc)
+            self.health.report(fault, "write, retried on a new connection", exc)
+            await db.renew_connections()
             outcomes = await self._commit_once(items)
         self.batches += 1
         self.items += len(items)

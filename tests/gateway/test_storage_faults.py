@@ -26,6 +26,7 @@ from store import writer
 from store.types import ChannelInfo
 from tests import helpers as h
 from tests.conftest import OFFLINE, PG_ADMIN
+from tests.gateway.api.support import Api, tokens
 
 READY = {"status": "ready"}
 RECOVERY_SECONDS = 3.0
@@ -209,7 +210,9 @@ async def test_a_full_disk_is_503_unready_counted_logged_once_and_survived(
 # --- PostgreSQL: connections terminated, the database read-only and back ------------------------
 
 
-pg_only = pytest.mark.parametrize("db_url", [pytest.param("pg", marks=pytest.mark.pg)], indirect=True)
+pg_only = pytest.mark.parametrize(
+    "db_url", [pytest.param("pg", marks=pytest.mark.pg)], indirect=True
+)
 
 
 async def admin(sql: str) -> None:
@@ -250,7 +253,7 @@ async def test_terminated_connections_are_replaced_without_a_failed_request(
 async def test_a_read_only_database_is_503_unready_and_recovers_without_a_restart(
     client: TestClient, db_url: str
 ) -> None:
-    await h.workspace()
+    api = Api(client, await tokens())
     ch = await h.channel("telegram")
     assert [await send(client, ch, i) for i in (1, 2, 3)] == [200] * 3
     name = database_of(db_url)
@@ -260,6 +263,7 @@ async def test_a_read_only_database_is_503_unready_and_recovers_without_a_restar
         await asyncio.sleep(0.2)  # the pool sees its connections closed
         with structlog.testing.capture_logs() as logs:
             statuses = [await send(client, ch, i) for i in (4, 5, 6)]
+            created = await api("POST", "/contacts", json={"name": "Ana"})
             fault = await readyz(client)
             errors = await storage_errors(client)
             await admin(f'ALTER DATABASE "{name}" SET default_transaction_read_only = off')
@@ -267,16 +271,21 @@ async def test_a_read_only_database_is_503_unready_and_recovers_without_a_restar
     finally:
         await admin(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
     assert statuses == [503] * 3
+    assert (created.status, created.body) == (
+        503,
+        {"error": "unavailable", "detail": "storage: read_only"},
+    )
     assert fault == (
         503,
         {
             "status": "unready",
             "error": "not_ready",
             "cause": "read_only",
-            "detail": "ReadOnlySQLTransactionError: cannot execute UPDATE in a read-only transaction",
+            "detail": "ReadOnlySQLTransactionError:"
+            " cannot execute UPDATE in a read-only transaction",
         },
     )
-    assert errors == {"read_only": 8.0}  # 3 webhooks and 1 probe, each retried once
+    assert errors == {"read_only": 9.0}  # 3 webhooks and 1 probe (each retried once), 1 API call
     assert seconds < 1.0
     lines = storage_lines(logs)
     assert [(e["event"], e["cause"], e["log_level"]) for e in lines] == [
@@ -284,15 +293,19 @@ async def test_a_read_only_database_is_503_unready_and_recovers_without_a_restar
         ("storage_recovered", "read_only", "warning"),
     ]
     assert not [e for e in logs if "exc_info" in e or "exception" in e]
-    assert webhook_lines(logs, 503) == [
-        {
-            "event": "webhook",
-            "channel": ch.key,
-            "kind": "telegram",
-            "status": 503,
-            "failed": 1,
-            "log_level": "warning",
-        }
-    ] * 3
+    assert (
+        webhook_lines(logs, 503)
+        == [
+            {
+                "event": "webhook",
+                "channel": ch.key,
+                "kind": "telegram",
+                "status": 503,
+                "failed": 1,
+                "log_level": "warning",
+            }
+        ]
+        * 3
+    )
     assert [await send(client, ch, i) for i in (4, 5, 6, 7)] == [200] * 4
     assert await stored_ids() == ["1", "2", "3", "4", "5", "6", "7"]
