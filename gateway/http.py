@@ -11,7 +11,8 @@ import structlog
 from aiohttp import web
 
 from gateway import keys
-from store.health import classify
+from store import db
+from store.health import DISCARD, classify
 
 log = structlog.get_logger("contactgate.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -77,6 +78,8 @@ def guarded(handler: Handler) -> Handler:
             fault = classify(exc)
             if fault is not None:  # the database, not the code: retry later, logged once
                 request.app[keys.WRITER].health.failed(fault, request.path, exc)
+                if fault.cause in DISCARD:
+                    await db.renew_connections()
                 return error_response(503, "unavailable", f"storage: {fault.cause}")
             log.exception("unhandled", path=request.path)
             return error_response(500, "internal", "unexpected error; it has been logged")

@@ -113,9 +113,9 @@ class BatchWriter:
             try:
                 await asyncio.to_thread(own.checkpoint)
             except sqlite3.Error as exc:  # busy now, or no room: the next round copies it
-                self.health.report(
-                    classify(exc, from_database=True) or unknown(exc), "checkpoint", exc
-                )
+                fault = classify(exc, from_database=True) or unknown(exc)
+                if fault.cause != "locked":  # a reader or the ORM's own checkpoint: harmless
+                    self.health.report(fault, "checkpoint", exc)
 
     async def _run(self) -> None:
         while True:
