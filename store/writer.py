@@ -9,6 +9,9 @@ store.sqlite_loop.LoopSqliteWriter): a batch is ~1 ms of SQLite calls, cheaper i
 thread hand-off and GIL re-take per statement. Its WAL is checkpointed every CHECKPOINT_SECONDS
 from a worker thread, so no fsync ever runs on the loop. On PostgreSQL a batch is one asyncpg
 transaction with fixed-shape statements.
+
+A failed write is reported to store.health (readiness, /metrics, one log line per cause); while
+in a fault, `readiness()` sends an empty write through the same queue to see whether it ended.
 """
 
 from __future__ import annotations
@@ -139,9 +142,10 @@ class BatchWriter:
                 for job in jobs:
                     await self._write([job])
                 return
-            self.health.failed(fault or unknown(exc), "write", exc)
-            for job in jobs:
-                _fail(job, WriteFailed(f"database write failed ({(fault or unknown(exc)).cause})"))
+            known = fault or unknown(exc)
+            self.health.failed(known, "write", exc)  # one log line per cause and interval
+            for job in jobs:  # a storage fault fails the whole batch at once: a fast 503 each
+                _fail(job, WriteFailed(f"database write failed ({known.cause})"))
             return
         self.health.succeeded()
         start = 0

@@ -145,7 +145,7 @@ async def test_a_full_disk_is_503_unready_counted_logged_once_and_survived(
     small_client: TestClient, small_disk: Path
 ) -> None:
     client = small_client
-    await h.workspace()
+    api = Api(client, await tokens())
     ch = await h.channel("telegram")
     acked = [i for i in (1, 2, 3) if await send(client, ch, i) == 200]
     assert acked == [1, 2, 3]
@@ -160,6 +160,7 @@ async def test_a_full_disk_is_503_unready_counted_logged_once_and_survived(
         for update_id in (40, 41, 42):
             assert await send(client, ch, update_id) == 503
             failed.append(update_id)
+        created = await api("POST", "/contacts", json={"name": "Ana"})
         fault = await readyz(client)
         errors = await storage_errors(client)
         filler.unlink()
@@ -173,7 +174,11 @@ async def test_a_full_disk_is_503_unready_counted_logged_once_and_survived(
             "detail": "OperationalError: database or disk is full",
         },
     )
-    assert errors == {"disk_full": len(failed) + 1}  # each failed write, and the probe
+    assert (created.status, created.body) == (
+        503,
+        {"error": "unavailable", "detail": "storage: disk_full"},
+    )
+    assert errors == {"disk_full": len(failed) + 2}  # each failed webhook, the API call, the probe
     assert seconds < 2.0
     assert storage_lines(logs) == [
         {
