@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from store.db import read_retrying
 from store.setup import channel_by_key
 from store.types import ChannelInfo
 
@@ -37,7 +38,7 @@ class ChannelCache:
     async def _load(self, key: str, generation: int) -> ChannelInfo | None:
         try:
             now = time.monotonic()
-            info = await channel_by_key(key)
+            info = await read_retrying(lambda: channel_by_key(key))
             if generation == self._generation:  # not forgotten while the query ran
                 if len(self._entries) > 10_000:
                     self._entries.clear()

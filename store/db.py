@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from store.health import DISCARD, classify
+from store.pg_conn import DiscardingConnection
 from store.text import fold
 
 APP = "models"
@@ -58,7 +60,7 @@ def tortoise_config(url: str, *, pool_max: int = 10) -> dict[str, Any]:
     url = with_sqlite_defaults(url)
     credentials: dict[str, Any] = {}
     if url.startswith(("postgres://", "asyncpg://")):
-        credentials = {"maxsize": pool_max}
+        credentials = {"maxsize": pool_max, "connection_class": DiscardingConnection}
     from tortoise.backends.base.config_generator import expand_db_url
 
     conn = expand_db_url(url)
@@ -189,6 +191,27 @@ async def pending_migrations(url: str) -> list[str]:
 def client() -> BaseDBAsyncClient:
     """The tortoise connection of the open database, for raw SQL."""
     return connections.get(_active_label)
+
+
+async def renew_connections() -> None:
+    """Have every pooled PostgreSQL connection replaced on its next use: after a failover or a
+    killed backend the other sessions of the pool are as stale as the one that failed."""
+    db = client()
+    if db.capabilities.dialect == "postgres":
+        await db._expire_connections()  # type: ignore[attr-defined]  # asyncpg client's own
+
+
+async def read_retrying(read: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a read; once more, on renewed connections, when its connection had to be discarded
+    (a killed backend, a failover). Reads only: a write may have committed before it failed."""
+    try:
+        return await read()
+    except Exception as exc:
+        fault = classify(exc, from_database=True)
+        if fault is None or fault.cause not in DISCARD:
+            raise
+    await renew_connections()
+    return await read()
 
 
 def dialect() -> str:
