@@ -1,11 +1,12 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11+ with venv):
 #   make run    install what is needed, then run the gateway on the embedded SQLite file
 #   make test   install what is needed, then lint, type-check and run the whole test suite
+#   (CI also runs `make test-clock`: the date-sensitive tests under moved clocks)
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-clock lint bench clean
 
 $(INSTALLED): pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,6 +24,24 @@ lint: $(INSTALLED)
 
 test: lint
 	$(BIN)/pytest -q
+
+# The date-sensitive modules again, with the clock moved (time-machine, in-process) to awkward
+# moments and the test workspaces in a non-UTC zone: a test that reads the wall clock where it
+# should inject time fails the day it is written, not on some month's last day.
+CLOCK_TESTS := tests/gateway/test_periods.py tests/gateway/test_plan_cap.py \
+  tests/store/test_reset_policy.py tests/store/test_reset_schedule.py tests/store/test_reset.py \
+  tests/store/test_reset_zones.py tests/gateway/test_cli_reset.py tests/gateway/api/test_reset_api.py \
+  tests/gateway/api/test_auth.py tests/gateway/test_vonage_concat.py tests/bots/test_notify.py \
+  tests/bots/test_core.py tests/bots/test_owner_commands.py
+CLOCKS := 2026-12-31T23:30:00-06:00@America/Mexico_City \
+  2028-02-29T23:30:00-05:00@America/Guayaquil 2030-12-31T23:30:00+00:00@Asia/Tokyo
+
+test-clock: $(INSTALLED)
+	@for c in $(CLOCKS); do \
+	  echo "== clock $${c%@*}, test workspaces in $${c#*@}"; \
+	  CONTACTGATE_TEST_CLOCK=$${c%@*} CONTACTGATE_TEST_ZONE=$${c#*@} \
+	    $(BIN)/pytest -q $(CLOCK_TESTS) || exit 1; \
+	done
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/ingest.py

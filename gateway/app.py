@@ -45,6 +45,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.WRITER] = BatchWriter(
         max_items=settings.batch_max_items, sqlite_path=str(path) if path else None
     )
+    app[keys.METRICS].watch_storage(app[keys.WRITER].health)
     app[keys.RESETS] = ResetRunner(settings, between=app[keys.WRITER].quiet)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_writer)

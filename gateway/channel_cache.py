@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from gateway import logs
+from store.db import read_retrying
 from store.setup import channel_by_key
 from store.types import ChannelInfo
 
@@ -38,7 +39,7 @@ class ChannelCache:
     async def _load(self, key: str, generation: int) -> ChannelInfo | None:
         try:
             now = time.monotonic()
-            info = await channel_by_key(key)
+            info = await read_retrying(lambda: channel_by_key(key))
             if info is not None:  # maybe added while the gateway runs: keep it out of the log
                 logs.learn(logs.channel_secrets(info.secrets))
             if generation == self._generation:  # not forgotten while the query ran

@@ -11,6 +11,8 @@ import structlog
 from aiohttp import web
 
 from gateway import keys
+from store import db
+from store.health import DISCARD, classify
 
 log = structlog.get_logger("contactgate.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -72,13 +74,24 @@ def guarded(handler: Handler) -> Handler:
             return await handler(request)
         except web.HTTPException:
             raise
-        except Exception:  # the one top-level handler of the HTTP surface
+        except Exception as exc:  # the one top-level handler of the HTTP surface
+            fault = classify(exc)
+            if fault is not None:  # the database, not the code: retry later, logged once
+                request.app[keys.WRITER].health.failed(fault, _route(request), exc)
+                if fault.cause in DISCARD:
+                    await db.renew_connections()
+                return error_response(503, "unavailable", f"storage: {fault.cause}")
             log.exception("unhandled", path=request.path)
             return error_response(500, "internal", "unexpected error; it has been logged")
         finally:
-            route = request.match_info.route.resource
             request.app[keys.METRICS].observe_latency(
-                route.canonical if route else "?", time.perf_counter() - started
+                _route(request), time.perf_counter() - started
             )
 
     return wrapper
+
+
+def _route(request: web.Request) -> str:
+    """The route's pattern (`/webhooks/{key}`): a label that carries no key or id."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource else "?"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -10,7 +12,10 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
+from store.health import StorageHealth, classify
 from store.plan import usage
 from store.setup import list_workspaces
 
@@ -58,6 +63,10 @@ class Metrics:
             registry=self.registry,
         )
 
+    def watch_storage(self, health: StorageHealth) -> None:
+        """Expose `contactgate_storage_errors_total{cause}` from the storage health's counts."""
+        self.registry.register(_StorageErrors(health))
+
     def count_inbound(self, channel: str, outcome: str, n: int) -> None:
         """Count inbound messages (label children cached: .labels() is slow per request)."""
         key = (channel, outcome)
@@ -82,10 +91,36 @@ class Metrics:
         child.observe(seconds)
 
     async def render(self) -> tuple[bytes, str]:
-        """Refresh the plan gauges, then the exposition text and its content type."""
+        """Refresh the plan gauges, then the exposition text and its content type.
+
+        In a storage fault the plan gauges keep their last values: the scrape that shows the
+        fault's count must not fail with it.
+        """
+        try:
+            await self._refresh_plan()
+        except Exception as exc:
+            if classify(exc, from_database=True) is None:
+                raise
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+    async def _refresh_plan(self) -> None:
         for ws in await list_workspaces():
             current = await usage(ws.slug)
             self.used.labels(ws.slug).set(current.used)
             self.cap.labels(ws.slug).set(current.cap)
             self.held.labels(ws.slug).set(current.held_messages)
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _StorageErrors(Collector):
+    """Storage errors by cause, read from StorageHealth (the one place that counts them)."""
+
+    def __init__(self, health: StorageHealth) -> None:
+        self._health = health
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "contactgate_storage_errors", "Storage errors by cause", labels=["cause"]
+        )
+        for cause, n in sorted(self._health.counts.items()):
+            family.add_metric([cause], n)
+        yield family

@@ -113,8 +113,9 @@ def _observe(
         if n:
             metrics.count_inbound(channel.kind, name, n)
     metrics.count_webhook(channel.kind, status)
-    if _info_enabled():
-        log.info(
+    failed = "failed" in outcome  # storage: said once by store.health, here a warning line
+    if failed or _info_enabled():
+        (log.warning if failed else log.info)(
             "webhook",
             channel=channel.key,
             kind=channel.kind,

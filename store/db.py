@@ -6,12 +6,15 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from store.health import DISCARD, classify
+from store.pg_conn import DiscardingConnection
 from store.text import fold
 
 APP = "models"
@@ -57,7 +60,7 @@ def tortoise_config(url: str, *, pool_max: int = 10) -> dict[str, Any]:
     url = with_sqlite_defaults(url)
     credentials: dict[str, Any] = {}
     if url.startswith(("postgres://", "asyncpg://")):
-        credentials = {"maxsize": pool_max}
+        credentials = {"maxsize": pool_max, "connection_class": DiscardingConnection}
     from tortoise.backends.base.config_generator import expand_db_url
 
     conn = expand_db_url(url)
@@ -76,9 +79,21 @@ def tortoise_config(url: str, *, pool_max: int = 10) -> dict[str, Any]:
     }
 
 
+def sqlite_datetime(moment: datetime) -> str:
+    """How a datetime parameter is written to SQLite: in UTC, so text comparisons order by time.
+
+    sqlite3's default adapter keeps the offset (`2027-01-01 00:00:00-06:00`), and such a value
+    compared as text with the stored UTC times (`2027-01-01 05:30:00+00:00`) gives the wrong order.
+    """
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(" ")
+
+
 async def init(url: str, *, pool_max: int = 10) -> None:
     """Open the ORM on `url`; the caller must `close()` it."""
     global _active_label
+    sqlite3.register_adapter(datetime, sqlite_datetime)
     _active_label = label_for(url)
     await Tortoise.init(
         config=tortoise_config(url, pool_max=pool_max), _enable_global_fallback=True
@@ -176,6 +191,27 @@ async def pending_migrations(url: str) -> list[str]:
 def client() -> BaseDBAsyncClient:
     """The tortoise connection of the open database, for raw SQL."""
     return connections.get(_active_label)
+
+
+async def renew_connections() -> None:
+    """Have every pooled PostgreSQL connection replaced on its next use: after a failover or a
+    killed backend the other sessions of the pool are as stale as the one that failed."""
+    db = client()
+    if db.capabilities.dialect == "postgres":
+        await db._expire_connections()  # type: ignore[attr-defined]  # asyncpg client's own
+
+
+async def read_retrying(read: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a read; once more, on renewed connections, when its connection had to be discarded
+    (a killed backend, a failover). Reads only: a write may have committed before it failed."""
+    try:
+        return await read()
+    except Exception as exc:
+        fault = classify(exc, from_database=True)
+        if fault is None or fault.cause not in DISCARD:
+            raise
+    await renew_connections()
+    return await read()
 
 
 def dialect() -> str:

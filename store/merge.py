@@ -6,6 +6,11 @@ phone or identifier the primary did not take, keep resolving to the primary. Eve
 unmerge needs is kept in a merge_record snapshot. Merges into a contact are undone newest
 first, so each unmerge restores exactly the state its merge started from. A merge refunds no
 plan usage and triggers no automation (no `event` rows). The SQL is in store.merge_rows.
+
+The workspace's reset tag (`Borrar`) moves only when the person merging picks it
+(`move_reset_tag`): a merge never schedules a kept contact for deletion behind anyone's back.
+A pick never blanks a value: picking a side whose value is empty, when the other has one, is
+refused.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from store.merge_rows import (
     read_pair,
     read_rows,
     restore_rows,
+    tag_moves,
     take_snapshot,
     write_row,
 )
@@ -46,6 +52,7 @@ FIELDS = (
 KEYS = ("email", "phone", "identifier")  # what the secondary row keeps to resolve lookups
 ACTIVITY = ("last_activity_at", "last_incoming_at", "last_channel_id")
 SIDES = ("primary", "secondary")
+OTHER = dict(zip(SIDES, reversed(SIDES), strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +63,12 @@ class FieldDiff:
     primary: Any
     secondary: Any
     keeps: str
+    pickable: bool  # both sides hold a value: a pick of either blanks nothing
 
 
 @dataclass(frozen=True, slots=True)
 class MergePreview:
-    """Both contacts, where they differ, and how much moves to the primary."""
+    """Both contacts, where they differ, and what moves to the primary."""
 
     primary: Contact
     secondary: Contact
@@ -68,7 +76,18 @@ class MergePreview:
     identities: int
     messages: int
     notes: int
-    tags: int  # tags of the secondary the primary does not carry yet
+    tags: list[str]  # the secondary's tags new to the primary, which move (not the reset tag)
+    reset_tag: str | None  # the reset tag, when the secondary has it and the primary not
+
+
+@dataclass(frozen=True, slots=True)
+class MergeResult:
+    """The primary after a merge, the tags that moved onto it, and the reset tag when it stayed
+    behind (the secondary had it, the primary did not, and it was not picked)."""
+
+    contact: Contact
+    moved_tags: list[str]
+    reset_tag_stayed: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +111,13 @@ async def preview(actor: Actor, primary_id: int, secondary_id: int) -> MergePrev
         await count(tx, f"SELECT COUNT(*) FROM {table} WHERE contact_id = ?", [s["id"]])
         for table in ("identity", "message", "note")
     ]
-    new_tags = await count(
-        tx,
-        "SELECT COUNT(*) FROM contact_tag WHERE contact_id = ? AND tag_id NOT IN"
-        " (SELECT tag_id FROM contact_tag WHERE contact_id = ?)",
-        [s["id"], p["id"]],
-    )
+    moves = await tag_moves(tx, actor.workspace_id, p["id"], s["id"])
     primary, secondary = await with_tags(tx, [as_contact(p), as_contact(s)])
     identities, messages, notes = counts
-    return MergePreview(
-        primary, secondary, field_diffs(p, s), identities, messages, notes, new_tags
-    )
+    moving, reset = moves.split(move_reset=False)
+    tags = [n for _, n in moving]
+    diffs = field_diffs(p, s)
+    return MergePreview(primary, secondary, diffs, identities, messages, notes, tags, reset)
 
 
 def field_diffs(p: Row, s: Row) -> list[FieldDiff]:
@@ -111,36 +126,49 @@ def field_diffs(p: Row, s: Row) -> list[FieldDiff]:
     keys = [*p["custom"], *(k for k in s["custom"] if k not in p["custom"])]
     pairs += [(f"custom.{k}", p["custom"].get(k), s["custom"].get(k)) for k in keys]
     return [
-        FieldDiff(name, pv, sv, "secondary" if _empty(pv) else "primary")
+        FieldDiff(
+            name, pv, sv, "secondary" if _empty(pv) else "primary", not (_empty(pv) or _empty(sv))
+        )
         for name, pv, sv in pairs
         if not (pv == sv or (_empty(pv) and _empty(sv)))
     ]
 
 
 async def merge(
-    actor: Actor, primary_id: int, secondary_id: int, picks: Mapping[str, str] | None = None
-) -> Contact:
-    """Merge the secondary into the primary and return the primary.
+    actor: Actor,
+    primary_id: int,
+    secondary_id: int,
+    picks: Mapping[str, str] | None = None,
+    *,
+    move_reset_tag: bool = False,
+) -> MergeResult:
+    """Merge the secondary into the primary; the primary and the tags that moved onto it.
 
     `picks` maps a field (or `custom.<key>`) to "primary" or "secondary". Without a pick the
-    primary's value wins, except that an empty primary field takes the secondary's value.
-    Activity times and last channel are the latest of both, created_at the earliest.
+    primary's value wins, except that an empty primary field takes the secondary's value; a
+    pick of an empty value over a present one is refused. Activity times and last channel are
+    the latest of both, created_at the earliest. The secondary's tags move, except the reset
+    tag unless `move_reset_tag`: otherwise the primary keeps its own reset-tag state.
     """
     require(actor, "admin")
     async with raw_transaction() as tx:
         p, s = await read_pair(tx, actor.workspace_id, primary_id, secondary_id, lock=True)
         chosen = _check_picks(picks or {}, p, s)
+        moves = await tag_moves(tx, actor.workspace_id, p["id"], s["id"])
+        moving, stayed = moves.split(move_reset_tag)
         merged = merged_row(p, s, chosen)
-        snap = await take_snapshot(tx, p, s, merged, chosen)
+        snap = await take_snapshot(tx, p, s, merged, chosen, [i for i, _ in moving])
         await write_row(tx, s["id"], {"email": None, "phone": None, "merged_into_id": p["id"]})
         await write_row(tx, p["id"], merged)
         await write_row(tx, s["id"], leftovers(p, s, merged))
         await move_rows(tx, s["id"], p["id"], snap)
         await insert_record(tx, actor, p["id"], s["id"], snap)
         await text.refresh(tx, [p["id"], s["id"]])
-        detail = {"secondary": s["id"], "picks": chosen}
+        moved = [n for _, n in moving]
+        detail = {"secondary": s["id"], "picks": chosen, "moved_tags": moved}
+        detail["reset_tag_stayed"] = stayed
         await audit(tx, actor, "contact.merge", f"#{p['id']}", detail)
-        return await load(tx, actor.workspace_id, p["id"])
+        return MergeResult(await load(tx, actor.workspace_id, p["id"]), moved, stayed)
 
 
 def merged_row(p: Row, s: Row, picks: Mapping[str, str]) -> Row:
@@ -260,7 +288,20 @@ def _check_picks(picks: Mapping[str, str], p: Row, s: Row) -> dict[str, str]:
             )
         if side not in SIDES:
             raise Invalid(f"the pick for {name} must be 'primary' or 'secondary', not {side!r}")
+        mine, theirs = _values(name, p, s) if side == "primary" else _values(name, s, p)
+        if _empty(mine) and not _empty(theirs):
+            raise Invalid(
+                f"cannot pick the {side}'s {name}: it is empty and would blank the"
+                f" {OTHER[side]}'s value (a pick never blanks a value)"
+            )
     return dict(picks)
+
+
+def _values(name: str, a: Row, b: Row) -> tuple[Any, Any]:
+    """The values of a field (or `custom.<key>`) on two rows."""
+    if name.startswith("custom."):
+        return a["custom"].get(name[7:], _MISSING), b["custom"].get(name[7:], _MISSING)
+    return a[name], b[name]
 
 
 # Small helpers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -115,11 +116,50 @@ async def check_free(tx: RawTx, ws: int, owner: int, row: Row) -> None:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class TagMoves:
+    """The secondary's tags the primary does not carry: those that move with the merge, and
+    the workspace's reset tag apart (it moves only when the person merging picks it)."""
+
+    tags: list[tuple[int, str]]  # (tag id, name), by folded name
+    reset: tuple[int, str] | None
+
+    def split(self, move_reset: bool) -> tuple[list[tuple[int, str]], str | None]:
+        """The tags that move (by folded name), and the reset tag's name when it stays."""
+        if self.reset is None:
+            return self.tags, None
+        if not move_reset:
+            return self.tags, self.reset[1]
+        return sorted([*self.tags, self.reset], key=lambda t: tags.key(t[1])), None
+
+
+async def tag_moves(tx: RawTx, ws: int, p_id: int, s_id: int) -> TagMoves:
+    """Which of the secondary's tags are new to the primary, the reset tag set apart.
+
+    The reset tag is the workspace's `reset_tag` matched by its folded key (`tags.key`), the
+    same match the monthly reset deletes by."""
+    found = await tx.fetch(
+        "SELECT t.id, t.name, t.key, w.reset_tag FROM contact_tag ct"
+        " JOIN tag t ON t.id = ct.tag_id JOIN workspace w ON w.id = t.workspace_id"
+        " WHERE ct.contact_id = ? AND t.workspace_id = ? AND ct.tag_id NOT IN"
+        " (SELECT tag_id FROM contact_tag WHERE contact_id = ?) ORDER BY t.key",
+        [s_id, ws, p_id],
+    )
+    moving = [(int(i), str(n)) for i, n, k, reset in found if k != tags.key(reset)]
+    reset = [(int(i), str(n)) for i, n, k, reset in found if k == tags.key(reset)]
+    return TagMoves(moving, reset[0] if reset else None)
+
+
 # Writing
 
 
-async def take_snapshot(tx: RawTx, p: Row, s: Row, merged: Row, picks: Row) -> dict[str, Any]:
+async def take_snapshot(
+    tx: RawTx, p: Row, s: Row, merged: Row, picks: Row, moved: Sequence[int]
+) -> dict[str, Any]:
     """Everything unmerge needs, as JSON-ready data.
+
+    `moved_tag_ids` are the tags the merge puts on the primary (the unmerge takes exactly those
+    off it again); the secondary's other tags, such as a reset tag not picked, do not move.
 
     `message_ids` lists the secondary's messages exactly (one that sat on it across an earlier
     merge and unmerge goes back too); every message received later has an id over
@@ -139,15 +179,17 @@ async def take_snapshot(tx: RawTx, p: Row, s: Row, merged: Row, picks: Row) -> d
         "primary_tag_ids": await _ids(
             tx, "SELECT tag_id FROM contact_tag WHERE contact_id = ?", p["id"]
         ),
+        "moved_tag_ids": sorted(moved),
         "repointed_ids": await _ids(tx, "SELECT id FROM contact WHERE merged_into_id = ?", s["id"]),
     }
 
 
 async def move_rows(tx: RawTx, s_id: int, p_id: int, snap: Mapping[str, Any]) -> None:
-    """Move the secondary's identities, messages, notes, tags and merged contacts to the primary."""
+    """Move the secondary's identities, messages, notes, chosen tags and merged contacts to the
+    primary; the secondary's tag links go (the unmerge puts them back)."""
     for table in ("identity", "message", "note"):
         await tx.execute(f"UPDATE {table} SET contact_id = ? WHERE contact_id = ?", [p_id, s_id])
-    await tags.link(tx, [p_id], snap["tag_ids"])
+    await tags.link(tx, [p_id], snap["moved_tag_ids"])
     await tx.execute("DELETE FROM contact_tag WHERE contact_id = ?", [s_id])
     await tx.execute("UPDATE contact SET merged_into_id = ? WHERE merged_into_id = ?", [p_id, s_id])
 
@@ -158,7 +200,9 @@ async def restore_rows(tx: RawTx, p_id: int, s_id: int, snap: Mapping[str, Any])
     for table, ids in (("identity", "identity_ids"), ("message", "message_ids")):
         await _in_chunks(tx, f"UPDATE {table} {back}", [s_id, p_id], snap[ids])
     await _in_chunks(tx, f"UPDATE note {back}", [s_id, p_id], snap["note_ids"])
-    gained = sorted(set(snap["tag_ids"]) - set(snap["primary_tag_ids"]))
+    gained = snap.get("moved_tag_ids")  # merges recorded before it moved all that was new
+    if gained is None:
+        gained = sorted(set(snap["tag_ids"]) - set(snap["primary_tag_ids"]))
     await _in_chunks(
         tx, "DELETE FROM contact_tag WHERE contact_id = ? AND tag_id IN", [p_id], gained
     )

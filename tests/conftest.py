@@ -3,6 +3,10 @@
 PostgreSQL tests need a server (CONTACTGATE_TEST_PG_ADMIN, default
 postgres://postgres@127.0.0.1:5432/test). Without one they skip with the reason, except when
 CI=true or CONTACTGATE_REQUIRE_PG=1, where a missing server fails the run.
+
+CONTACTGATE_TEST_CLOCK=<ISO instant with offset> moves this process's clock there for the whole
+run (time-machine, ticking), so a test that reads the wall clock where it should inject time fails
+on any day, not only on an awkward one. `.ci/run` runs the date-sensitive modules that way.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
 import pytest
+import time_machine
 from aiohttp.test_utils import TestClient
 
 from gateway.app import create_app
@@ -29,6 +35,22 @@ OFFLINE = {  # port 9 (discard) on loopback: nothing listens, so nothing leaves 
     f"{name}_url": "http://127.0.0.1:9"
     for name in ("telegram_api", "meta_graph", "instagram_graph", "twilio_api")
 }
+
+
+TEST_CLOCK = os.environ.get("CONTACTGATE_TEST_CLOCK", "")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Move the clock for the whole run when CONTACTGATE_TEST_CLOCK says so."""
+    if TEST_CLOCK:
+        moment = datetime.fromisoformat(TEST_CLOCK)
+        if moment.tzinfo is None:
+            raise pytest.UsageError("CONTACTGATE_TEST_CLOCK needs an offset, e.g. +00:00")
+        time_machine.travel(moment, tick=True).start()
+
+
+def pytest_report_header() -> str | None:
+    return f"clock moved to {TEST_CLOCK} (CONTACTGATE_TEST_CLOCK)" if TEST_CLOCK else None
 
 
 def _pg_server_url(database: str) -> str:

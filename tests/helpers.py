@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,10 +30,13 @@ SECRETS = {
 _ids = itertools.count(1_000_000)
 
 
+TEST_ZONE = os.environ.get("CONTACTGATE_TEST_ZONE", "UTC")
+
+
 async def workspace(
-    slug: str = "acme", cap: int = 1000, tz: str = "UTC", region: str = "EC"
+    slug: str = "acme", cap: int = 1000, tz: str = TEST_ZONE, region: str = "EC"
 ) -> None:
-    """Create a workspace."""
+    """Create a workspace (in UTC, or CONTACTGATE_TEST_ZONE where a run moves the zone)."""
     await upsert_workspace(slug, plan_cap=cap, timezone=tz, default_region=region)
 
 

@@ -1,4 +1,5 @@
-"""merge (field-by-field preview, a button per differing field to pick its side) and unmerge."""
+"""merge (field-by-field preview, a button per differing field to pick its side, a button to
+also move the reset tag) and unmerge."""
 
 from __future__ import annotations
 
@@ -28,14 +29,15 @@ async def merge(ctx: Context, args: str) -> Reply:
     secondary = await resolve(ctx, ref)
     found = await merging.preview(ctx.actor, primary.id, secondary.id)
     diffs = [
-        {"field": d.field, "p": d.primary, "s": d.secondary, "keeps": d.keeps} for d in found.diffs
+        {"field": d.field, "p": d.primary, "s": d.secondary, "keeps": d.keeps, "pick": d.pickable}
+        for d in found.diffs
     ]
     state: dict[str, Any] = {"p": primary.id, "s": secondary.id, "diffs": diffs, "picks": {}}
     state["moving"] = (
         f"{render.count(found.identities, 'identity', 'identities')},"
-        f" {render.count(found.messages, 'message')}, {render.count(found.notes, 'note')} and"
-        f" {render.count(found.tags, 'new tag')}"
+        f" {render.count(found.messages, 'message')}, {render.count(found.notes, 'note')}"
     )
+    state |= {"tags": found.tags, "reset_tag": found.reset_tag, "move_reset": False}
     pid = await ctx.remember("merge", state, SHORT_TTL)
     return _preview(ctx, pid, state)
 
@@ -48,7 +50,9 @@ def _side(state: dict[str, Any], i: int) -> str:
 def _preview(ctx: Context, pid: int, state: dict[str, Any], *, replace: bool = False) -> Reply:
     p, s = state["p"], state["s"]
     lines = [
-        f"*Merge #{s} into #{p}?* #{p} stays; #{s}'s {state['moving']} move to it.",
+        f"*Merge #{s} into #{p}?* #{p} stays; #{s}'s {state['moving']} and"
+        f" {_moving_tags(state.get('tags', []))} move to it.",
+        *_reset_line(state),
     ]
     if not state["diffs"]:
         lines.append("No field differs.")
@@ -60,12 +64,43 @@ def _preview(ctx: Context, pid: int, state: dict[str, Any], *, replace: bool = F
             f"{diff['field']}: #{p} `{_shown(diff['p'])}` | #{s} `{_shown(diff['s'])}`"
             f" → keeps `{_shown(kept)}`"
         )
-        other = s if side == "primary" else p
-        buttons.append(
-            ctx.button(f"{diff['field'][:30]}: use #{other}", pending_action(pid, f"f{i}"))
-        )
+        if diff.get("pick"):  # only when neither side is empty: a pick never blanks
+            other = s if side == "primary" else p
+            label = f"{diff['field'][:30]}: use #{other}"
+            buttons.append(ctx.button(label, pending_action(pid, f"f{i}")))
+    if state.get("reset_tag"):
+        verb = "Do not move" if state.get("move_reset") else "Also move"
+        label = f"{verb} {state['reset_tag'][:30]}"
+        buttons.append(ctx.button(label, pending_action(pid, "r")))
     buttons += confirm_buttons(ctx, pid, "Merge", "danger")
     return Reply("\n".join(lines), tuple(buttons), replace=replace)
+
+
+def _moving_tags(names: list[str]) -> str:
+    """`no tags`, `tag vip`, `tags lead, vip`: every tag that moves, by name."""
+    if not names:
+        return "no tags"
+    return f"{'tag' if len(names) == 1 else 'tags'} {_names(names)}"
+
+
+def _reset_line(state: dict[str, Any]) -> list[str]:
+    """What happens to the secondary's reset tag (it moves only when picked), if it has one."""
+    reset, p = state.get("reset_tag"), state["p"]
+    if not reset:
+        return []
+    if state.get("move_reset"):
+        return [
+            f"*{render.plain(reset)}* (the reset tag) moves too: a tagged monthly reset will"
+            f" delete #{p}."
+        ]
+    return [
+        f"*{render.plain(reset)}* (the reset tag) does not move: #{p} keeps its own state"
+        f" unless you press “Also move {render.plain(reset)}”."
+    ]
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(render.plain(n) for n in names)
 
 
 def _shown(value: Any) -> str:
@@ -74,24 +109,42 @@ def _shown(value: Any) -> str:
 
 @on_pending("merge", role="admin", once=False)
 async def merge_press(ctx: Context, action: PendingAction, choice: str) -> Reply:
-    """Flip a field's side, or (ok) merge with the picks."""
+    """Flip a field's side, move the reset tag or not, or (ok) merge with the picks."""
     state = dict(action.payload)
     if choice == "ok":
-        if not await take_action(ctx.binding.workspace_id, action.id):
-            return Reply("That was already done or cancelled.", replace=True)
-        picks = {d["field"]: _side(state, i) for i, d in enumerate(state["diffs"])}
-        merged = await merging.merge(ctx.actor, int(state["p"]), int(state["s"]), picks)
-        return Reply(
-            f"Merged #{state['s']} into #{merged.id} {render.plain(merged.display_name)}.",
-            contact_id=merged.id,
-            replace=True,
-        )
-    if not (choice[:1] == "f" and choice[1:].isdigit() and int(choice[1:]) < len(state["diffs"])):
+        return await _confirm(ctx, action, state)
+    if choice == "r" and state.get("reset_tag"):
+        state["move_reset"] = not state.get("move_reset")
+    elif choice[:1] == "f" and choice[1:].isdigit() and int(choice[1:]) < len(state["diffs"]):
+        i = int(choice[1:])
+        if not state["diffs"][i].get("pick"):
+            raise Usage("that field has an empty side: a pick never blanks a value")
+        state["picks"] = {**state["picks"], state["diffs"][i]["field"]: OTHER[_side(state, i)]}
+    else:
         raise Usage("that button is not one of this merge")
-    i = int(choice[1:])
-    state["picks"] = {**state["picks"], state["diffs"][i]["field"]: OTHER[_side(state, i)]}
     await update(ctx.binding.workspace_id, action.id, state)
     return _preview(ctx, action.id, state, replace=True)
+
+
+async def _confirm(ctx: Context, action: PendingAction, state: dict[str, Any]) -> Reply:
+    if not await take_action(ctx.binding.workspace_id, action.id):
+        return Reply("That was already done or cancelled.", replace=True)
+    done = await merging.merge(
+        ctx.actor,
+        int(state["p"]),
+        int(state["s"]),
+        state["picks"],
+        move_reset_tag=bool(state.get("move_reset")),
+    )
+    moved = f"Tags moved: {_names(done.moved_tags)}." if done.moved_tags else "No tag moved."
+    if done.reset_tag_stayed:
+        moved += f" {render.plain(done.reset_tag_stayed)} (the reset tag) did not move."
+    return Reply(
+        f"Merged #{state['s']} into #{done.contact.id} {render.plain(done.contact.display_name)}."
+        f" {moved}",
+        contact_id=done.contact.id,
+        replace=True,
+    )
 
 
 @command("unmerge", role="admin", usage="unmerge <merged contact>")

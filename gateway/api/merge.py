@@ -27,18 +27,23 @@ async def preview(request: web.Request, caller: Caller) -> web.Response:
             "messages": found.messages,
             "notes": found.notes,
             "tags": found.tags,
+            "reset_tag": found.reset_tag,
         }
     )
 
 
 async def merge(request: web.Request, caller: Caller) -> web.Response:
-    """POST /contacts/{ref}/merge {"secondary", "picks"}: merge the secondary into this one."""
+    """POST /contacts/{ref}/merge {"secondary", "picks", "move_reset_tag"}: merge the secondary
+    into this one; the primary as before, plus the tags that moved and the reset tag if it stayed
+    behind (additive, so clients reading the contact keep working)."""
     body = await read_json(request)
-    only(body, ("secondary", "picks"))
+    only(body, ("secondary", "picks", "move_reset_tag"))
     primary = await contact_id(request, caller)
     secondary = await resolve(caller, _ref(body.get("secondary")))
-    contact = await merging.merge(caller.actor, primary, secondary, _picks(body.get("picks")))
-    return json_response(contact_json(contact))
+    picks, move_reset = _picks(body.get("picks")), _flag(body.get("move_reset_tag", False))
+    done = await merging.merge(caller.actor, primary, secondary, picks, move_reset_tag=move_reset)
+    moved = {"moved_tags": done.moved_tags, "reset_tag_stayed": done.reset_tag_stayed}
+    return json_response({**contact_json(done.contact), **moved})
 
 
 def _ref(value: Any) -> str:
@@ -54,6 +59,12 @@ def _picks(value: Any) -> dict[str, str]:
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise Invalid('picks must map fields to "primary" or "secondary"')
+    return value
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid("move_reset_tag must be true or false")
     return value
 
 

@@ -88,7 +88,7 @@ ROUTES: tuple[Route, ...] = (
        body="MessageRequest", errors=(409, 429, 502, 504)),
     _r("DELETE", "/notes/{note_id}", notes.delete, "agent", "Deleted"),
     _r("GET", "/contacts/{ref}/merge/{other}", merge.preview, "admin", "MergePreview"),
-    _r("POST", "/contacts/{ref}/merge", merge.merge, "admin", "Contact", body="MergeRequest",
+    _r("POST", "/contacts/{ref}/merge", merge.merge, "admin", "MergeResult", body="MergeRequest",
        errors=(409,)),
     _r("POST", "/contacts/{ref}/unmerge", merge.unmerge, "admin", "Unmerged", errors=(409,)),
     _r("GET", "/contacts/{ref}/merges", merge.list_merges, "admin", "MergeList"),

@@ -168,16 +168,52 @@ SCHEMAS: dict[str, Schema] = {
         identities=COUNT,
         messages=COUNT,
         notes=COUNT,
-        tags=COUNT,
+        tags={**TEXTS, "description": "The secondary's tags new to the primary: they move."},
+        reset_tag=nullable(
+            "string",
+            description="The workspace's reset tag when the secondary has it and the primary"
+            " does not: it moves only with `move_reset_tag`.",
+        ),
     ),
     "FieldDiff": obj(
-        field=TEXT, primary=CUSTOM_VALUE, secondary=CUSTOM_VALUE, keeps={"enum": list(SIDES)}
+        field=TEXT,
+        primary=CUSTOM_VALUE,
+        secondary=CUSTOM_VALUE,
+        keeps={"enum": list(SIDES)},
+        pickable={
+            "type": "boolean",
+            "description": "Both sides hold a value; a pick never blanks one.",
+        },
     ),
     "MergeRequest": obj(
         ("secondary",),
         secondary={"type": ["string", "integer"], "description": "Id or typed identifier."},
-        picks={"type": "object", "additionalProperties": {"enum": list(SIDES)}},
+        picks={
+            "type": "object",
+            "additionalProperties": {"enum": list(SIDES)},
+            "description": "Field (or custom.<key>) to the side that wins; the primary wins"
+            " by default. Picking an empty value over a present one is refused.",
+        },
+        move_reset_tag={
+            "type": "boolean",
+            "default": False,
+            "description": "Also move the secondary's reset tag (e.g. Borrar) onto the"
+            " primary. Without it the primary keeps its own reset-tag state.",
+        },
     ),
+    "MergeResult": {
+        **CONTACT,
+        "properties": {
+            **CONTACT["properties"],
+            "moved_tags": {**TEXTS, "description": "The tags the merge put on the primary."},
+            "reset_tag_stayed": nullable(
+                "string",
+                description="The reset tag, when the secondary had it, the primary did not, and"
+                " it was not moved.",
+            ),
+        },
+        "required": [*CONTACT["required"], "moved_tags", "reset_tag_stayed"],
+    },
     "Unmerged": obj(primary=ref("Contact"), secondary=ref("Contact")),
     "MergeList": obj(
         merges={

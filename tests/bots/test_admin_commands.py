@@ -75,23 +75,22 @@ async def test_merge_previews_each_field_lets_picks_flip_and_confirms(chat: Chat
     ids = await people()
     ask = await chat.one(f"merge #{ids['ana']} gomez@example.com", ADMIN)
     assert ask.text == (
-        "*Merge #2 into #1?* #1 stays; #2's 0 identities, 0 messages, 0 notes and 0 new tags"
+        "*Merge #2 into #1?* #1 stays; #2's 0 identities, 0 messages, 0 notes and no tags"
         " move to it.\n"
         "name: #1 `Ana Pérez` | #2 `Ana Gómez` → keeps `Ana Pérez`\n"
         "email: #1 `ana@example.com` | #2 `gomez@example.com` → keeps `ana@example.com`\n"
         "phone: #1 `+593991234567` | #2 `(empty)` → keeps `+593991234567`\n"
         "country: #1 `(empty)` | #2 `EC` → keeps `EC`"
     )
-    assert labels(ask) == [
-        "name: use #2", "email: use #2", "phone: use #2", "country: use #1", "Merge", "Cancel",
-    ]  # fmt: skip
+    # No pick for phone or country: one side is empty, and a pick never blanks a value.
+    assert labels(ask) == ["name: use #2", "email: use #2", "Merge", "Cancel"]
     [flipped] = await chat.press(ask, "email: use #2", ADMIN)
     assert flipped.replace and flipped.text.splitlines()[2] == (
         "email: #1 `ana@example.com` | #2 `gomez@example.com` → keeps `gomez@example.com`"
     )
     assert labels(flipped)[1] == "email: use #1"
     [merged] = await chat.press(flipped, "Merge", ADMIN)
-    assert merged == Reply("Merged #2 into #1 Ana Pérez.", contact_id=1, replace=True)
+    assert merged == Reply("Merged #2 into #1 Ana Pérez. No tag moved.", contact_id=1, replace=True)
     assert await h.rows("SELECT email, country FROM contact WHERE id = 1") == [
         {"email": "gomez@example.com", "country": "EC"}
     ]

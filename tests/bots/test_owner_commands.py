@@ -15,6 +15,7 @@ from tests.bots.people import people
 
 @time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), tick=False)
 async def test_plan_shows_usage_and_the_owner_sets_the_cap(chat: Chat) -> None:
+    await h.workspace("acme", tz="UTC")  # the replies below are written for a UTC workspace
     await people()
     assert (await chat.one("plan", AGENT)).text == (
         "*Plan of acme, 2026-11*\n"
@@ -39,6 +40,7 @@ async def test_plan_shows_usage_and_the_owner_sets_the_cap(chat: Chat) -> None:
 
 @time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), tick=False)
 async def test_reset_status_preview_enable_disable_and_time(chat: Chat) -> None:
+    await h.workspace("acme", tz="UTC")  # the replies below are written for a UTC workspace
     await people()
     await chat.one("borrar #4", AGENT)
     assert (await chat.one("reset", ADMIN)).text == (

@@ -98,7 +98,7 @@ COMMANDS = [
     ("view run nope", "No view 'nope'."),
     ("view delete nope", "No view 'nope'."),
     ("merge #{ana} #{gomez}", "*Merge #{gomez} into #{ana}?* #{ana} stays; #{gomez}'s 0 identities,"
-     " 0 messages, 0 notes and 0 new tags move to it."),
+     " 0 messages, 0 notes and no tags move to it."),
     ("unmerge #{gomez}", "Contact #{gomez} has no merge to undo."),
     ("delete beto", "Delete *#{beto} Beto Díaz* with all its messages, notes and tags? This"
      " cannot be undone."),
@@ -385,3 +385,41 @@ async def test_notifications_reach_a_subscribed_channel_once_even_after_a_refusa
     assert posts[1].body["blocks"] == [section(text)]
     delivered = await h.scalar("SELECT delivered_at FROM event")
     assert delivered is not None
+
+
+def mrkdwn(answer: dict[str, Any]) -> list[str]:
+    """The lines of an answer's first section block (its whole text; `text` is a summary)."""
+    return str(answer["blocks"][0]["text"]["text"]).splitlines()
+
+
+async def test_merge_in_slack_offers_the_reset_tag_and_says_what_moved(
+    slack: SlackHarness, acme: dict[str, int]
+) -> None:
+    beto, cris = acme["beto"], acme["cris"]
+    await ask(slack, f"tag #{cris} Borrar lead", ADMIN)
+    (preview,) = await ask(slack, f"merge #{beto} #{cris}", ADMIN)
+    assert mrkdwn(preview) == [
+        f"*Merge #{cris} into #{beto}?* #{beto} stays; #{cris}'s 0 identities, 0 messages,"
+        " 0 notes and tag lead move to it.",
+        f"*Borrar* (the reset tag) does not move: #{beto} keeps its own state unless you"
+        " press “Also move Borrar”.",
+        f"name: #{beto} `Beto Díaz` | #{cris} `Cris Lara` → keeps `Beto Díaz`",
+        f"phone: #{beto} `+593987654321` | #{cris} `(empty)` → keeps `+593987654321`",
+        f"country: #{beto} `PE` | #{cris} `EC` → keeps `PE`",
+    ]
+    labels = [e["text"]["text"] for b in preview["blocks"] if b["type"] == "actions"
+              for e in b["elements"]]  # fmt: skip
+    assert labels == [f"name: use #{cris}", f"country: use #{cris}", "Also move Borrar",
+                      "Merge", "Cancel"]  # fmt: skip
+    (picked,) = await press(slack, preview, "Also move Borrar", ADMIN)
+    assert mrkdwn(picked)[1] == (
+        f"*Borrar* (the reset tag) moves too: a tagged monthly reset will delete #{beto}."
+    )
+    (unpicked,) = await press(slack, picked, "Do not move Borrar", ADMIN)
+    assert mrkdwn(unpicked) == mrkdwn(preview)
+    (merged,) = await press(slack, unpicked, "Merge", ADMIN)
+    assert merged["text"] == (
+        f"Merged #{cris} into #{beto} Beto Díaz. Tags moved: lead. Borrar (the reset tag) did"
+        " not move."
+    )
+    assert (await contacts.get(await admin_actor(), beto)).tags == ["lead", "vip"]

@@ -105,7 +105,7 @@ EVERY_COMMAND = [  # (command, user, first line of the first message the bot sen
     ("/view run ec", AGENT, "View <b>ec</b>: 2 contacts"),
     ("/view delete ec", ADMIN, "Deleted view <b>ec</b>."),
     ("/merge #1 #2", ADMIN, "<b>Merge #2 into #1?</b> #1 stays; #2's 0 identities, 0 messages,"
-     " 0 notes and 0 new tags move to it."),
+     " 0 notes and no tags move to it."),
     ("/unmerge #2", ADMIN, "Contact #2 has no merge to undo."),
     ("/delete #4", ADMIN, "Delete <b>#4 Cris Lara</b> with all its messages, notes and tags?"
      " This cannot be undone."),

@@ -71,7 +71,7 @@ async def test_merge_picks_edit_the_preview_in_place(tg: TelegramChat) -> None:
     [merged] = await tg.press(flipped, "Merge", ADMIN)
     assert (merged.method, merged.params["text"]) == (
         "editMessageText",
-        "Merged #2 into #1 Ana Gómez.",
+        "Merged #2 into #1 Ana Gómez. No tag moved.",
     )
 
 
@@ -186,3 +186,81 @@ async def test_a_long_list_is_split_on_lines_and_a_huge_one_becomes_a_file(
         == "Search <code>wide</code>: 105 contacts (the list is in the file)"
     )
     assert (huge[1].params["text"], huge[1].buttons()[0][0]) == ("More:", "Next page")
+
+
+async def _vip_and_doomed() -> None:
+    """#3 Beto Díaz (vip) is kept; #4 Cris Lara, his duplicate, carries Borrar and lead."""
+    from store import tags
+    from tests.bots.people import admin_actor
+
+    await people()
+    await tags.add(await admin_actor(), 4, ["Borrar", "lead"])
+
+
+PREVIEW = [
+    "Merge #4 into #3? #3 stays; #4's 0 identities, 0 messages, 0 notes and tag lead move to it.",
+    "Borrar (the reset tag) does not move: #3 keeps its own state unless you press “Also move"
+    " Borrar”.",
+    "name: #3 Beto Díaz | #4 Cris Lara → keeps Beto Díaz",
+    "phone: #3 +593987654321 | #4 (empty) → keeps +593987654321",
+    "country: #3 PE | #4 EC → keeps PE",
+]
+
+
+async def test_merge_names_the_moving_tags_and_holds_the_reset_tag_back(tg: TelegramChat) -> None:
+    await _vip_and_doomed()
+    [ask] = await tg.command("/merge #3 #4", ADMIN)
+    assert parsed(ask.params["text"]).splitlines() == PREVIEW
+    assert [label for label, _ in ask.buttons()] == [
+        "name: use #4", "country: use #4", "Also move Borrar", "Merge", "Cancel",
+    ]  # fmt: skip
+    [merged] = await tg.press(ask, "Merge", ADMIN)
+    assert (merged.method, merged.params["text"]) == (
+        "editMessageText",
+        "Merged #4 into #3 Beto Díaz. Tags moved: lead. Borrar (the reset tag) did not move.",
+    )
+    assert await h.rows(
+        "SELECT t.name FROM contact_tag ct JOIN tag t ON t.id = ct.tag_id"
+        " WHERE ct.contact_id = 3 ORDER BY t.key"
+    ) == [{"name": "lead"}, {"name": "vip"}]
+    assert await tg.texts("/unmerge #4", ADMIN) == [
+        "Unmerged: #3 Beto Díaz and #4 Cris Lara are separate again."
+    ]
+    assert await h.rows("SELECT contact_id FROM contact_tag ORDER BY contact_id, tag_id") == [
+        {"contact_id": 3}, {"contact_id": 4}, {"contact_id": 4},
+    ]  # fmt: skip
+
+
+async def test_the_reset_tag_moves_when_its_button_is_pressed(tg: TelegramChat) -> None:
+    await _vip_and_doomed()
+    [ask] = await tg.command("/merge #3 #4", ADMIN)
+    [picked] = await tg.press(ask, "Also move Borrar", ADMIN)
+    assert picked.method == "editMessageText"
+    assert parsed(picked.params["text"]).splitlines() == [
+        PREVIEW[0],
+        "Borrar (the reset tag) moves too: a tagged monthly reset will delete #3.",
+        *PREVIEW[2:],
+    ]
+    assert [label for label, _ in picked.buttons()][2] == "Do not move Borrar"
+    [merged] = await tg.press(picked, "Merge", ADMIN)
+    assert merged.params["text"] == "Merged #4 into #3 Beto Díaz. Tags moved: Borrar, lead."
+    assert await h.rows(
+        "SELECT t.name FROM contact_tag ct JOIN tag t ON t.id = ct.tag_id"
+        " WHERE ct.contact_id = 3 ORDER BY t.key"
+    ) == [{"name": "Borrar"}, {"name": "lead"}, {"name": "vip"}]
+
+
+async def test_a_pick_that_would_blank_a_value_is_refused_even_when_forged(
+    tg: TelegramChat,
+) -> None:
+    await _vip_and_doomed()
+    [ask] = await tg.command("/merge #3 #4", ADMIN)
+    ws = await h.scalar("SELECT id FROM workspace WHERE slug = 'acme'")
+    pid = await h.scalar("SELECT id FROM bot_action WHERE kind = 'merge'")
+    phone = sign_action(ws, f"p:{pid}:f1", timedelta(minutes=5))  # the phone: #4 has none
+    sent = await tg.send(u.press(phone, ADMIN, ask.result))
+    assert [parsed(c.params["text"]) for c in sent if "text" in c.params] == [
+        "That field has an empty side: a pick never blanks a value."
+    ]
+    await tg.press(ask, "Merge", ADMIN)
+    assert await h.rows("SELECT phone FROM contact WHERE id = 3") == [{"phone": "+593987654321"}]

@@ -101,20 +101,21 @@ async def test_preview_lists_each_differing_field_and_what_moves(orm: str) -> No
         primary=await contacts.get(actor, p),
         secondary=await contacts.get(actor, s),
         diffs=[
-            FieldDiff("name", "Ana", "Ana María", "primary"),
-            FieldDiff("email", "ana@example.com", None, "primary"),
-            FieldDiff("phone", None, "+593991234567", "secondary"),
-            FieldDiff("identifier", None, "crm-9", "secondary"),
-            FieldDiff("company", "Acme", None, "primary"),
-            FieldDiff("city", "Quito", "Guayaquil", "primary"),
-            FieldDiff("custom.plan", "gold", "silver", "primary"),
-            FieldDiff("custom.size", 10, None, "primary"),
-            FieldDiff("custom.vip", None, True, "secondary"),
+            FieldDiff("name", "Ana", "Ana María", "primary", True),
+            FieldDiff("email", "ana@example.com", None, "primary", False),
+            FieldDiff("phone", None, "+593991234567", "secondary", False),
+            FieldDiff("identifier", None, "crm-9", "secondary", False),
+            FieldDiff("company", "Acme", None, "primary", False),
+            FieldDiff("city", "Quito", "Guayaquil", "primary", True),
+            FieldDiff("custom.plan", "gold", "silver", "primary", True),
+            FieldDiff("custom.size", 10, None, "primary", False),
+            FieldDiff("custom.vip", None, True, "secondary", False),
         ],
         identities=1,
         messages=2,
         notes=1,
-        tags=1,
+        tags=["lead"],
+        reset_tag=None,
     )
     assert got.secondary.tags == ["lead", "vip"]
 
@@ -125,7 +126,9 @@ async def test_merge_moves_every_row_to_the_primary_and_fills_its_empty_fields(o
     before_p, before_s = await contacts.get(actor, p), await contacts.get(actor, s)
     owned = await state(actor.workspace_id, s)
     tag_ids = dict(await table("SELECT key, id FROM tag"))
-    merged = await merge.merge(actor, p, s)
+    done = await merge.merge(actor, p, s)
+    assert (done.moved_tags, done.reset_tag_stayed) == (["lead"], None)
+    merged = done.contact
     assert merged == dataclasses.replace(
         before_p,
         phone="+593991234567",
@@ -165,6 +168,7 @@ async def test_merge_moves_every_row_to_the_primary_and_fills_its_empty_fields(o
         "note_ids": owned["note"],
         "tag_ids": sorted([tag_ids["vip"], tag_ids["lead"]]),
         "primary_tag_ids": [tag_ids["vip"]],
+        "moved_tag_ids": [tag_ids["lead"]],
         "repointed_ids": [],
     }
     assert snapshot["max_message_id"] == max(owned["message"])
@@ -180,11 +184,13 @@ async def test_the_secondary_id_and_identifiers_keep_resolving_to_the_primary(or
     tg, wa = await h.channel("telegram"), await h.channel("whatsapp")
     p = await ingest(tg, "100", "m1", display_name="Ana")
     s = await ingest(tg, "200", "m2", display_name="Ana M")
-    await contacts.patch(actor, p, {"email": "ana@example.com", "identifier": "crm-1"})
+    await contacts.patch(
+        actor, p, {"email": "ana@example.com", "identifier": "crm-1", "phone": "0987654321"}
+    )
     await contacts.patch(
         actor, s, {"email": "ana.m@example.com", "identifier": "crm-2", "phone": "0991234567"}
     )
-    await merge.merge(actor, p, s, {"phone": "primary"})
+    await merge.merge(actor, p, s)
     assert await table("SELECT email, phone, identifier FROM contact WHERE id = ?", s) == [
         ("ana.m@example.com", "+593991234567", "crm-2")
     ]
@@ -200,7 +206,10 @@ async def test_the_secondary_id_and_identifiers_keep_resolving_to_the_primary(or
     )
     assert (upserted.id, created, upserted.email) == (p, False, "ana.m@example.com")
     kept_sql = "SELECT id, email, phone, identifier FROM contact ORDER BY id"
-    kept = [(p, "ana.m@example.com", None, "crm-1"), (s, None, "+593991234567", "crm-2")]
+    kept = [
+        (p, "ana.m@example.com", "+593987654321", "crm-1"),
+        (s, None, "+593991234567", "crm-2"),
+    ]
     assert await table(kept_sql) == kept
     assert (await contacts.find(actor, "email:ana.m@example.com")).id == p
     # The secondary's own email is now the primary's: the unmerge says so and changes nothing.
@@ -235,18 +244,14 @@ async def test_picks_choose_per_field_and_the_secondary_keeps_what_the_primary_l
     actor = await actor_for()
     _wa, p, s = await two_contacts(actor)
     await contacts.patch(actor, s, {"email": "maria@example.com"})
+    await contacts.patch(actor, p, {"phone": "0987654321"})
     before = (await state(actor.workspace_id, p), await state(actor.workspace_id, s))
-    picks = {
-        "name": "secondary",
-        "email": "secondary",
-        "phone": "primary",
-        "custom.plan": "secondary",
-    }
-    merged = await merge.merge(actor, p, s, picks)
+    picks = {"name": "secondary", "email": "secondary", "custom.plan": "secondary"}
+    merged = (await merge.merge(actor, p, s, picks)).contact
     assert (merged.name, merged.email, merged.phone, merged.identifier, merged.custom) == (
         "Ana María",
         "maria@example.com",
-        None,
+        "+593987654321",
         "crm-9",
         {"plan": "silver", "size": 10, "vip": True},
     )
@@ -279,6 +284,19 @@ async def test_errors_name_what_is_wrong(orm: str) -> None:
         await merge.merge(actor, p, s, {"custom.nope": "secondary"})
     with pytest.raises(Invalid, match="the pick for city must be 'primary' or 'secondary'"):
         await merge.merge(actor, p, s, {"city": "both"})
+    blanks = {
+        "email": "cannot pick the secondary's email: it is empty and would blank the primary's"
+        " value (a pick never blanks a value)",
+        "phone": "cannot pick the primary's phone: it is empty and would blank the secondary's"
+        " value (a pick never blanks a value)",
+        "custom.size": "cannot pick the secondary's custom.size: it is empty",
+        "custom.vip": "cannot pick the primary's custom.vip: it is empty",
+    }
+    for field, message in blanks.items():
+        side = "primary" if "primary's " + field in message else "secondary"
+        with pytest.raises(Invalid) as caught:
+            await merge.merge(actor, p, s, {field: side})
+        assert str(caught.value).startswith(message)
     with pytest.raises(Forbidden, match="this needs the admin role; you are agent"):
         await merge.merge(dataclasses.replace(actor, role="agent"), p, s)
     with pytest.raises(Invalid, match=f"contact #{p} has no merge to undo"):

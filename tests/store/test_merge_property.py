@@ -1,4 +1,5 @@
-"""Property: merging two random contacts and unmerging leaves both exactly as they were."""
+"""Property: merging two random contacts and unmerging leaves both exactly as they were, whether
+or not the reset tag was picked to move; a pick that would blank a value changes nothing."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from store import contacts, db, merge, notes, tags
 from store.access import Actor
+from store.contacts import Contact
 from store.db import raw_transaction
+from store.errors import Invalid
 from store.ingest import write_batch
 from store.setup import get_workspace
 from store.types import ChannelInfo, Inbound, Item
@@ -56,13 +60,24 @@ def sides(draw: st.DrawFn, who: str) -> Side:
     return Side(
         fields={k: v for k, v in fields.items() if v is not None},
         custom=draw(st.dictionaries(st.sampled_from(CUSTOM_KEYS), CUSTOM_VALUES, max_size=3)),
-        tags=draw(st.lists(st.sampled_from(["vip", "lead", "Borrar"]), unique=True, max_size=3)),
+        tags=[
+            *draw(st.lists(st.sampled_from(["vip", "lead"]), unique=True, max_size=2)),
+            *draw(st.sampled_from([[], ["Borrar"], ["bórrar"]])),  # the reset tag, two spellings
+        ],
         notes=draw(st.integers(0, 2)),
         identities=draw(st.lists(st.integers(0, 2), max_size=2)),
         activity=draw(st.sampled_from(TIMES)),
     )
 
 
+# The issue's case, always run: a kept VIP and a duplicate of it tagged for the reset.
+KEY_CASE: dict[str, Any] = {
+    "p": Side({"name": "Vera"}, {}, ["vip"], 1, [1], TIMES[1]),
+    "s": Side({"name": "Vera D.", "city": "Quito"}, {}, ["bórrar", "lead"], 0, [2], TIMES[2]),
+    "picks": {"name": "secondary", "city": "primary"},  # the city pick would blank: refused
+    "chain": False,
+    "cycle": False,
+}
 PICKS = st.dictionaries(
     st.sampled_from([*merge.FIELDS, *(f"custom.{k}" for k in CUSTOM_KEYS)]),
     st.sampled_from(merge.SIDES),
@@ -76,16 +91,32 @@ PICKS = st.dictionaries(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(p=sides("p"), s=sides("s"), picks=PICKS, chain=st.booleans(), cycle=st.booleans())
+@example(**KEY_CASE, move_reset=False)
+@example(**KEY_CASE, move_reset=True)
+@given(
+    p=sides("p"),
+    s=sides("s"),
+    picks=PICKS,
+    chain=st.booleans(),
+    cycle=st.booleans(),
+    move_reset=st.booleans(),
+)
 def test_merge_then_unmerge_restores_both_contacts(
-    db_url: str, p: Side, s: Side, picks: dict[str, str], chain: bool, cycle: bool
+    db_url: str,
+    p: Side,
+    s: Side,
+    picks: dict[str, str],
+    chain: bool,
+    cycle: bool,
+    move_reset: bool,
 ) -> None:
-    asyncio.run(_scenario(db_url, p, s, picks, chain, cycle))
+    asyncio.run(_scenario(db_url, p, s, picks, (chain, cycle, move_reset)))
 
 
 async def _scenario(
-    url: str, p: Side, s: Side, picks: dict[str, str], chain: bool, cycle: bool
+    url: str, p: Side, s: Side, picks: dict[str, str], flags: tuple[bool, bool, bool]
 ) -> None:
+    chain, cycle, move_reset = flags
     await db.init(url)
     try:
         slug = f"prop{next(_workspaces)}"
@@ -102,7 +133,19 @@ async def _scenario(
         known = {*p.custom, *s.custom}
         chosen = {k: v for k, v in picks.items() if not k.startswith("custom.") or k[7:] in known}
         before = [await state(actor.workspace_id, i) for i in (p_id, s_id)]
-        await merge.merge(actor, p_id, s_id, chosen)
+        first, second = (b["contact"] for b in before)
+        blanking = {k: v for k, v in chosen.items() if _blanks(k, v, first, second)}
+        if blanking:  # refused, and nothing changes
+            with pytest.raises(Invalid, match="a pick never blanks a value"):
+                await merge.merge(actor, p_id, s_id, chosen, move_reset_tag=move_reset)
+            assert [await state(actor.workspace_id, i) for i in (p_id, s_id)] == before
+        chosen = {k: v for k, v in chosen.items() if k not in blanking}
+        done = await merge.merge(actor, p_id, s_id, chosen, move_reset_tag=move_reset)
+        had = [RESET in {tags.key(t) for t in c.tags} for c in (first, second)]
+        has = RESET in {tags.key(t) for t in done.contact.tags}
+        assert has == (had[0] or (had[1] and move_reset))
+        assert (done.reset_tag_stayed is not None) == (had[1] and not had[0] and not move_reset)
+        assert sorted(done.moved_tags) == sorted(set(done.contact.tags) - set(first.tags))
         primary, secondary = await merge.unmerge(actor, s_id)
         after = [await state(actor.workspace_id, i) for i in (p_id, s_id)]
         assert after == before
@@ -111,6 +154,19 @@ async def _scenario(
             assert (await contacts.get(actor, c_id)).id == s_id
     finally:
         await db.close()
+
+
+RESET = "borrar"  # the folded key of the workspace's reset tag (default `Borrar`)
+
+
+def _blanks(field: str, side: str, primary: Contact, secondary: Contact) -> bool:
+    """Whether picking `side` for `field` would put an empty value over a present one."""
+    values = [
+        c.custom.get(field[7:]) if field.startswith("custom.") else getattr(c, field)
+        for c in (primary, secondary)
+    ]
+    mine, theirs = values if side == "primary" else values[::-1]
+    return mine in (None, "") and theirs not in (None, "")
 
 
 async def _build(actor: Actor, channel: ChannelInfo, side: Side, who: str) -> int:

@@ -302,7 +302,7 @@ async def test_messages_arriving_during_the_run_are_exported_before_deleting(
 
 async def next_period_usage(actor: Actor) -> tuple[int, int, dict[str, int]]:
     """(carried_over, used, carried per channel kind) of next month, making its row now."""
-    nxt = next_period(period_of(datetime.now(UTC), "UTC"))
+    nxt = next_period(period_of(datetime.now(UTC), h.TEST_ZONE))
     async with raw_transaction() as tx:
         pid = await capacity.ensure_period(tx, actor.workspace_id, nxt, datetime.now(UTC))
     row = (

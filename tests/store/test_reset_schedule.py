@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from gateway.resets import ResetRunner
 from gateway.settings import load_settings
@@ -15,11 +17,15 @@ from store.reset_schedule import due, previous_period, warn_upcoming
 from tests import helpers as h
 from tests.store.test_reset import owner, person
 
-NOV_RUN = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)
+ZONE = ZoneInfo(h.TEST_ZONE)  # the test workspace's zone: the times below are local
 
 
 def moment(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    return datetime.fromisoformat(text).replace(tzinfo=ZONE)
+
+
+NOV_RUN = moment("2026-11-30T23:00")
+NOV_MIDMONTH = moment("2026-11-10T12:00")  # when the November run's people wrote
 
 
 def test_previous_period() -> None:
@@ -72,7 +78,8 @@ async def test_a_missed_run_is_caught_up_early_next_month_unless_changed_since()
 async def test_the_warning_comes_once_48_hours_before_with_the_counts() -> None:
     actor = await owner()
     tg = await h.channel("telegram")
-    await person(tg, "ana", 3)
+    with time_machine.travel(NOV_MIDMONTH, tick=False):
+        await person(tg, "ana", 3)
     await reset.set_mode(actor, "all", now=moment("2026-11-03T10:00"))
     assert await warn_upcoming(moment("2026-11-28T22:59")) == []
     assert await warn_upcoming(moment("2026-11-28T23:00")) == ["acme"]
@@ -83,15 +90,16 @@ async def test_the_warning_comes_once_48_hours_before_with_the_counts() -> None:
     )
     assert (event["kind"], event["key"]) == ("reset_soon", "reset_soon:2026-11")
     assert payload["contacts"] == 1 and payload["messages"] == 3 and payload["mode"] == "all"
-    assert payload["run_at"] == NOV_RUN.isoformat()
+    assert payload["run_at"] == NOV_RUN.astimezone(UTC).isoformat()
 
 
 @pytest.mark.usefixtures("orm")
 async def test_the_runner_claims_and_runs_a_due_reset_once(tmp_path: Path) -> None:
     actor = await owner()
     tg = await h.channel("telegram")
-    for name in ("ana", "beto"):
-        await person(tg, name, 1)
+    with time_machine.travel(NOV_MIDMONTH, tick=False):
+        for name in ("ana", "beto"):
+            await person(tg, name, 1)
     await reset.set_mode(actor, "all", now=moment("2026-11-03T10:00"))
     settings = load_settings(reset_export_dir=tmp_path / "x", reset_pause_seconds=0)
     runner, rival = ResetRunner(settings), ResetRunner(settings)

@@ -92,6 +92,11 @@ async def test_note_errors(api: Api) -> None:
 NO_SECONDARY = "secondary is required: the id or typed identifier of the other contact"
 
 
+def diff(field: str, p: Any, s: Any, keeps: str, *, pickable: bool = False) -> dict[str, Any]:
+    """A FieldDiff as the API shows it."""
+    return {"field": field, "primary": p, "secondary": s, "keeps": keeps, "pickable": pickable}
+
+
 async def _pair(api: Api) -> None:
     await api.create(name="Ana", email="ana@example.com", city="Quito")
     await api.create(name="Ana María", phone="0991234567", company="Acme")
@@ -111,26 +116,17 @@ async def test_merge_preview(api: Api) -> None:
                 2, ws, name="Ana María", phone="+593991234567", company="Acme", tags=["vip"]
             ),
             "diffs": [
-                {"field": "name", "primary": "Ana", "secondary": "Ana María", "keeps": "primary"},
-                {
-                    "field": "email",
-                    "primary": "ana@example.com",
-                    "secondary": None,
-                    "keeps": "primary",
-                },
-                {
-                    "field": "phone",
-                    "primary": None,
-                    "secondary": "+593991234567",
-                    "keeps": "secondary",
-                },
-                {"field": "company", "primary": None, "secondary": "Acme", "keeps": "secondary"},
-                {"field": "city", "primary": "Quito", "secondary": None, "keeps": "primary"},
+                diff("name", "Ana", "Ana María", "primary", pickable=True),
+                diff("email", "ana@example.com", None, "primary"),
+                diff("phone", None, "+593991234567", "secondary"),
+                diff("company", None, "Acme", "secondary"),
+                diff("city", "Quito", None, "primary"),
             ],
             "identities": 0,
             "messages": 0,
             "notes": 1,
-            "tags": 1,
+            "tags": ["vip"],
+            "reset_tag": None,
         },
     )
 
@@ -143,16 +139,20 @@ async def test_merge_with_picks_then_unmerge(api: Api) -> None:
     )
     assert (merged.status, stable(merged.body)) == (
         200,
-        contact(
-            1,
-            ws,
-            name="Ana María",
-            email="ana@example.com",
-            phone="+593991234567",
-            company="Acme",
-            city="Quito",
-            tags=["vip"],
-        ),
+        {
+            **contact(
+                1,
+                ws,
+                name="Ana María",
+                email="ana@example.com",
+                phone="+593991234567",
+                company="Acme",
+                city="Quito",
+                tags=["vip"],
+            ),
+            "moved_tags": ["vip"],
+            "reset_tag_stayed": None,
+        },
     )
     old_id = await api("GET", "/contacts/2")
     assert old_id.body["id"] == 1
@@ -185,6 +185,66 @@ async def test_merge_with_picks_then_unmerge(api: Api) -> None:
     ]
 
 
+async def _vip_and_doomed(api: Api) -> None:
+    """#1 Vera, a kept VIP; #2 her duplicate, tagged for the reset (`bórrar`) and `lead`."""
+    await api.create(name="Vera", email="vera@example.com")
+    await api.create(name="Vera D.", city="Quito")
+    await api("POST", "/contacts/1/tags", json={"tags": ["vip"]})
+    await api("POST", "/contacts/2/tags", json={"tags": ["bórrar", "lead"]})
+
+
+async def _tagged_for_reset(api: Api) -> list[int]:
+    """The ids of the live contacts the monthly reset (tagged) would delete."""
+    found = await api("GET", "/contacts", params={"filter": "tag:Borrar"})
+    return [c["id"] for c in found.body["contacts"]]
+
+
+async def test_the_reset_tag_moves_only_when_the_body_picks_it(api: Api) -> None:
+    ws = await workspace_id()
+    await _vip_and_doomed(api)
+    assert await _tagged_for_reset(api) == [2]
+    shown = await api("GET", "/contacts/1/merge/2", role="admin")
+    assert (shown.status, shown.body["tags"], shown.body["reset_tag"]) == (200, ["lead"], "bórrar")
+    held = await api("POST", "/contacts/1/merge", role="admin", json={"secondary": 2})
+    vera = {"name": "Vera", "email": "vera@example.com", "city": "Quito"}
+    assert (held.status, stable(held.body)) == (
+        200,
+        {
+            **contact(1, ws, **vera, tags=["lead", "vip"]),
+            "moved_tags": ["lead"],
+            "reset_tag_stayed": "bórrar",
+        },
+    )
+    assert await _tagged_for_reset(api) == []
+    assert (await api("POST", "/contacts/2/unmerge", role="admin")).status == 200
+    picked = await api(
+        "POST", "/contacts/1/merge", role="admin", json={"secondary": 2, "move_reset_tag": True}
+    )
+    assert (picked.status, stable(picked.body)) == (
+        200,
+        {
+            **contact(1, ws, **vera, tags=["bórrar", "lead", "vip"]),
+            "moved_tags": ["bórrar", "lead"],
+            "reset_tag_stayed": None,
+        },
+    )
+    assert await _tagged_for_reset(api) == [1]
+    undone = await api("POST", "/contacts/2/unmerge", role="admin")
+    assert (undone.status, stable(undone.body)) == (
+        200,
+        {
+            "primary": contact(1, ws, name="Vera", email="vera@example.com", tags=["vip"]),
+            "secondary": contact(2, ws, name="Vera D.", city="Quito", tags=["bórrar", "lead"]),
+        },
+    )
+
+
+BLANKS_PHONE = (
+    "cannot pick the primary's phone: it is empty and would blank the secondary's value"
+    " (a pick never blanks a value)"
+)
+
+
 async def test_merge_errors(api: Api) -> None:
     await _pair(api)
     cases: list[tuple[str, Any, int, dict[str, str]]] = [
@@ -213,6 +273,26 @@ async def test_merge_errors(api: Api) -> None:
             {"secondary": 2, "picks": {"name": "both"}},
             422,
             error("invalid", "the pick for name must be 'primary' or 'secondary', not 'both'"),
+        ),
+        (
+            "/contacts/1/merge",
+            {"secondary": 2, "picks": {"phone": "primary"}},
+            422,
+            error("invalid", BLANKS_PHONE),
+        ),
+        (
+            "/contacts/1/merge",
+            {"secondary": 2, "move_reset_tag": "yes"},
+            422,
+            error("invalid", "move_reset_tag must be true or false"),
+        ),
+        (
+            "/contacts/1/merge",
+            {"secondary": 2, "move_tags": True},
+            422,
+            error(
+                "invalid", "unknown field(s): move_tags; expected secondary, picks, move_reset_tag"
+            ),
         ),
         ("/contacts/1/unmerge", None, 422, error("invalid", "contact #1 has no merge to undo")),
     ]

@@ -56,16 +56,18 @@ async def test_status_and_mode_changes(api: Api) -> None:
     changed = await api("PUT", "/reset", json={"mode": "tagged", "time": "22:30"})
     assert changed.status == 200, changed.body
     now = datetime.now(UTC)
-    starts = reset_policy.applies_from(now, "UTC", "off", "tagged")
+    starts = reset_policy.applies_from(now, h.TEST_ZONE, "off", "tagged")
     month = reset_policy.month_name(starts)
     assert month in changed.body["message"]
     assert changed.body["local_time"] == "22:30"
-    if starts == period_of(now, "UTC"):
+    if starts == period_of(now, h.TEST_ZONE):
         assert changed.body["mode"] == "tagged" and changed.body["pending_mode"] is None
     else:
         assert changed.body["pending_mode"] == "tagged" and changed.body["pending_from"] == starts
-    expected = reset_policy.run_at(starts, "UTC", "22:30")
-    assert changed.body["next_run_at"] == expected.isoformat().replace("+00:00", "Z")
+    expected = reset_policy.run_at(starts, h.TEST_ZONE, "22:30")
+    assert changed.body["next_run_at"] == expected.astimezone(UTC).isoformat().replace(
+        "+00:00", "Z"
+    )
     assert changed.body["set_by"] == "token:owner-bot"
     audit = await h.rows("SELECT actor, action, target FROM audit_log WHERE action LIKE 'reset.%'")
     assert {a["action"] for a in audit} == {"reset.mode", "reset.time"}
