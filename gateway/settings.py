@@ -20,7 +20,7 @@ DEFAULT_DATABASE_URL = "sqlite://./data/contactgate.db"
 # CONTACTGATE_* variables read elsewhere: the config file's path, the tests' and benches' servers
 OTHER_VARIABLES = frozenset(
     {"CONTACTGATE_CONFIG", "CONTACTGATE_TEST_PG_ADMIN", "CONTACTGATE_BENCH_PG_ADMIN"}
-    | {"CONTACTGATE_REQUIRE_PG"}
+    | {"CONTACTGATE_REQUIRE_PG", "CONTACTGATE_TEST_CLOCK", "CONTACTGATE_TEST_ZONE"}
 )
 
 
