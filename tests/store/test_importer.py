@@ -85,7 +85,7 @@ async def _snapshot() -> dict[str, Any]:
 
 
 def _result(rows: int, created: int, updated: int, skipped: int, failed: int, **kw: Any) -> Any:
-    base = {
+    base: dict[str, Any] = {
         **{"conflicts": 0, "errors_path": None, "encoding": "utf-8", "delimiter": ","},
         **{"dry_run": False, "on_conflict": "skip"},
     }
@@ -279,7 +279,7 @@ async def test_empty_cells_keep_values_and_unchanged_rows_are_skipped(
     )
     assert await import_csv(actor, path) == _result(4, 0, 1, 3, 0)
     assert await import_csv(actor, path) == _result(4, 0, 0, 4, 0)  # again: nothing changes
-    ana = {
+    ana: dict[str, Any] = {
         **dict.fromkeys(SHOWN),
         "name": "Ána",
         "email": "ana@x.com",
