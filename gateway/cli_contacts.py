@@ -137,10 +137,11 @@ def import_contacts(
     if result.failed and errors_path is None:
         click.echo(f"{result.failed} rows failed: add --errors FILE to get them", err=True)
     if result.conflicts:
+        rows = "1 row" if result.conflicts == 1 else f"{result.conflicts} rows"
+        written = "would not be written" if dry_run else "not written"
         where = f"listed in {errors_path}" if errors_path else "add --errors FILE to list them"
         click.echo(
-            f"{result.conflicts} rows would overwrite another person and"
-            f" {'would not be' if dry_run else 'were not'} written ({where});"
+            f"{rows} {written}: each would overwrite another person ({where});"
             " --on-conflict update writes them",
             err=True,
         )

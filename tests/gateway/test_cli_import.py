@@ -60,7 +60,7 @@ def test_import_prints_the_counts_and_writes_the_error_report(
         "on_conflict: skip\n"
     )
     assert result.stderr == (
-        f"1 rows would overwrite another person and were not written (listed in {errors});"
+        f"1 row not written: each would overwrite another person (listed in {errors});"
         " --on-conflict update writes them\n"
     )
     assert errors.read_bytes().decode() == ERROR_REPORT
@@ -86,8 +86,8 @@ def test_dry_run_as_json_writes_nothing_and_hints_at_errors(cli: CliRunner, db_u
     }
     assert result.stderr == (
         "7 rows failed: add --errors FILE to get them\n"
-        "1 rows would overwrite another person and would not be written (add --errors FILE to"
-        " list them); --on-conflict update writes them\n"
+        "1 row would not be written: each would overwrite another person (add --errors FILE"
+        " to list them); --on-conflict update writes them\n"
     )
     assert asyncio.run(_names(db_url)) == []
 
@@ -186,8 +186,8 @@ def test_conflicts_are_not_written_until_on_conflict_update_as_a_subprocess(
         {**_counts(1, 0, 0, 2), "errors_path": None, "dry_run": True, "on_conflict": "skip"},
     )
     assert said == (
-        "2 rows would overwrite another person and would not be written (add --errors FILE to"
-        " list them); --on-conflict update writes them\n"
+        "2 rows would not be written: each would overwrite another person (add --errors FILE"
+        " to list them); --on-conflict update writes them\n"
     )
     shown = {"errors_path": str(errors), "dry_run": False, "on_conflict": "skip"}
     for created, skipped in ((1, 0), (0, 1)):  # the second run: the same conflicts, no flip
