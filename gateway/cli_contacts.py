@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gateway.cli_common import run, show
+
+if TYPE_CHECKING:
+    from store.import_conflicts import OnConflict
 
 
 @click.command("export")
@@ -91,6 +94,14 @@ class _FileRefused(click.ClickException):
     default=None,
     help="Write the failed rows (line, error, their cells) to this CSV file.",
 )
+@click.option(
+    "--on-conflict",
+    type=click.Choice(["skip", "update"]),
+    default="skip",
+    show_default=True,
+    help="A row that would overwrite another person (another name on a matched email/phone,"
+    " or a second row for a contact the file already wrote): skip it, or update anyway.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def import_contacts(
@@ -99,11 +110,13 @@ def import_contacts(
     file: Path,
     dry_run: bool,
     errors_path: Path | None,
+    on_conflict: OnConflict,
     as_json: bool,
 ) -> None:
     """Import contacts from a CSV file: upsert by identifier, then email, then phone.
 
-    Exits 0 once the file is read (even when some rows failed), 2 when it cannot be used.
+    Exits 0 once the file is read (even when some rows failed or were conflicts), 2 when it
+    cannot be used.
     """
     from store.access import Actor
     from store.errors import Invalid
@@ -113,7 +126,9 @@ def import_contacts(
     async def work() -> ImportResult:
         actor = Actor((await get_workspace(workspace_slug)).id, "cli", "cli", "owner")
         try:
-            return await import_csv(actor, file, dry_run=dry_run, errors_path=errors_path)
+            return await import_csv(
+                actor, file, dry_run=dry_run, errors_path=errors_path, on_conflict=on_conflict
+            )
         except Invalid as exc:
             raise _FileRefused(f"{file}: {exc}") from exc
 
@@ -121,3 +136,12 @@ def import_contacts(
     show(result, as_json)
     if result.failed and errors_path is None:
         click.echo(f"{result.failed} rows failed: add --errors FILE to get them", err=True)
+    if result.conflicts:
+        rows = "1 row" if result.conflicts == 1 else f"{result.conflicts} rows"
+        written = "would not be written" if dry_run else "not written"
+        where = f"listed in {errors_path}" if errors_path else "add --errors FILE to list them"
+        click.echo(
+            f"{rows} {written}: each would overwrite another person ({where});"
+            " --on-conflict update writes them",
+            err=True,
+        )

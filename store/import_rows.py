@@ -41,6 +41,7 @@ class Target:
     new_tags: dict[str, str] = field(default_factory=dict)
     released: set[str] = field(default_factory=set)  # unique columns whose old value it frees
     text: tuple[str, str | None] | None = None
+    written: bool = False  # a row of the file resolved to it: a later change is a conflict
 
     def label(self) -> str:
         """How an error names this contact."""

@@ -5,27 +5,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from store import csvio, import_rows, tags
+from store import csvio
 from store.access import Actor, audit, require
 from store.contacts import workspace_region
 from store.csvio import Row
 from store.db import ClientTx, RawTx, raw_transaction
-from store.errors import Invalid
-from store.import_rows import STATE, UNIQUE, Target
-from store.serial import load_json
+from store.import_batch import Batch
+from store.import_conflicts import OnConflict, Written
 
 BATCH_ROWS = 2000
 PARALLEL_MIN_BYTES = 4 << 20  # smaller files are cleaned in this process (no worker start-up)
 RETRIES = 3  # a batch that lost a race with a concurrent writer (unique value, deadlock) is redone
 RACES = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
-OUTCOMES = ("created", "updated", "skipped", "failed")
+OUTCOMES = ("created", "updated", "skipped", "failed", "conflicts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,43 +36,54 @@ class ImportResult:
     updated: int
     skipped: int
     failed: int
+    conflicts: int  # rows that would overwrite another person: not written (see on_conflict)
     errors_path: str | None
     encoding: str
     delimiter: str
     dry_run: bool
+    on_conflict: OnConflict
 
 
 @dataclass(slots=True)
 class Counts:
-    """Outcomes of the rows written so far."""
+    """Outcomes of the rows written so far, and the contacts those rows resolved to."""
 
     created: int = 0
     updated: int = 0
     skipped: int = 0
     failed: int = 0
+    conflicts: int = 0
+    written: Written = field(default_factory=Written)
 
     @property
     def rows(self) -> int:
         """Rows read so far."""
-        return self.created + self.updated + self.skipped + self.failed
+        return sum(getattr(self, k) for k in OUTCOMES)
 
-    def result(self, errors_path: str | None, fmt: csvio.Format, dry_run: bool) -> ImportResult:
+    def result(
+        self, errors_path: str | None, fmt: csvio.Format, dry_run: bool, mode: OnConflict
+    ) -> ImportResult:
         """The final result of an import with these counts."""
-        counts = (self.rows, self.created, self.updated, self.skipped, self.failed)
-        return ImportResult(*counts, errors_path, fmt.encoding, fmt.delimiter, dry_run)
+        return ImportResult(
+            *(self.rows, self.created, self.updated, self.skipped, self.failed, self.conflicts),
+            *(errors_path, fmt.encoding, fmt.delimiter, dry_run, mode),
+        )
 
     def detail(self) -> dict[str, int]:
         """The counts as the audit line records them."""
         return {"rows": self.rows, **{k: getattr(self, k) for k in OUTCOMES}}
 
     def recorder(self, report: csvio.ErrorReport) -> Callable[[Batch], None]:
-        """What to do once a batch is written: count its rows, report its errors."""
+        """What to do once a batch is written: count its rows, report its errors and
+        conflicts (worded now: the contacts it created have their ids), remember its contacts."""
 
         def done(batch: Batch) -> None:
             for row, outcome, error in batch.results:
                 setattr(self, outcome, getattr(self, outcome) + 1)
                 if error is not None:
-                    report.add(row.line, error, row.cells)
+                    report.add(row.line, str(error), row.cells)
+            for cid in batch.written_ids():
+                self.written.add(cid)
 
         return done
 
@@ -83,9 +93,17 @@ class _Rollback(Exception):
 
 
 async def import_csv(
-    actor: Actor, source: Path, *, dry_run: bool = False, errors_path: Path | None = None
+    actor: Actor,
+    source: Path,
+    *,
+    dry_run: bool = False,
+    errors_path: Path | None = None,
+    on_conflict: OnConflict = "skip",
 ) -> ImportResult:
     """Import contacts from a CSV file: row errors go to `errors_path`, file errors are Invalid.
+
+    A conflict (a row that would overwrite another person, see store.import_conflicts) is
+    counted and reported, not written, unless `on_conflict` is "update".
 
     Rows are written in batches of BATCH_ROWS, each in its own transaction; a dry run does the
     same work in one transaction it rolls back (on SQLite it holds the write lock throughout).
@@ -102,16 +120,28 @@ async def import_csv(
         report = csvio.ErrorReport(errors_path, columns.header, fmt)
         parallel = fmt.size >= PARALLEL_MIN_BYTES
         batches = csvio.prepared(stream, columns, region, BATCH_ROWS, parallel=parallel)
+        make = _maker(actor.workspace_id, counts.written, overwrite=on_conflict == "update")
         finished = False
         try:
             async with aclosing(batches):
-                await _run(actor.workspace_id, batches, counts.recorder(report), dry_run)
+                await _run(make, batches, counts.recorder(report), dry_run)
             finished = True
         finally:
             written = report.close()
             if not dry_run and (finished or counts.rows):
-                await _audit(actor, source, {**counts.detail(), "finished": finished})
-    return counts.result(written, fmt, dry_run)
+                detail = {**counts.detail(), "on_conflict": on_conflict, "finished": finished}
+                await _audit(actor, source, detail)
+    return counts.result(written, fmt, dry_run, on_conflict)
+
+
+MakeBatch = Callable[[list[Row], bool], Batch]  # rows, lock -> a batch of this import
+
+
+def _maker(ws: int, written: Written, *, overwrite: bool) -> MakeBatch:
+    def make(rows: list[Row], lock: bool) -> Batch:
+        return Batch(ws, rows, written, overwrite=overwrite, lock=lock)
+
+    return make
 
 
 async def _audit(actor: Actor, source: Path, detail: dict[str, Any]) -> None:
@@ -121,15 +151,15 @@ async def _audit(actor: Actor, source: Path, detail: dict[str, Any]) -> None:
 
 
 async def _run(
-    ws: int, batches: AsyncIterator[list[Row]], done: Callable[[Batch], None], dry_run: bool
+    make: MakeBatch, batches: AsyncIterator[list[Row]], done: Callable[[Batch], None], dry_run: bool
 ) -> None:
     """Every batch in its own transaction, or (dry run) all in one that is rolled back."""
     if not dry_run:
-        await _pipeline(batches, lambda rows: _commit(ws, rows, done))
+        await _pipeline(batches, lambda rows: _commit(make, rows, done))
         return
     try:
         async with raw_transaction() as tx:
-            await _pipeline(batches, lambda rows: _apply(tx, Batch(ws, rows, lock=False), done))
+            await _pipeline(batches, lambda rows: _apply(tx, make(rows, False), done))
             raise _Rollback
     except _Rollback:
         pass
@@ -165,9 +195,9 @@ async def _apply(tx: RawTx, batch: Batch, done: Callable[[Batch], None]) -> None
     done(batch)
 
 
-async def _commit(ws: int, rows: list[Row], done: Callable[[Batch], None]) -> None:
+async def _commit(make: MakeBatch, rows: list[Row], done: Callable[[Batch], None]) -> None:
     for attempt in range(RETRIES):
-        batch = Batch(ws, rows)
+        batch = make(rows, True)
         try:
             async with raw_transaction() as tx:
                 await batch.run(tx, datetime.now(UTC))
@@ -177,174 +207,3 @@ async def _commit(ws: int, rows: list[Row], done: Callable[[Batch], None]) -> No
             continue
         done(batch)
         return
-
-
-class Batch:
-    """Rows written in one transaction: read what they touch, decide in memory, write in bulk."""
-
-    def __init__(self, ws: int, rows: list[Row], *, lock: bool = True) -> None:
-        self.ws = ws
-        self.rows = rows
-        self.lock = lock  # lock the contacts it reads (a dry run changes nothing)
-        self.results: list[tuple[Row, str, str | None]] = []
-        self.targets: dict[int, Target] = {}  # existing contacts by live id
-        self.created: list[Target] = []
-        self.by_identifier: dict[str, Target] = {}
-        self.owners: dict[tuple[str, str], tuple[Target, bool]] = {}  # (column, value) -> owner
-        self.tag_ids: dict[str, int] = {}
-        self.tag_names: dict[str, str] = {}  # folded key -> first spelling in the file
-
-    async def run(self, tx: RawTx, now: datetime) -> None:
-        """Decide every row and write the outcome in `tx`."""
-        live = [r for r in self.rows if r.error is None and not r.blank]
-        await self._load(tx, live)
-        for row in self.rows:
-            self.results.append(self._decide(row))
-        await self._write(tx, now)
-
-    async def _load(self, tx: RawTx, rows: list[Row]) -> None:
-        hits: list[tuple[str, str, int, int | None]] = []
-        for key in ("identifier", *UNIQUE):
-            values = list({r.fields[key] for r in rows if r.fields.get(key)})
-            hits += await import_rows.lookup(tx, self.ws, key, values)
-        ids = {merged or own for _k, _v, own, merged in hits}
-        live = await import_rows.live(tx, self.ws, ids, lock=self.lock)
-        for key, value, own, merged in hits:
-            target = self._target(live.get(merged or own))
-            if target is None:
-                continue
-            if key == "identifier":
-                self.by_identifier.setdefault(value, target)
-            else:
-                self.owners[(key, value)] = (target, merged is None)
-        await self._load_tags(tx, rows)
-
-    def _target(self, state: list[Any] | None) -> Target | None:
-        if state is None:
-            return None
-        cid = int(state[0])
-        if cid not in self.targets:
-            fields = dict(zip(STATE, state[1:], strict=True))
-            fields["custom"] = load_json(fields["custom"]) or {}
-            self.targets[cid] = Target(cid, fields, set())
-        return self.targets[cid]
-
-    async def _load_tags(self, tx: RawTx, rows: list[Row]) -> None:
-        keys = list({tags.key(n) for r in rows for n in r.tags})
-        self.tag_ids = await tags.ids(tx, self.ws, keys)
-        if not self.tag_ids or not self.targets:
-            return
-        by_id = {i: k for k, i in self.tag_ids.items()}
-        found = await import_rows.fetch_in(
-            tx,
-            f"contact_id, tag_id FROM contact_tag WHERE tag_id IN ({import_rows.marks(by_id)})",
-            list(by_id),
-            ("contact_id", list(self.targets), "int"),
-        )
-        for cid, tid in found:
-            self.targets[int(cid)].tag_keys.add(by_id[int(tid)])
-
-    def _decide(self, row: Row) -> tuple[Row, str, str | None]:
-        if row.error is not None:
-            return row, "failed", row.error
-        if row.blank:
-            return row, "skipped", None
-        target = self._match(row.fields)
-        if target is None:
-            self._create(row)
-            return row, "created", None
-        try:
-            return row, "updated" if self._merge(target, row) else "skipped", None
-        except Invalid as exc:
-            return row, "failed", str(exc)
-
-    def _match(self, fields: dict[str, Any]) -> Target | None:
-        identifier = fields.get("identifier")
-        if identifier and identifier in self.by_identifier:
-            return self.by_identifier[identifier]
-        for key in UNIQUE:
-            hit = self.owners.get((key, fields.get(key) or ""))
-            if hit is not None:
-                return hit[0]
-        return None
-
-    def _create(self, row: Row) -> None:
-        keys = {tags.key(n): n for n in row.tags}
-        fields = {"custom": {}, **row.fields}
-        target = Target(None, fields, set(keys), line=row.line, new_tags=keys, text=row.text)
-        self._name_tags(keys)
-        self.created.append(target)
-        self._own(target, row.fields)
-
-    def _name_tags(self, names: dict[str, str]) -> None:
-        for key, name in names.items():
-            self.tag_names.setdefault(key, name)
-
-    def _own(self, target: Target, fields: dict[str, Any]) -> None:
-        if fields.get("identifier"):
-            self.by_identifier[fields["identifier"]] = target
-        for key in UNIQUE:
-            if fields.get(key):
-                self.owners[(key, fields[key])] = (target, True)
-
-    def _merge(self, target: Target, row: Row) -> bool:
-        """Apply a row to a contact (empty cells were dropped); False when nothing changes."""
-        changes = {
-            k: v for k, v in row.fields.items() if k != "custom" and target.fields.get(k) != v
-        }
-        for key in UNIQUE:
-            hit = self.owners.get((key, changes.get(key) or ""))
-            if hit is not None and hit[0] is not target:
-                raise Invalid(
-                    f"{key} {changes[key]} already belongs to {hit[0].label()},"
-                    f" not to {target.label()} that this row matches"
-                )
-            if hit is not None:  # held by a contact merged into this one: it resolves here already
-                del changes[key]
-        custom = row.fields.get("custom", {})
-        custom = {k: v for k, v in custom.items() if target.fields["custom"].get(k) != v}
-        new_tags = {tags.key(n): n for n in row.tags if tags.key(n) not in target.tag_keys}
-        if not (changes or custom or new_tags):
-            return False
-        self._release(target, changes)
-        target.fields.update(changes)
-        target.fields["custom"] = {**target.fields["custom"], **custom}
-        target.tag_keys.update(new_tags)
-        target.new_tags.update(new_tags)
-        self._name_tags(new_tags)
-        target.changed, target.text = True, None
-        self._own(target, changes)
-        return True
-
-    def _release(self, target: Target, changes: dict[str, Any]) -> None:
-        old = target.fields.get("identifier")
-        if "identifier" in changes and old and self.by_identifier.get(old) is target:
-            del self.by_identifier[old]
-        for key in UNIQUE:
-            if key in changes and target.fields.get(key):
-                self.owners.pop((key, target.fields[key]), None)
-                target.released.add(key)
-
-    async def _write(self, tx: RawTx, now: datetime) -> None:
-        missing = [n for k, n in self.tag_names.items() if k not in self.tag_ids]
-        self.tag_ids.update(await tags.ensure(tx, self.ws, missing))
-        updated = [t for t in self.targets.values() if t.changed]
-        await import_rows.update(tx, updated, now, self._variants() if updated else {})
-        await import_rows.insert(tx, self.ws, self.created, now)
-        await self._link(tx)
-
-    def _variants(self) -> dict[str, list[str]]:
-        """Search variants of the phones the rows gave, parsed with them (see csvio._clean)."""
-        return {r.fields["phone"]: r.variants for r in self.rows if r.variants}
-
-    def _touched(self) -> list[Target]:
-        return [*(t for t in self.targets.values() if t.changed), *self.created]
-
-    async def _link(self, tx: RawTx) -> None:
-        groups: dict[frozenset[int], list[int]] = {}
-        for target in self._touched():
-            if target.new_tags and target.id is not None:
-                tag_ids = frozenset(self.tag_ids[k] for k in target.new_tags)
-                groups.setdefault(tag_ids, []).append(target.id)
-        for tag_ids, contact_ids in groups.items():
-            await tags.link(tx, contact_ids, sorted(tag_ids))

@@ -8,9 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.api.common import bad_request, json_response, plain, query_bool
+from gateway.api.common import bad_request, json_response, plain, query_bool, query_text
 from gateway.http import BodyTooLarge
-from store import importer
+from store import import_conflicts, importer
 from store.auth import Caller
 
 IMPORT_LIMIT: web.AppKey[int] = web.AppKey("api_import_limit")
@@ -20,16 +20,17 @@ CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 
 
 async def create(request: web.Request, caller: Caller) -> web.Response:
-    """POST /imports?dry_run=: import a CSV body (name, email, phone, identifier, …)."""
+    """POST /imports?dry_run=&on_conflict=skip|update: import a CSV body (name, email, …)."""
     if request.content_type not in CSV_TYPES:
         raise bad_request("send the CSV as the body with Content-Type: text/csv")
     dry_run = query_bool(request, "dry_run")
+    on_conflict = import_conflicts.on_conflict(query_text(request, "on_conflict", "skip"))
     limit = request.app.get(IMPORT_LIMIT, DEFAULT_IMPORT_LIMIT)
     with tempfile.TemporaryDirectory(prefix="cg-import-") as folder:
         upload, report = Path(folder) / "api-import.csv", Path(folder) / "errors.csv"
         await _save(request, upload, limit)
         result = await importer.import_csv(
-            caller.actor, upload, dry_run=dry_run, errors_path=report
+            caller.actor, upload, dry_run=dry_run, errors_path=report, on_conflict=on_conflict
         )
         shown = {k: v for k, v in plain(result).items() if k != "errors_path"}  # a temp file
         return json_response({**shown, **_errors(result.errors_path, result.encoding)})

@@ -102,7 +102,7 @@ ROUTES: tuple[Route, ...] = (
        query=("cursor", "limit", "count")),
     _r("DELETE", "/views/{name}", views.delete, "admin", "DeletedName"),
     _r("POST", "/imports", imports.create, "admin", "ImportResult", body="csv",
-       query=("dry_run",)),
+       query=("dry_run", "on_conflict")),
     _r("GET", "/exports", exports.create, "admin", {200: "file"},
        query=("format", "columns", "filter", "view", "q"), errors=(404,)),
     _r("GET", "/plan", plan.usage, "agent", "PlanUsage"),

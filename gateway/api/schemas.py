@@ -301,9 +301,15 @@ SCHEMAS: dict[str, Schema] = {
         updated=COUNT,
         skipped=COUNT,
         failed=COUNT,
+        conflicts={
+            **COUNT,
+            "description": "Rows that would overwrite another person: not written unless"
+            " on_conflict=update (listed in errors_csv).",
+        },
         encoding=TEXT,
         delimiter=TEXT,
         dry_run={"type": "boolean"},
+        on_conflict={"enum": ["skip", "update"]},
         errors_csv=nullable("string", description="The error report (CSV), inline."),
         errors_truncated={"type": "boolean"},
     ),
@@ -328,6 +334,12 @@ QUERY: dict[str, Schema] = {
     },
     "count": {"description": "Also return the total.", "schema": {"type": "boolean"}},
     "dry_run": {"description": "Check every row, change nothing.", "schema": {"type": "boolean"}},
+    "on_conflict": {
+        "description": "A row matched by email or phone with another person's name, or a second"
+        " row for a contact the file already wrote: skip (default: counted as a conflict, not"
+        " written) or update (write it anyway).",
+        "schema": {"enum": ["skip", "update"]},
+    },
     "format": {"description": "csv (default) or pdf.", "schema": {"enum": ["csv", "pdf"]}},
     "columns": {
         "description": "Comma-separated columns (name always first), e.g. email,tags,custom.vip.",

@@ -6,6 +6,7 @@ import csv
 import io
 
 from bots.core import InFile, Reply
+from store.serial import load_json
 from tests import helpers as h
 from tests.bots.chat import ADMIN, Chat, labels
 from tests.bots.people import people
@@ -157,25 +158,35 @@ async def test_import_runs_dry_first_then_applies_on_confirmation(chat: Chat) ->
     upload = InFile("nuevos.csv", CSV)
     errors, ask = await chat.say("import", ADMIN, file=upload)
     assert ask.text == (
-        "Dry run of nuevos.csv: 3 rows: 1 new, 1 updated, 0 skipped (unchanged or blank),"
-        " 1 with errors.\nApply it?"
+        "Dry run of nuevos.csv: 3 rows: 1 new, 0 updated, 0 skipped (unchanged or blank),"
+        " 1 conflict (would overwrite another person: not written), 1 with errors.\nApply it?"
     )
-    assert labels(ask) == ["Import 2 rows", "Cancel"]
-    assert errors.text == "Rows with errors:" and errors.file is not None
+    assert labels(ask) == ["Import 1 row", "Import 2 rows, overwriting 1 conflict", "Cancel"]
+    assert errors.text == "Rows with errors or conflicts:" and errors.file is not None
     assert errors.file.name == "errors-nuevos.csv"
-    assert b"Bad Row" in errors.file.content and b"Dana" not in errors.file.content
+    assert list(csv.reader(io.StringIO(errors.file.content.decode()))) == [
+        ["line", "error", "name", "email", "phone", "tags"],
+        [
+            "3",
+            "conflict: the email matches contact #1, whose name is another person's; not"
+            " written (differs: name 'Ana Pérez' -> 'Ana P.')",
+            *("Ana P.", "ana@example.com", "", ""),
+        ],
+        ["4", "email 'not-an-email' is not a valid address", "Bad Row", "not-an-email", "", ""],
+    ]
     assert await h.scalar("SELECT COUNT(*) FROM contact") == 4  # a dry run writes nothing
-    done = await chat.press(ask, "Import 2 rows", ADMIN)
+    done = await chat.press(ask, "Import 1 row", ADMIN)
     assert [r.text for r in done] == [
-        "Imported nuevos.csv: 3 rows: 1 new, 1 updated, 0 skipped (unchanged or blank),"
-        " 1 with errors.",
-        "Rows with errors:",
+        "Imported nuevos.csv: 3 rows: 1 new, 0 updated, 0 skipped (unchanged or blank),"
+        " 1 conflict (would overwrite another person: not written), 1 with errors.",
+        "Rows with errors or conflicts:",
     ]
     assert done[0].replace
     assert await h.rows("SELECT name, phone FROM contact WHERE email = 'dana@example.com'") == [
         {"name": "Dana Ruiz", "phone": "+593981112222"}
     ]
-    assert (await chat.press(ask, "Import 2 rows", ADMIN))[0].text == (
+    assert await h.scalar("SELECT name FROM contact WHERE id = 1") == "Ana Pérez"
+    assert (await chat.press(ask, "Import 1 row", ADMIN))[0].text == (
         "That was already done or cancelled."
     )
     assert await h.scalar("SELECT COUNT(*) FROM contact") == 5
@@ -185,3 +196,31 @@ async def test_import_runs_dry_first_then_applies_on_confirmation(chat: Chat) ->
     empty = await chat.say("import", ADMIN, file=InFile("x.csv", b"name,email\n,not-an-email\n"))
     assert [r.text.splitlines()[-1] for r in empty] == ["Nothing to import."]
     assert (await chat.one("import", ADMIN, file=InFile("x.csv", b"\xff\xfe\x00"))).text
+
+
+async def test_import_counts_the_rows_that_would_change_and_can_overwrite_conflicts(
+    chat: Chat,
+) -> None:
+    await people()
+    upload = InFile("nuevos.csv", CSV)
+    _errors, first = await chat.say("import", ADMIN, file=upload)
+    await chat.press(first, "Import 1 row", ADMIN)
+    _errors, ask = await chat.say("import", ADMIN, file=upload)  # Dana is there now: unchanged
+    assert ask.text == (
+        "Dry run of nuevos.csv: 3 rows: 0 new, 0 updated, 1 skipped (unchanged or blank),"
+        " 1 conflict (would overwrite another person: not written), 1 with errors.\nApply it?"
+    )
+    assert labels(ask) == ["Import 1 row, overwriting 1 conflict", "Cancel"]
+    done = await chat.press(ask, "Import 1 row, overwriting 1 conflict", ADMIN)
+    assert [r.text for r in done] == [
+        "Imported nuevos.csv: 3 rows: 0 new, 1 updated, 1 skipped (unchanged or blank),"
+        " 1 with errors.",
+        "Rows with errors:",
+    ]
+    assert await h.rows("SELECT name, email FROM contact WHERE id = 1") == [
+        {"name": "Ana P.", "email": "ana@example.com"}
+    ]
+    audit = await h.rows("SELECT detail FROM audit_log WHERE action = 'contact.import'")
+    assert [load_json(a["detail"])["on_conflict"] for a in audit] == ["skip", "update"]
+    again = await chat.say("import", ADMIN, file=upload)
+    assert [r.text.splitlines()[-1] for r in again] == ["Nothing to import."]

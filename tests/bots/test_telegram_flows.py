@@ -128,8 +128,11 @@ async def test_a_csv_document_starts_an_import_dry_run_then_a_button_applies_it(
         "Dana Ruiz"
     )
     uploaded = u.document(ADMIN, "f1", "again.csv", len(CSV))["message"]
-    replied = await tg.texts("/import", ADMIN, reply_to_message=uploaded)
-    assert replied[-1].startswith("Dry run of again.csv: 2 rows: 0 new, 0 updated, 1 skipped")
+    replied = await tg.command("/import", ADMIN, reply_to_message=uploaded)
+    assert [(c.method, c.params.get("caption")) for c in replied] == [
+        ("sendDocument", "Dry run of again.csv: 2 rows: 0 new, 0 updated, 1 skipped (unchanged"
+         " or blank), 1 with errors.\nNothing to import."),
+    ]  # fmt: skip
     tg.fake.files["f2"] = b"%PDF-1.4"
     picture = u.document(ADMIN, "f2", "scan.pdf", 8)
     picture["message"]["document"]["mime_type"] = "application/pdf"
@@ -139,6 +142,38 @@ async def test_a_csv_document_starts_an_import_dry_run_then_a_button_applies_it(
     refused = await tg.send(u.document(AGENT, "f1", "x.csv", len(CSV)))
     assert [c.params["text"] for c in refused] == [
         "Sorry, you cannot do that: this needs the admin role."
+    ]
+
+
+CONFLICTING = b"name,email\nAna P.,ana@example.com\nNadia Vera,nadia@example.com\n"
+
+
+async def test_an_import_with_a_conflict_offers_a_button_that_overwrites_it(
+    tg: TelegramChat,
+) -> None:
+    await people()
+    tg.fake.files["f3"] = CONFLICTING
+    sent = await tg.send(u.document(ADMIN, "f3", "conflictos.csv", len(CONFLICTING)))
+    assert [(c.method, c.params.get("caption") or c.params.get("text")) for c in sent] == [
+        ("sendDocument", "Rows with errors or conflicts:"),
+        ("sendMessage", "Dry run of conflictos.csv: 2 rows: 1 new, 0 updated, 0 skipped"
+         " (unchanged or blank), 1 conflict (would overwrite another person: not written),"
+         " 0 with errors.\nApply it?"),
+    ]  # fmt: skip
+    assert [label for label, _data in sent[1].buttons()] == [
+        "Import 1 row",
+        "Import 2 rows, overwriting 1 conflict",
+        "Cancel",
+    ]
+    assert await h.scalar("SELECT COUNT(*) FROM contact") == 4
+    applied = await tg.press(sent[1], "Import 2 rows, overwriting", ADMIN)
+    assert [(c.method, c.params.get("text")) for c in applied] == [
+        ("editMessageText", "Imported conflictos.csv: 2 rows: 1 new, 1 updated, 0 skipped"
+         " (unchanged or blank), 0 with errors."),
+    ]  # fmt: skip
+    assert await h.rows("SELECT name, email FROM contact WHERE id = 1 OR id > 4 ORDER BY id") == [
+        {"name": "Ana P.", "email": "ana@example.com"},
+        {"name": "Nadia Vera", "email": "nadia@example.com"},
     ]
 
 

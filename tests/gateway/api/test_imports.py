@@ -12,6 +12,7 @@ from gateway.settings import Settings
 from tests.gateway.api.support import Api, audit_rows, error, tokens
 
 CSV = {"Content-Type": "text/csv"}
+SKIP = {"on_conflict": "skip", "finished": True}
 PEOPLE = (
     "name,email,phone,tags,plan\n"
     "Ana,ana@example.com,0991234567,vip,gold\n"
@@ -21,7 +22,12 @@ PEOPLE = (
 
 
 def counts(
-    rows: int, created: int = 0, updated: int = 0, skipped: int = 0, failed: int = 0
+    rows: int,
+    created: int = 0,
+    updated: int = 0,
+    skipped: int = 0,
+    failed: int = 0,
+    conflicts: int = 0,
 ) -> dict[str, int]:
     """The count part of an import result."""
     return {
@@ -30,6 +36,7 @@ def counts(
         "updated": updated,
         "skipped": skipped,
         "failed": failed,
+        "conflicts": conflicts,
     }
 
 
@@ -42,6 +49,7 @@ async def test_import_creates_then_updates_with_an_inline_error_report(api: Api)
             "encoding": "utf-8",
             "delimiter": ",",
             "dry_run": False,
+            "on_conflict": "skip",
             "errors_csv": "line,error,name,email,phone,tags,plan\r\n"
             "3,email 'bad-email' is not a valid address,Bea,bad-email,,,\r\n",
             "errors_truncated": False,
@@ -58,8 +66,8 @@ async def test_import_creates_then_updates_with_an_inline_error_report(api: Api)
     assert {k: again.body[k] for k in counts(0)} == counts(1, updated=1)
     actions = [(r[0], r[1], r[3]) for r in await audit_rows() if r[1] == "contact.import"]
     assert actions == [
-        ("token:admin-bot", "contact.import", {**counts(3, created=2, failed=1), "finished": True}),
-        ("token:owner-bot", "contact.import", {**counts(1, updated=1), "finished": True}),
+        ("token:admin-bot", "contact.import", {**counts(3, created=2, failed=1), **SKIP}),
+        ("token:owner-bot", "contact.import", {**counts(1, updated=1), **SKIP}),
     ]
 
 
@@ -129,3 +137,60 @@ async def test_import_over_the_limit_is_413(aiohttp_client: object, settings: Se
     assert (streamed.status, await streamed.json()) == (413, too_large)
     small = await api("POST", "/imports", data=b"name\n" + b"Ana\n" * 200, headers=CSV)
     assert (small.status, small.body["rows"]) == (200, 200)
+
+
+CONFLICTING = (
+    "name,email,city\n"
+    "José Pérez,ana@example.com,Lima\n"  # Ana's email, another person's name
+    "ANA PÉREZ,ana@example.com,Quito\n"  # her own name, folded: an update
+    "Ana Pérez,ana@example.com,Cuenca\n"  # the row above wrote her already
+).encode()
+
+
+async def test_conflicts_are_reported_and_written_only_with_on_conflict_update(api: Api) -> None:
+    made = await api("POST", "/contacts", json={"name": "Ana Pérez", "email": "ana@example.com"})
+    ana = made.body["id"]
+    dry = await api("POST", "/imports?dry_run=true", data=CONFLICTING, headers=CSV)
+    real = await api("POST", "/imports", data=CONFLICTING, headers=CSV)
+    report = (
+        "line,error,name,email,city\r\n"
+        f"2,\"conflict: the email matches contact #{ana}, whose name is another person's; not"
+        f" written (differs: name 'Ana Pérez' -> 'José Pérez', city (empty) -> 'Lima')\",José"
+        " Pérez,ana@example.com,Lima\r\n"
+        f"4,conflict: an earlier row of this file already wrote contact #{ana}; not written"
+        " (differs: city 'Quito' -> 'Cuenca'),Ana Pérez,ana@example.com,Cuenca\r\n"
+    )
+    expected = {
+        **counts(3, updated=1, conflicts=2),
+        **{"encoding": "utf-8", "delimiter": ",", "on_conflict": "skip"},
+        **{"errors_csv": report, "errors_truncated": False},
+    }
+    assert (dry.status, dry.body) == (200, {**expected, "dry_run": True})
+    assert (real.status, real.body) == (200, {**expected, "dry_run": False})
+    shown = await api("GET", f"/contacts/{ana}")
+    assert (shown.body["name"], shown.body["city"]) == ("Ana Pérez", "Quito")
+    again = await api("POST", "/imports", data=CONFLICTING, headers=CSV)
+    assert {k: again.body[k] for k in counts(0)} == counts(3, skipped=1, conflicts=2)
+    forced = await api(
+        "POST", "/imports", params={"on_conflict": "update"}, data=CONFLICTING, headers=CSV
+    )
+    assert (forced.status, {k: forced.body[k] for k in counts(0)}) == (200, counts(3, updated=3))
+    assert (forced.body["on_conflict"], forced.body["errors_csv"]) == ("update", None)
+    shown = await api("GET", f"/contacts/{ana}")
+    # Each row wrote in turn; the last one's name is the same as the stored one, folded.
+    assert (shown.body["name"], shown.body["city"]) == ("ANA PÉREZ", "Cuenca")
+    audits = [r[3] for r in await audit_rows() if r[1] == "contact.import"]
+    assert audits == [
+        {**counts(3, updated=1, conflicts=2), **SKIP},
+        {**counts(3, skipped=1, conflicts=2), **SKIP},
+        {**counts(3, updated=3), "on_conflict": "update", "finished": True},
+    ]
+
+
+async def test_an_unknown_on_conflict_is_refused_before_the_body_is_read(api: Api) -> None:
+    reply = await api("POST", "/imports?on_conflict=merge", data=CONFLICTING, headers=CSV)
+    assert (reply.status, reply.body) == (
+        422,
+        error("invalid", "on_conflict must be skip or update, not 'merge'"),
+    )
+    assert [r for r in await audit_rows() if r[1] == "contact.import"] == []
