@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 import time
 
 import structlog
@@ -38,8 +40,9 @@ async def receive(request: web.Request) -> web.StreamResponse:
         _observe(request, channel, counts, answer.status, started)
         return answer
     outcome: dict[str, int] = {}
+    hook = _webhook_request(request, await read_body(request, module.MAX_BODY))
     try:
-        result = _verified(request, channel, module, await read_body(request, module.MAX_BODY))
+        result = await _verified(hook, channel, module)
         outcome = {"ignored": result.ignored, "unsupported": len(result.unsupported)}
         if result.messages:
             items = [Item(channel, m) for m in result.messages]
@@ -52,14 +55,24 @@ async def receive(request: web.Request) -> web.StreamResponse:
     except (WriteFailed, WriterClosed) as exc:
         outcome = {"failed": 1}
         response = error_response(503, "unavailable", str(exc))
+    if settle := getattr(module, "settle", None):
+        settle(hook, response.status)
     _observe(request, channel, outcome, response.status, started)
     return response
 
 
-def _verified(
-    request: web.Request, channel: ChannelInfo, module: ChannelModule, body: bytes
+async def _verified(
+    hook: WebhookRequest, channel: ChannelInfo, module: ChannelModule
 ) -> ParseResult:
-    hook = _webhook_request(request, body)
+    """verify + parse; in a worker thread from the channel's OFF_LOOP_BYTES on (mail: always)."""
+    if len(hook.body) >= getattr(module, "OFF_LOOP_BYTES", math.inf):
+        return await asyncio.to_thread(_verify_and_parse, hook, channel, module)
+    return _verify_and_parse(hook, channel, module)
+
+
+def _verify_and_parse(
+    hook: WebhookRequest, channel: ChannelInfo, module: ChannelModule
+) -> ParseResult:
     module.verify(channel.secrets, hook)
     result = module.parse(channel.kind, hook)
     check_ids(result.messages)

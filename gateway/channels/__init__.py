@@ -8,7 +8,11 @@ A channel module provides:
 - ``ACK``: the :class:`~gateway.channels.base.Ack` sent once messages are stored;
 - ``verify(secrets, request)``: raises ``SignatureError`` unless the raw request is authentic;
 - ``parse(kind, request)``: returns a ``ParseResult`` or raises ``PayloadError``;
-- optionally ``handshake(secrets, request) -> str`` for a provider's ``GET`` verification.
+- optionally ``handshake(secrets, request) -> str`` for a provider's ``GET`` verification;
+- optionally ``OFF_LOOP_BYTES``: bodies at least that large are verified and parsed in a worker
+  thread, off the event loop;
+- optionally ``settle(request, status)``: told the status the request was answered with (the
+  email channel spends a Mailgun token only once its mail is stored or refused for good).
 """
 
 from __future__ import annotations

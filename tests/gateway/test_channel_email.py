@@ -126,11 +126,22 @@ def test_verify_refuses_a_signed_timestamp_that_is_not_a_number() -> None:
         email.verify(SECRETS, post(signed_form({}, ts="12e9"), FORM))
 
 
-def test_verify_refuses_a_replayed_token() -> None:
+@pytest.mark.parametrize("status", [200, 406])
+def test_verify_refuses_a_token_spent_by_a_stored_or_refused_mail(status: int) -> None:
     request = post(fixture("mailgun__forward.txt"), FORM)
     email.verify(SECRETS, request)
+    email.settle(request, status)
     with pytest.raises(SignatureError, match="replayed token"):
-        email.verify(SECRETS, request)
+        email.verify(SECRETS, post(fixture("mailgun__forward.txt"), FORM))
+
+
+@pytest.mark.parametrize("status", [400, 401, 413, 422, 500, 503])
+def test_a_token_is_not_spent_by_a_mail_that_may_be_retried(status: int) -> None:
+    request = post(fixture("mailgun__forward.txt"), FORM)
+    email.verify(SECRETS, request)
+    email.settle(request, status)
+    assert email.TOKENS.seen == {}
+    email.verify(SECRETS, post(fixture("mailgun__forward.txt"), FORM))
 
 
 def test_verify_does_not_remember_tokens_of_refused_requests() -> None:
