@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.policy import default
+from email.policy import EmailPolicy, default
 from email.utils import parseaddr
 from html import unescape
 from html.parser import HTMLParser
@@ -33,9 +34,18 @@ def message(raw: bytes) -> EmailMessage:
     Mail over the limits of email_limits is refused (MailLimit) before it is parsed.
     """
     email_limits.check(raw)
-    parsed = BytesParser(policy=default).parsebytes(raw)
+    parsed = BytesParser(policy=_policy()).parsebytes(raw)
     assert isinstance(parsed, EmailMessage)  # policy=default builds EmailMessage objects
     return parsed
+
+
+def _policy() -> EmailPolicy:
+    """policy=default, parsing each distinct header once per message.
+
+    The parser, get_body() and our walk ask every part for its Content-Type several times, and
+    policy=default parses the header anew each time (a fifth of a millisecond each).
+    """
+    return default.clone(header_factory=functools.lru_cache(maxsize=None)(default.header_factory))
 
 
 def raw_headers(msg: Message) -> Headers:
