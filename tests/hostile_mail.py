@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from urllib.parse import urlencode
@@ -42,7 +43,7 @@ def many_parts(count: int, name: str = "parts") -> bytes:
 
 def many_headers(count: int, name: str = "headers") -> bytes:
     """A mail of `count` header fields in all (200,000 of them make a 1.9 MB header block)."""
-    extra = b"".join(b"X-Junk: %d\r\n" % i for i in range(count - 3))
+    extra = b"".join(b"X: %d\r\n" % i for i in range(count - 3))
     return HEAD + message_id(name) + extra + b"\r\nhello\r\n"
 
 
@@ -83,3 +84,18 @@ def mailgun_multipart(
         parts.append(head.encode() + content + b"\r\n")
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
+
+
+def attachment(size: int, name: str = "attachment") -> bytes:
+    """A legitimate mail: a line of text and a base64 PDF attachment of `size` bytes."""
+    content = base64.encodebytes(bytes(range(256)) * (size // 256))
+    return (
+        HEAD
+        + message_id(name)
+        + b'Content-Type: multipart/mixed; boundary="p"\r\n\r\n'
+        + b"--p\r\nContent-Type: text/plain\r\n\r\nthe invoice, attached\r\n"
+        + b"--p\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n"
+        + b'Content-Disposition: attachment; filename="a.pdf"\r\n\r\n'
+        + content
+        + b"\r\n--p--\r\n"
+    )
