@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import math
 import time
 
 import structlog
 from aiohttp import web
 
-from gateway import keys, webchat
+from gateway import keys, parsing, webchat
 from gateway.channels import CHANNELS, ChannelModule, handshake_of
 from gateway.channels.base import (
-    ParseResult,
     SignatureError,
     WebhookError,
     WebhookRequest,
-    check_ids,
 )
 from gateway.http import error_response, read_body
 from store.types import ChannelInfo, Item
@@ -42,7 +38,9 @@ async def receive(request: web.Request) -> web.StreamResponse:
     outcome: dict[str, int] = {}
     hook = _webhook_request(request, await read_body(request, module.MAX_BODY))
     try:
-        result = await _verified(hook, channel, module)
+        result = await parsing.verified(request.app, channel.kind, channel.secrets, hook)
+        if admit := getattr(module, "admit", None):
+            admit(hook)
         outcome = {"ignored": result.ignored, "unsupported": len(result.unsupported)}
         if result.messages:
             items = [Item(channel, m) for m in result.messages]
@@ -59,24 +57,6 @@ async def receive(request: web.Request) -> web.StreamResponse:
         settle(hook, response.status)
     _observe(request, channel, outcome, response.status, started)
     return response
-
-
-async def _verified(
-    hook: WebhookRequest, channel: ChannelInfo, module: ChannelModule
-) -> ParseResult:
-    """verify + parse; in a worker thread from the channel's OFF_LOOP_BYTES on (mail: always)."""
-    if len(hook.body) >= getattr(module, "OFF_LOOP_BYTES", math.inf):
-        return await asyncio.to_thread(_verify_and_parse, hook, channel, module)
-    return _verify_and_parse(hook, channel, module)
-
-
-def _verify_and_parse(
-    hook: WebhookRequest, channel: ChannelInfo, module: ChannelModule
-) -> ParseResult:
-    module.verify(channel.secrets, hook)
-    result = module.parse(channel.kind, hook)
-    check_ids(result.messages)
-    return result
 
 
 async def handshake(request: web.Request) -> web.StreamResponse:

@@ -15,7 +15,8 @@ Auto-replies, bulk mail and bounces are acknowledged and not stored. Mail that c
 accepted (no sender address) is answered 406, which tells Mailgun not to retry. Mail over the
 limits of email_limits (header block size and fields, MIME depth and parts) is refused before it
 is parsed: 413 or 422 to a raw post, 406 to Mailgun. Every mail is verified and parsed off the
-event loop (OFF_LOOP_BYTES): even a small one with many parts takes milliseconds.
+event loop (even a small one with many parts takes milliseconds), a large one in the worker
+process (see gateway.parsing).
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ from gateway.channels.email_limits import MAX_HEADERS, MailLimit
 KINDS = ("email",)
 SECRETS = ("signing_key",)
 MAX_BODY = 25 * 1024 * 1024  # Mailgun accepts messages up to 25 MB, attachments included
-OFF_LOOP_BYTES = 0  # bodies at least this large are verified and parsed in a worker thread
+OFF_LOOP_BYTES = 0  # every mail is verified and parsed in a worker thread (gateway.parsing)
+OFF_PROCESS_BYTES = 256 * 1024  # ... and from this size in the worker process
 ACK = Ack(200, b"ok")
 
 REPLAY_WINDOW = timedelta(minutes=5)
@@ -81,7 +83,7 @@ class TokenCache:
         self.seen: OrderedDict[str, datetime] = OrderedDict()
 
     def spent(self, token: str) -> bool:
-        """True when `token` was spent within the replay window (read-only: safe off the loop)."""
+        """True when `token` was spent within the replay window."""
         return token in self.seen
 
     def add(self, token: str, now: datetime) -> bool:
@@ -135,9 +137,13 @@ def _verify_mailgun(key: str, request: WebhookRequest) -> None:
     now = utc_now()
     if abs(now - datetime.fromtimestamp(int(timestamp), tz=UTC)) > REPLAY_WINDOW:
         raise SignatureError("stale timestamp")
-    if TOKENS.spent(token):
-        raise SignatureError("replayed token")
     request.memo["token"] = token
+
+
+def admit(request: WebhookRequest) -> None:
+    """Refuse a request whose Mailgun token is spent (checked in the gateway's own process)."""
+    if (token := request.memo.get("token")) and TOKENS.spent(token):
+        raise SignatureError("replayed token")
 
 
 def settle(request: WebhookRequest, status: int) -> None:

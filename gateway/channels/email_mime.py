@@ -39,7 +39,7 @@ def message(raw: bytes) -> EmailMessage:
     return parsed
 
 
-def _policy() -> EmailPolicy:
+def _policy() -> EmailPolicy[EmailMessage]:
     """policy=default, parsing each distinct header once per message.
 
     The parser, get_body() and our walk ask every part for its Content-Type several times, and

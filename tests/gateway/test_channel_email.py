@@ -126,22 +126,36 @@ def test_verify_refuses_a_signed_timestamp_that_is_not_a_number() -> None:
         email.verify(SECRETS, post(signed_form({}, ts="12e9"), FORM))
 
 
-@pytest.mark.parametrize("status", [200, 406])
-def test_verify_refuses_a_token_spent_by_a_stored_or_refused_mail(status: int) -> None:
-    request = post(fixture("mailgun__forward.txt"), FORM)
+def verified(body: bytes) -> WebhookRequest:
+    request = post(body, FORM)
     email.verify(SECRETS, request)
-    email.settle(request, status)
+    return request
+
+
+@pytest.mark.parametrize("status", [200, 406])
+def test_admit_refuses_a_token_spent_by_a_stored_or_refused_mail(status: int) -> None:
+    first = verified(fixture("mailgun__forward.txt"))
+    email.admit(first)
+    email.settle(first, status)
+    again = verified(fixture("mailgun__forward.txt"))
     with pytest.raises(SignatureError, match="replayed token"):
-        email.verify(SECRETS, post(fixture("mailgun__forward.txt"), FORM))
+        email.admit(again)
 
 
 @pytest.mark.parametrize("status", [400, 401, 413, 422, 500, 503])
 def test_a_token_is_not_spent_by_a_mail_that_may_be_retried(status: int) -> None:
-    request = post(fixture("mailgun__forward.txt"), FORM)
-    email.verify(SECRETS, request)
-    email.settle(request, status)
+    first = verified(fixture("mailgun__forward.txt"))
+    email.settle(first, status)
     assert email.TOKENS.seen == {}
-    email.verify(SECRETS, post(fixture("mailgun__forward.txt"), FORM))
+    email.admit(verified(fixture("mailgun__forward.txt")))
+
+
+def test_raw_mime_has_no_token_to_admit_or_spend() -> None:
+    request = post(fixture("raw__plain.eml"), RFC822, basic(SECRETS["basic_auth"]))
+    email.verify(SECRETS, request)
+    email.admit(request)
+    email.settle(request, 200)
+    assert (request.memo, email.TOKENS.seen) == ({}, {})
 
 
 def test_verify_does_not_remember_tokens_of_refused_requests() -> None:
