@@ -53,13 +53,16 @@ async def verified(
     """verify_and_parse() where the channel wants it run for a body of this size."""
     size, module = len(request.body), CHANNELS[kind]
     if size >= getattr(module, "OFF_PROCESS_BYTES", math.inf):
-        return await app[keys.PARSERS].run(kind, secrets, request)
-    if size >= getattr(module, "OFF_LOOP_BYTES", math.inf):
-        result = await asyncio.to_thread(verify_and_parse, kind, secrets, request)
-        if size >= TRIM_BYTES:
-            trim()
-        return result
-    return verify_and_parse(kind, secrets, request)
+        parsed = app[keys.PARSERS].run(kind, secrets, request)
+    elif size >= getattr(module, "OFF_LOOP_BYTES", math.inf):
+        parsed = asyncio.to_thread(verify_and_parse, kind, secrets, request)
+    else:
+        return verify_and_parse(kind, secrets, request)
+    try:
+        return await parsed
+    finally:
+        if size >= TRIM_BYTES:  # the body and its copies were freed: give the heap back
+            await asyncio.to_thread(trim)
 
 
 class ParsePool:
@@ -76,6 +79,18 @@ class ParsePool:
         self, kind: str, secrets: Mapping[str, str], request: WebhookRequest
     ) -> ParseResult:
         """verify_and_parse() in the worker process; what verify() noted comes back in memo."""
+        outcome, memo = await self._outcome(kind, secrets, request)
+        request.memo.update(memo)
+        if isinstance(outcome, WebhookError):
+            try:
+                raise outcome
+            finally:  # no cycle frame -> refusal -> traceback -> frame (it would keep the body)
+                del outcome
+        return outcome
+
+    async def _outcome(
+        self, kind: str, secrets: Mapping[str, str], request: WebhookRequest
+    ) -> tuple[ParseResult | WebhookError, dict[str, Any]]:
         portable = WebhookRequest(
             request.method,
             request.url,
@@ -83,19 +98,16 @@ class ParsePool:
             dict(request.query),
             request.body,
         )
-        loop = asyncio.get_running_loop()
         self.runs += 1
         try:
-            outcome, memo = await loop.run_in_executor(
-                self._pool(), _in_process, kind, dict(secrets), portable
+            # Submitted from a thread: starting a worker process waits for the fork server.
+            future = await asyncio.to_thread(
+                self._pool().submit, _in_process, kind, dict(secrets), portable
             )
+            return await asyncio.wrap_future(future)
         except BrokenProcessPool:
             self.close()
             raise ParserUnavailable("the parser process stopped; send it again") from None
-        request.memo.update(memo)
-        if isinstance(outcome, WebhookError):
-            raise outcome
-        return outcome
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -129,7 +141,7 @@ def _in_process(
     try:
         outcome: ParseResult | WebhookError = verify_and_parse(kind, secrets, request)
     except WebhookError as exc:  # a refusal: its memo (a spent token) still counts
-        outcome = exc
+        outcome = exc.with_traceback(None)
     memo = {k: v for k, v in request.memo.items() if k != "form"}  # the parsed form stays here
     trim()
     return outcome, memo
