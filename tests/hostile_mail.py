@@ -26,6 +26,17 @@ def nested_multipart(levels: int, name: str = "nested") -> bytes:
     return HEAD + message_id(name) + opening + body + closing + b"\r\n"
 
 
+def nested_rfc2231(levels: int, name: str = "rfc2231") -> bytes:
+    """nested_multipart(), each boundary named in RFC 2231 pieces (boundary*0, boundary*1)."""
+    opening = b"".join(
+        b'Content-Type: multipart/mixed; boundary*0="b"; boundary*1="%d"\r\n\r\n--b%d\r\n' % (i, i)
+        for i in range(levels)
+    )
+    closing = b"".join(b"\r\n--b%d--" % i for i in reversed(range(levels)))
+    body = b"Content-Type: text/plain\r\n\r\nhello from the bottom"
+    return HEAD + message_id(name) + opening + body + closing + b"\r\n"
+
+
 def nested_messages(levels: int, name: str = "embedded") -> bytes:
     """A mail inside `levels` nested message/rfc822 parts (no multipart, no boundary)."""
     chain = b"Content-Type: message/rfc822\r\n\r\n" * levels

@@ -48,7 +48,7 @@ from gateway.channels.base import (
     same,
     utc_now,
 )
-from gateway.channels.email_limits import MAX_HEADERS, MailLimit
+from gateway.channels.email_limits import MAX_HEADERS, MailLimit, MailTooComplex
 
 KINDS = ("email",)
 SECRETS = ("signing_key",)
@@ -206,6 +206,13 @@ def parse_forward(fields: Mapping[str, str], files: list[dict[str, Any]]) -> Par
 
 def parse_raw(raw: bytes) -> ParseResult:
     """A whole RFC 5322 message."""
+    try:
+        return _parse_raw(raw)
+    except RecursionError:  # nesting that email_limits could not see: never a 500
+        raise MailTooComplex("mail nests MIME parts too deep to parse") from None
+
+
+def _parse_raw(raw: bytes) -> ParseResult:
     msg = mime.message(raw)
     headers = mime.raw_headers(msg)
     author = mime.header(headers, "From") or ""

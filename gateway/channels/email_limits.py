@@ -27,6 +27,10 @@ MAX_PARTS = 500  # MIME parts of one mail, embedded messages included
 # A delimiter line follows a line break: the first line of a message is a header.
 DELIMITER = re.compile(rb"\n--([^\r\n]{1,200}?)(--)?[ \t]*\r?(?=\n|\Z)")
 BOUNDARY = re.compile(rb'boundary[ \t]*=[ \t]*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.I)
+# RFC 2231 continuations: boundary*0="ab"; boundary*1="cd" names the boundary "abcd".
+BOUNDARY_PIECE = re.compile(
+    rb'boundary\*(\d{1,2})\*?[ \t]*=[ \t]*(?:"([^"\r\n]{0,200})"|([^\s;"]{1,200}))', re.I
+)
 MESSAGE_TYPE = re.compile(rb"^content-type:[ \t]*(?:\r?\n[ \t]+)*message/", re.I | re.MULTILINE)
 BLANK_LINE = re.compile(rb"\n\r?\n")
 FIELD_START = re.compile(rb"\n(?![ \t])")
@@ -81,6 +85,8 @@ def _header_chain(raw: bytes, start: int, depth: int, declared: set[bytes]) -> i
             raise MailTooComplex(f"mail nests MIME parts more than {MAX_DEPTH} levels deep")
         block, start = _header_block(raw, start)
         declared.update(quoted or bare for quoted, bare in BOUNDARY.findall(block))
+        if pieces := sorted((int(n), q or b) for n, q, b in BOUNDARY_PIECE.findall(block)):
+            declared.add(b"".join(piece for _, piece in pieces))
         if not MESSAGE_TYPE.search(block):
             return embedded
         embedded += 1

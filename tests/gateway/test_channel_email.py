@@ -20,6 +20,7 @@ from gateway.channels.base import (
     WebhookError,
     WebhookRequest,
 )
+from tests import hostile_mail
 from tests.signing import load_fixture
 
 KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
@@ -612,3 +613,9 @@ def test_parsing_builds_no_header_objects() -> None:
     finally:
         tracemalloc.stop()
     assert peak < 1_000_000  # with 1,000 header objects of policy=default: 4.3 MB
+
+
+def test_nesting_the_scan_misses_is_refused_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(email_limits, "check", lambda raw: None)
+    with pytest.raises(email_limits.MailTooComplex, match="too deep to parse"):
+        email.parse_raw(hostile_mail.nested_multipart(500))

@@ -47,6 +47,11 @@ HOSTILE = {  # name -> (mail, status, reason)
         422,
         "mail nests MIME parts more than 20 levels deep",
     ),
+    "rfc2231_boundaries_500_deep": (
+        mail.nested_rfc2231(500),
+        422,
+        "mail nests MIME parts more than 20 levels deep",
+    ),
     "parts_5000": (mail.many_parts(5000), 422, "mail has more than 500 MIME parts"),
     "header_lines_200000": (
         mail.many_headers(200_000),
