@@ -16,6 +16,7 @@ import ctypes
 import functools
 import math
 import multiprocessing
+import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -28,6 +29,7 @@ from gateway import keys
 from gateway.channels import CHANNELS
 from gateway.channels.base import ParseResult, WebhookError, WebhookRequest, check_ids
 
+WORKER_NICE = 10  # the worker's CPU priority below the gateway's
 PROCESS_TASKS = 200  # parses per worker process before a fresh one replaces it
 TRIM_BYTES = 1024 * 1024  # after parsing a body this large, hand freed heap back to the OS
 
@@ -117,8 +119,8 @@ class ParsePool:
                 max_workers=1,
                 mp_context=context,
                 max_tasks_per_child=PROCESS_TASKS,
-                initializer=self.initializer,
-                initargs=self.initargs,
+                initializer=_start_worker,
+                initargs=(self.initializer, *self.initargs),
             )
         return self._executor
 
@@ -133,6 +135,13 @@ async def parsers_ctx(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: the worker process ends with the app."""
     yield
     app[keys.PARSERS].close()
+
+
+def _start_worker(initializer: Callable[..., None] | None, *initargs: Any) -> None:
+    """The worker yields the CPU to the gateway and its database when they want it."""
+    os.nice(WORKER_NICE)
+    if initializer is not None:
+        initializer(*initargs)
 
 
 def _in_process(
