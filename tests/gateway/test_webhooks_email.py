@@ -246,3 +246,20 @@ async def test_a_dead_worker_process_is_a_503_and_is_replaced(client: TestClient
     assert await _refusal(first) == (503, {"error": "rejected", "detail": detail})
     assert (retry.status, await retry.read()) == (200, b"ok")
     assert await _stored() == 1
+
+
+async def test_a_large_mailgun_mime_spends_its_token_from_the_worker_process(
+    client: TestClient,
+) -> None:
+    await _channel()
+    stored = _mailgun({"body-mime": mail.attachment(300_000, "large").decode()}, "a" * 50)
+    refused = _mailgun({"body-mime": mail.many_headers(30_000, "junk").decode()}, "b" * 50)
+    first = await client.post(f"/webhooks/{KEY}", data=stored, headers=FORM)
+    replay = await client.post(f"/webhooks/{KEY}", data=stored, headers=FORM)
+    junk = await client.post(f"/webhooks/{KEY}", data=refused, headers=FORM)
+    assert (first.status, await first.read()) == (200, b"ok")
+    assert await _refusal(replay) == (401, {"error": "rejected", "detail": "replayed token"})
+    detail = "a header block is larger than 262144 bytes"
+    assert await _refusal(junk) == (406, {"error": "rejected", "detail": detail})
+    assert (client.app[keys.PARSERS].runs, list(email.TOKENS.seen)) == (3, ["a" * 50, "b" * 50])
+    assert await _stored() == 1
