@@ -194,8 +194,13 @@ async def test_a_storage_failure_leaves_the_token_for_mailguns_retry(
     first = await client.post(f"/webhooks/{KEY}", data=form, headers=FORM)
     retry = await client.post(f"/webhooks/{KEY}", data=form, headers=FORM)
     replay = await client.post(f"/webhooks/{KEY}", data=form, headers=FORM)
-    unavailable = {"error": "unavailable", "detail": "database write failed"}
-    assert await _refusal(first) == (503, unavailable)
+    status, answer = await _refusal(first)
+    # The detail may name the cause after it ("database write failed (other)").
+    assert (status, answer["error"], answer["detail"][:21]) == (
+        503,
+        "unavailable",
+        "database write failed",
+    )
     assert (retry.status, await retry.read()) == (200, b"ok")
     assert await _refusal(replay) == (401, {"error": "rejected", "detail": "replayed token"})
     assert await _stored() == 1
