@@ -57,7 +57,7 @@ class WebhookRequest:
 
     `url` (the public URL the provider called; Twilio and Bird sign it) may be given as a
     function: it is then built only when a channel reads it. `memo` holds what a channel
-    learnt from the request in verify(), for parse() and settle() to reuse.
+    learnt from the request in verify(), for parse(), admit() and settle() to reuse.
     """
 
     __slots__ = ("_url", "body", "headers", "memo", "method", "query")
