@@ -17,6 +17,7 @@ from gateway.http import guarded
 from gateway.metrics import Metrics
 from gateway.outbound import senders_ctx
 from gateway.outbound.base import OutboundConfig, Senders
+from gateway.parsing import ParsePool, parsers_ctx
 from gateway.provision import apply_declarations
 from gateway.resets import ResetRunner
 from gateway.scheduler import scheduler_ctx
@@ -52,6 +53,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(scheduler_ctx(settings.scheduler_seconds))
     app[keys.SENDERS] = Senders(OutboundConfig.from_settings(settings))
     app.cleanup_ctx.append(senders_ctx)
+    app[keys.PARSERS] = ParsePool()
+    app.cleanup_ctx.append(parsers_ctx)
     _routes(app)
     install_bots(app)
     slack_bot.mount(app, settings)  # when its token and signing secret are set

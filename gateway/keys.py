@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from gateway.channel_cache import ChannelCache
     from gateway.metrics import Metrics
     from gateway.outbound.base import Senders
+    from gateway.parsing import ParsePool
     from gateway.resets import ResetRunner
     from gateway.settings import Settings
     from gateway.webchat import WebchatLimits
@@ -22,3 +23,4 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 WEBCHAT: web.AppKey[WebchatLimits] = web.AppKey("webchat")
 RESETS: web.AppKey[ResetRunner] = web.AppKey("resets")
 SENDERS: web.AppKey[Senders] = web.AppKey("senders")
+PARSERS: web.AppKey[ParsePool] = web.AppKey("parsers")

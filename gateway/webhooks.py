@@ -8,14 +8,12 @@ import time
 import structlog
 from aiohttp import web
 
-from gateway import keys, webchat
+from gateway import keys, parsing, webchat
 from gateway.channels import CHANNELS, ChannelModule, handshake_of
 from gateway.channels.base import (
-    ParseResult,
     SignatureError,
     WebhookError,
     WebhookRequest,
-    check_ids,
 )
 from gateway.http import error_response, read_body
 from store.types import ChannelInfo, Item
@@ -38,8 +36,11 @@ async def receive(request: web.Request) -> web.StreamResponse:
         _observe(request, channel, counts, answer.status, started)
         return answer
     outcome: dict[str, int] = {}
+    hook = _webhook_request(request, await read_body(request, module.MAX_BODY))
     try:
-        result = _verified(request, channel, module, await read_body(request, module.MAX_BODY))
+        result = await parsing.verified(request.app, channel.kind, channel.secrets, hook)
+        if admit := getattr(module, "admit", None):
+            admit(hook)
         outcome = {"ignored": result.ignored, "unsupported": len(result.unsupported)}
         if result.messages:
             items = [Item(channel, m) for m in result.messages]
@@ -52,18 +53,10 @@ async def receive(request: web.Request) -> web.StreamResponse:
     except (WriteFailed, WriterClosed) as exc:
         outcome = {"failed": 1}
         response = error_response(503, "unavailable", str(exc))
+    if settle := getattr(module, "settle", None):
+        settle(hook, response.status)
     _observe(request, channel, outcome, response.status, started)
     return response
-
-
-def _verified(
-    request: web.Request, channel: ChannelInfo, module: ChannelModule, body: bytes
-) -> ParseResult:
-    hook = _webhook_request(request, body)
-    module.verify(channel.secrets, hook)
-    result = module.parse(channel.kind, hook)
-    check_ids(result.messages)
-    return result
 
 
 async def handshake(request: web.Request) -> web.StreamResponse:

@@ -8,7 +8,13 @@ A channel module provides:
 - ``ACK``: the :class:`~gateway.channels.base.Ack` sent once messages are stored;
 - ``verify(secrets, request)``: raises ``SignatureError`` unless the raw request is authentic;
 - ``parse(kind, request)``: returns a ``ParseResult`` or raises ``PayloadError``;
-- optionally ``handshake(secrets, request) -> str`` for a provider's ``GET`` verification.
+- optionally ``handshake(secrets, request) -> str`` for a provider's ``GET`` verification;
+- optionally ``OFF_LOOP_BYTES`` and ``OFF_PROCESS_BYTES``: bodies at least that large are
+  verified and parsed in a worker thread, or in the worker process (gateway.parsing);
+- optionally ``admit(request)``, called on the event loop after parse and before the write
+  (the email channel refuses a spent Mailgun token there), and ``settle(request, status)``,
+  told the status the request was answered with (the token is spent once its mail is stored
+  or refused for good).
 """
 
 from __future__ import annotations

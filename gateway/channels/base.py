@@ -56,10 +56,11 @@ class WebhookRequest:
     """What a channel module may look at: the raw request, nothing of aiohttp.
 
     `url` (the public URL the provider called; Twilio and Bird sign it) may be given as a
-    function: it is then built only when a channel reads it.
+    function: it is then built only when a channel reads it. `memo` holds what a channel
+    learnt from the request in verify(), for parse(), admit() and settle() to reuse.
     """
 
-    __slots__ = ("_url", "body", "headers", "method", "query")
+    __slots__ = ("_url", "body", "headers", "memo", "method", "query")
 
     def __init__(
         self,
@@ -76,6 +77,7 @@ class WebhookRequest:
             query,
             body,
         )
+        self.memo: dict[str, Any] = {}
 
     @property
     def url(self) -> str:

@@ -2,16 +2,21 @@
 
 - Mailgun ``forward()``: ``application/x-www-form-urlencoded``, or ``multipart/form-data`` when
   the mail has attachments. ``signature`` = hex HMAC-SHA256(signing key, timestamp + token);
-  the timestamp must be within five minutes of now and a token is accepted once. The token
-  cache is per process (bounded, in memory): a replay to another worker is left to the dedupe
-  on the message id. A signed form carrying ``body-mime`` (a route URL ending in ``mime``) is
-  parsed as raw MIME.
+  the timestamp must be within five minutes of now and a token is accepted once: it is spent
+  when its mail is stored (or ignored) or refused for good (406), not when a storage error (503)
+  asks Mailgun to retry. The token cache is per process (bounded, in memory): a replay to
+  another worker is left to the dedupe on the message id. A signed form carrying
+  ``body-mime`` (a route URL ending in ``mime``) is parsed as raw MIME.
 - Raw MIME (``message/rfc822`` or ``text/plain``): the whole RFC 5322 message as the body,
   authenticated by HTTP Basic auth against the channel's optional ``basic_auth`` secret
   (``user:password``); without it raw posts are refused.
 
 Auto-replies, bulk mail and bounces are acknowledged and not stored. Mail that can never be
-accepted (no sender address) is answered 406, which tells Mailgun not to retry.
+accepted (no sender address) is answered 406, which tells Mailgun not to retry. Mail over the
+limits of email_limits (header block size and fields, MIME depth and parts) is refused before it
+is parsed: 413 or 422 to a raw post, 406 to Mailgun. Every mail is verified and parsed off the
+event loop (even a small one with many parts takes milliseconds), a large one in the worker
+process (see gateway.parsing).
 """
 
 from __future__ import annotations
@@ -43,10 +48,13 @@ from gateway.channels.base import (
     same,
     utc_now,
 )
+from gateway.channels.email_limits import MAX_HEADERS, MailLimit, MailTooComplex
 
 KINDS = ("email",)
 SECRETS = ("signing_key",)
 MAX_BODY = 25 * 1024 * 1024  # Mailgun accepts messages up to 25 MB, attachments included
+OFF_LOOP_BYTES = 0  # every mail is verified and parsed in a worker thread (gateway.parsing)
+OFF_PROCESS_BYTES = 256 * 1024  # ... and from this size in the worker process
 ACK = Ack(200, b"ok")
 
 REPLAY_WINDOW = timedelta(minutes=5)
@@ -74,8 +82,12 @@ class TokenCache:
         self.size = size
         self.seen: OrderedDict[str, datetime] = OrderedDict()
 
+    def spent(self, token: str) -> bool:
+        """True when `token` was spent within the replay window."""
+        return token in self.seen
+
     def add(self, token: str, now: datetime) -> bool:
-        """Remember `token`; False when it was seen within the replay window."""
+        """Spend `token`; False when it was already spent within the replay window."""
         while self.seen and (
             len(self.seen) >= self.size or now - next(iter(self.seen.values())) > REPLAY_WINDOW
         ):
@@ -111,6 +123,8 @@ def signature(key: str, timestamp: str, token: str) -> str:
 def _verify_mailgun(key: str, request: WebhookRequest) -> None:
     try:
         fields = _fields(request)[0]
+    except MailLimit as exc:
+        raise MailRefused(exc.reason) from None
     except PayloadError as exc:
         raise SignatureError(f"cannot check signature: {exc.reason}") from None
     timestamp, token, given = (fields.get(name) or "" for name in SIGNED_FIELDS)
@@ -123,8 +137,20 @@ def _verify_mailgun(key: str, request: WebhookRequest) -> None:
     now = utc_now()
     if abs(now - datetime.fromtimestamp(int(timestamp), tz=UTC)) > REPLAY_WINDOW:
         raise SignatureError("stale timestamp")
-    if not TOKENS.add(token, now):
+    request.memo["token"] = token
+
+
+def admit(request: WebhookRequest) -> None:
+    """Refuse a request whose Mailgun token is spent (checked in the gateway's own process)."""
+    if (token := request.memo.get("token")) and TOKENS.spent(token):
         raise SignatureError("replayed token")
+
+
+def settle(request: WebhookRequest, status: int) -> None:
+    """Spend the request's Mailgun token once its mail is stored, ignored or refused for good."""
+    token = request.memo.get("token")
+    if token and (status < 300 or status == MailRefused.status):
+        TOKENS.add(token, utc_now())
 
 
 def _verify_basic(expected: str | None, request: WebhookRequest) -> None:
@@ -151,9 +177,12 @@ def parse(kind: str, request: WebhookRequest) -> ParseResult:
         return parse_raw(request.body)
     if content_type not in FORM_TYPES:
         raise PayloadError(f"unsupported Content-Type {content_type or '(none)'}")
-    fields, files = _fields(request)
-    if "body-mime" in fields:
-        return parse_raw(fields["body-mime"].encode())
+    try:
+        fields, files = _fields(request)
+        if "body-mime" in fields:
+            return parse_raw(fields["body-mime"].encode())
+    except MailLimit as exc:  # the same mail sent again would be refused again
+        raise MailRefused(exc.reason) from None
     return parse_forward(fields, files)
 
 
@@ -177,8 +206,15 @@ def parse_forward(fields: Mapping[str, str], files: list[dict[str, Any]]) -> Par
 
 def parse_raw(raw: bytes) -> ParseResult:
     """A whole RFC 5322 message."""
+    try:
+        return _parse_raw(raw)
+    except RecursionError:  # nesting that email_limits could not see: never a 500
+        raise MailTooComplex("mail nests MIME parts too deep to parse") from None
+
+
+def _parse_raw(raw: bytes) -> ParseResult:
     msg = mime.message(raw)
-    headers = [(name, str(value)) for name, value in msg.items()]
+    headers = mime.raw_headers(msg)
     author = mime.header(headers, "From") or ""
     if mime.is_automatic(headers, (author,)):
         return ParseResult(ignored=1)
@@ -273,9 +309,15 @@ def _media_type(request: WebhookRequest) -> str:
 
 
 def _fields(request: WebhookRequest) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    if _media_type(request) == "multipart/form-data":
-        return mime.form_data(request.body, _header(request, "Content-Type") or "")
-    return dict(form_pairs(request.body)), []
+    """The form's fields and files, parsed once per request (verify, then parse)."""
+    if "form" not in request.memo:
+        if _media_type(request) == "multipart/form-data":
+            form = mime.form_data(request.body, _header(request, "Content-Type") or "")
+        else:
+            form = dict(form_pairs(request.body)), []
+        request.memo["form"] = form
+    fields, files = request.memo["form"]
+    return fields, files
 
 
 def _message_headers(fields: Mapping[str, str]) -> mime.Headers:
@@ -288,6 +330,8 @@ def _message_headers(fields: Mapping[str, str]) -> mime.Headers:
         raise PayloadError("message-headers is not valid JSON") from None
     if not isinstance(value, list) or not all(_is_pair(item) for item in value):
         raise PayloadError("message-headers must be a list of [name, value] pairs")
+    if len(value) > MAX_HEADERS:
+        raise MailRefused(f"message-headers has more than {MAX_HEADERS} fields")
     return [(name, value) for name, value in value]
 
 

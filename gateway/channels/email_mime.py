@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.policy import default
+from email.policy import EmailPolicy, default
 from email.utils import parseaddr
 from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 
+from gateway.channels import email_limits
 from gateway.channels.base import PayloadError
 
 Headers = list[tuple[str, str]]
@@ -21,15 +23,43 @@ AUTOREPLY_HEADERS = ("x-autoreply", "x-autorespond")
 DAEMONS = ("mailer-daemon", "postmaster")
 SKIPPED_TAGS = ("script", "style", "head", "title")
 BLOCK_TAGS = ("br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote")
+FOLDING = re.compile(r"\r?\n(?=[ \t])")
 SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
 def message(raw: bytes) -> EmailMessage:
-    """A whole RFC 5322 message; the stdlib parser is lenient, so this rarely fails."""
-    parsed = BytesParser(policy=default).parsebytes(raw)
+    """A whole RFC 5322 message; the stdlib parser is lenient, so this rarely fails.
+
+    Mail over the limits of email_limits is refused (MailLimit) before it is parsed.
+    """
+    email_limits.check(raw)
+    parsed = BytesParser(policy=_policy()).parsebytes(raw)
     assert isinstance(parsed, EmailMessage)  # policy=default builds EmailMessage objects
     return parsed
+
+
+def _policy() -> EmailPolicy[EmailMessage]:
+    """policy=default, parsing each distinct header once per message.
+
+    The parser, get_body() and our walk ask every part for its Content-Type several times, and
+    policy=default parses the header anew each time (a fifth of a millisecond each).
+    """
+    return default.clone(header_factory=functools.lru_cache(maxsize=None)(default.header_factory))
+
+
+def raw_headers(msg: Message) -> Headers:
+    """The header fields of `msg`, unfolded, as text: no header objects are built.
+
+    Bytes that are not ASCII are read as UTF-8 (RFC 6532), anything undecodable replaced.
+    """
+    return [(name, _text(FOLDING.sub("", value))) for name, value in msg.raw_items()]
+
+
+def _text(value: str) -> str:
+    if value.isascii():
+        return value
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def header(headers: Headers, name: str) -> str | None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
-from gateway.channels import email
+from gateway.channels import email, email_limits
 from gateway.channels.base import (
     Inbound,
     ParseResult,
@@ -19,6 +20,7 @@ from gateway.channels.base import (
     WebhookError,
     WebhookRequest,
 )
+from tests import hostile_mail
 from tests.signing import load_fixture
 
 KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
@@ -126,11 +128,36 @@ def test_verify_refuses_a_signed_timestamp_that_is_not_a_number() -> None:
         email.verify(SECRETS, post(signed_form({}, ts="12e9"), FORM))
 
 
-def test_verify_refuses_a_replayed_token() -> None:
-    request = post(fixture("mailgun__forward.txt"), FORM)
+def verified(body: bytes) -> WebhookRequest:
+    request = post(body, FORM)
     email.verify(SECRETS, request)
+    return request
+
+
+@pytest.mark.parametrize("status", [200, 406])
+def test_admit_refuses_a_token_spent_by_a_stored_or_refused_mail(status: int) -> None:
+    first = verified(fixture("mailgun__forward.txt"))
+    email.admit(first)
+    email.settle(first, status)
+    again = verified(fixture("mailgun__forward.txt"))
     with pytest.raises(SignatureError, match="replayed token"):
-        email.verify(SECRETS, request)
+        email.admit(again)
+
+
+@pytest.mark.parametrize("status", [400, 401, 413, 422, 500, 503])
+def test_a_token_is_not_spent_by_a_mail_that_may_be_retried(status: int) -> None:
+    first = verified(fixture("mailgun__forward.txt"))
+    email.settle(first, status)
+    assert email.TOKENS.seen == {}
+    email.admit(verified(fixture("mailgun__forward.txt")))
+
+
+def test_raw_mime_has_no_token_to_admit_or_spend() -> None:
+    request = post(fixture("raw__plain.eml"), RFC822, basic(SECRETS["basic_auth"]))
+    email.verify(SECRETS, request)
+    email.admit(request)
+    email.settle(request, 200)
+    assert (request.memo, email.TOKENS.seen) == ({}, {})
 
 
 def test_verify_does_not_remember_tokens_of_refused_requests() -> None:
@@ -530,3 +557,65 @@ def test_a_date_without_a_zone_is_taken_as_utc() -> None:
 def test_malformed_input_is_a_payload_error(body: bytes, content_type: str, error: str) -> None:
     with pytest.raises(PayloadError, match=error):
         email.parse("email", post(body, content_type))
+
+
+# --- limits: what counts as depth, parts and fields ------------------------------------------
+
+
+def siblings(count: int, newline: bytes = b"\r\n") -> bytes:
+    """A mixed mail of `count` alternative parts side by side (depth 2, 3 parts each)."""
+    alternative = (
+        b'--outer\nContent-Type: multipart/alternative; boundary="alt%d"\n\n'
+        b"--alt%d\nContent-Type: text/plain\n\nhi\n"
+        b"--alt%d\nContent-Type: text/html\n\n<p>hi</p>\n--alt%d--\n"
+    )
+    parts = b"".join(alternative % (i, i, i, i) for i in range(count))
+    head = b'From: a@b.example\nContent-Type: multipart/mixed; boundary="outer"\n\n'
+    return (head + parts + b"--outer--\n").replace(b"\n", newline)
+
+
+@pytest.mark.parametrize("newline", [b"\r\n", b"\n"])
+def test_parts_side_by_side_are_not_depth(newline: bytes) -> None:
+    email_limits.check(siblings(166, newline))  # 166 x 3 = 498 parts, 2 levels
+    with pytest.raises(email_limits.MailTooComplex, match="more than 500 MIME parts"):
+        email_limits.check(siblings(167, newline))
+
+
+def test_a_digest_of_forwarded_mails_is_not_depth() -> None:
+    forwarded = b"--d\r\nContent-Type: message/rfc822\r\n\r\nFrom: x@y.example\r\n\r\nhi\r\n"
+    head = b'From: a@b.example\r\nContent-Type: multipart/digest; boundary="d"\r\n\r\n'
+    email_limits.check(head + forwarded * 100 + b"--d--\r\n")
+
+
+def test_an_outer_delimiter_ends_the_levels_inside_the_part_before_it() -> None:
+    inner = b'--o\r\nContent-Type: multipart/mixed; boundary="i%d"\r\n\r\n--i%d\r\n\r\nx\r\n'
+    # The inner parts are never closed: each ends with the next outer delimiter.
+    body = b"".join(inner % (n, n) for n in range(100)) + b"--o--\r\n"
+    email_limits.check(b'Content-Type: multipart/mixed; boundary="o"\r\n\r\n' + body)
+
+
+def test_folded_lines_are_one_field() -> None:
+    fields = b"".join(b"X-Long: a\r\n b\r\n\tc\r\n" for _ in range(999))
+    email_limits.check(b"From: a@b.example\r\n" + fields + b"\r\nhello\r\n")
+
+
+def test_a_boundary_named_only_in_the_body_is_text() -> None:
+    text = b"From: a@b.example\r\n\r\nwrite boundary=x then\r\n" + b"--x\r\n" * 1000
+    email_limits.check(text)
+
+
+def test_parsing_builds_no_header_objects() -> None:
+    raw = b"From: a@b.example\r\n" + b"".join(b"X-H: %d\r\n" % i for i in range(998)) + b"\r\nhi"
+    tracemalloc.start()
+    try:
+        email.parse_raw(raw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000  # with 1,000 header objects of policy=default: 4.3 MB
+
+
+def test_nesting_the_scan_misses_is_refused_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(email_limits, "check", lambda raw: None)
+    with pytest.raises(email_limits.MailTooComplex, match="too deep to parse"):
+        email.parse_raw(hostile_mail.nested_multipart(500))
