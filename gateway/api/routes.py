@@ -139,10 +139,18 @@ def register(app: web.Application) -> None:
     app.router.add_route("GET", f"{PREFIX}/openapi.json", guarded(openapi.handler(ROUTES)))
     app.router.add_route("*", f"{PREFIX}/openapi.json", guarded(_not_allowed(["GET"])))
     for path, routes in _by_path(ROUTES).items():
+        pattern = PREFIX + any_segment(path)
         for route in routes:
-            app.router.add_route(route.method, PREFIX + path, endpoint(route))
-        app.router.add_route("*", PREFIX + path, guarded(_not_allowed([r.method for r in routes])))
+            app.router.add_route(route.method, pattern, endpoint(route))
+        app.router.add_route("*", pattern, guarded(_not_allowed([r.method for r in routes])))
     app.router.add_route("*", PREFIX + "{tail:.*}", guarded(_no_route))
+
+
+def any_segment(path: str) -> str:
+    """The aiohttp pattern of an OpenAPI path: each `{name}` takes a whole segment, whatever it
+    holds once decoded (aiohttp's default `[^{}/]+` refuses braces; `%2F` stays in its segment
+    and arrives as `/`)."""
+    return re.sub(r"{(\w+)}", r"{\1:[^/]+}", path)
 
 
 def _by_path(routes: Iterable[Route]) -> dict[str, list[Route]]:
