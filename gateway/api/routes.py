@@ -22,7 +22,8 @@ from gateway.api import (
     views,
 )
 from gateway.api.auth import authenticate
-from gateway.api.common import PREFIX, ApiError, ApiHandler, error_for
+from gateway.api.common import PREFIX, ApiError, ApiHandler, bad_request, error_for
+from gateway.api.validate import BODY_SCHEMA, BadParameter, check_query
 from gateway.http import Handler, error_response, guarded
 from store.access import require
 from store.errors import DomainError
@@ -75,7 +76,7 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", "/contacts/bulk-delete", contacts.bulk_delete, "admin", "Deleted",
        body="BulkDeleteRequest", errors=(409,)),
     _r("GET", "/contacts/{ref}", contacts.show, "agent", "Contact"),
-    _r("PATCH", "/contacts/{ref}", contacts.patch, "admin", "Contact", body="ContactInput",
+    _r("PATCH", "/contacts/{ref}", contacts.patch, "admin", "Contact", body="ContactPatch",
        errors=(409,)),
     _r("DELETE", "/contacts/{ref}", contacts.delete, "admin", "Deleted"),
     _r("POST", "/contacts/{ref}/tags", tags.add, "agent", "Contact", body="TagsRequest"),
@@ -87,7 +88,8 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", "/contacts/{ref}/messages", messages.send, "agent", {201: "Message"},
        body="MessageRequest", errors=(409, 429, 502, 504)),
     _r("DELETE", "/notes/{note_id}", notes.delete, "agent", "Deleted"),
-    _r("GET", "/contacts/{ref}/merge/{other}", merge.preview, "admin", "MergePreview"),
+    _r("GET", "/contacts/{ref}/merge/{other}", merge.preview, "admin", "MergePreview",
+       errors=(409,)),
     _r("POST", "/contacts/{ref}/merge", merge.merge, "admin", "Contact", body="MergeRequest",
        errors=(409,)),
     _r("POST", "/contacts/{ref}/unmerge", merge.unmerge, "admin", "Unmerged", errors=(409,)),
@@ -126,7 +128,12 @@ def endpoint(route: Route) -> Handler:
         try:
             caller = await authenticate(request)
             require(caller.actor, route.role)
+            check_query(request.query, route.query)
+            if route.body and route.body != "csv":
+                request[BODY_SCHEMA] = (route.body, caller.region)
             return await route.handler(request, caller)
+        except BadParameter as exc:
+            return error_for(bad_request(str(exc)))
         except (ApiError, DomainError) as exc:
             return error_for(exc)
 

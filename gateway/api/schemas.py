@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.contact_fields import CUSTOM_KEY_MAX, FIELD_LIMITS
+from store.contact_fields import CUSTOM_KEY_MAX, CUSTOM_VALUE_MAX, FIELD_LIMITS
+from store.contacts import MAX_ID, REF_KINDS
+from store.merge import FIELDS as MERGE_FIELDS
+from store.query import MAX_LIMIT, SORT_ALIASES, SORTS
+from store.tags import MAX_TAG
+from store.views import VIEW_COLUMNS
 
 Schema = dict[str, Any]
 SIDES = ("primary", "secondary")
@@ -31,20 +36,72 @@ def obj(required: tuple[str, ...] | None = None, /, **props: Schema) -> Schema:
 
 
 TIME = {"type": "string", "format": "date-time"}
+MAX_AFTER = 2**62
+EMPTY: list[Any] = [None, "", {}, []]  # no filter at all
 TEXT = {"type": "string"}
+# What requests may send: the server refuses NUL anywhere, and blank names.
+NO_NUL = "^[^\\u0000]*$"
+# Python's str.strip() whitespace, spelled out (ECMA's \s differs: it has U+FEFF, not U+001C-F)
+SPACE = (
+    "\\t\\n\\u000b\\f\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680"
+    "\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+NOT_BLANK = f"^[^\\u0000]*[^{SPACE}\\u0000][^\\u0000]*$"
+TEXT_IN = {"type": "string", "pattern": NO_NUL}
+TAG = {
+    "description": f"a tag name: 1-{MAX_TAG} characters, not blank",
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_TAG,
+    "pattern": NOT_BLANK,
+}
+TAGS_IN = {"type": "array", "items": TAG, "minItems": 1}
+VIEW_NAME = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NOT_BLANK}
+SORT_NAMES = [*SORTS, *SORT_ALIASES]
+SORT_IN = {"enum": [*SORT_NAMES, *(f"-{n}" for n in SORT_NAMES), None]}
+COLUMN = {
+    "description": f"a column: {', '.join(VIEW_COLUMNS)} or custom.<key>",
+    "anyOf": [{"enum": list(VIEW_COLUMNS)}, {"type": "string", "pattern": "^custom\\..+"}],
+}
+KINDS = "|".join(k for k in REF_KINDS if k != "id")
+TIME_OF_DAY = {
+    "description": "HH:MM on a 24-hour clock, like 23:00",
+    "type": "string",
+    "pattern": "^([01]?[0-9]|2[0-3]):[0-5][0-9]$",
+}
+REF = {
+    "type": "string",
+    "pattern": f"^(#?[0-9]+|id:[0-9]+|@{NOT_BLANK[1:-1]}|({KINDS}):{NOT_BLANK[1:-1]})$",
+}
 INT = {"type": "integer"}
 COUNT = {"type": "integer", "minimum": 0}
+COUNT_IN = {**COUNT, "maximum": MAX_ID}  # counts and ids live in 32-bit columns
+EMAIL_IN = {
+    "description": "an email address: local@domain.tld, no spaces",
+    "type": ["string", "null"],
+    "maxLength": FIELD_LIMITS["email"],
+    "pattern": f"^[{SPACE}]*([^@ \\u0000]+@[^ \\u0000]*\\.[^ \\u0000]*)?[{SPACE}]*$",
+}
 TEXTS = {"type": "array", "items": TEXT}
 RESET_MODE = {"enum": ["off", "tagged", "all"]}
 ANY_FILTER: Schema = {
     "description": "A filter: the text syntax (`tag:vip country:EC`), a JSON tree, or"
-    " Chatwoot's `payload` list; null for none."
+    " Chatwoot's `payload` list (of objects); null for none.",
+    "anyOf": [
+        {"type": ["null", "object"]},
+        {**TEXT_IN, "format": "contact-filter"},
+        {"type": "array", "items": {"type": "object"}},
+    ],
+    "x-contact-filter": "body",
 }
 CUSTOM_VALUE = {"type": ["string", "number", "boolean", "null"]}
+CUSTOM_VALUE_IN = {
+    "anyOf": [{"type": ["number", "boolean", "null"]}, {**TEXT_IN, "maxLength": CUSTOM_VALUE_MAX}]
+}
 CUSTOM = {
     "type": "object",
-    "propertyNames": {"maxLength": CUSTOM_KEY_MAX},
-    "additionalProperties": CUSTOM_VALUE,
+    "propertyNames": {"maxLength": CUSTOM_KEY_MAX, "pattern": NOT_BLANK},
+    "additionalProperties": CUSTOM_VALUE_IN,
 }
 
 CONTACT = obj(
@@ -64,12 +121,29 @@ CONTACT = obj(
     channels=TEXTS,
     display_name=TEXT,
 )
-CONTACT_INPUT = obj(
-    (),
-    **{k: nullable("string", maxLength=n) for k, n in FIELD_LIMITS.items()},
-    phone=nullable("string"),
-    custom=CUSTOM,
-)
+CONTACT_PATCH = {
+    **obj(
+        (),
+        **{
+            k: EMAIL_IN if k == "email" else nullable("string", maxLength=n, pattern=NO_NUL)
+            for k, n in FIELD_LIMITS.items()
+        },
+        phone=nullable(
+            "string",
+            pattern=NO_NUL,
+            format="phone",
+            description="a phone number: +593991234567, or national in the workspace's region",
+        ),
+        custom=CUSTOM,
+    ),
+    "minProperties": 1,
+}
+NAMES_ONE = ("name", "email", "phone", "identifier")
+CONTACT_INPUT = {
+    **CONTACT_PATCH,
+    "description": "At least one of name, email, phone or identifier (not blank).",
+    "anyOf": [{"required": [k], "properties": {k: {"pattern": NOT_BLANK}}} for k in NAMES_ONE],
+}
 PAGE = obj(
     contacts={"type": "array", "items": ref("Contact")},
     next_cursor=nullable("string"),
@@ -78,10 +152,10 @@ PAGE = obj(
 SEARCH = obj(
     (),
     filter=ANY_FILTER,
-    q=TEXT,
-    sort=nullable("string"),
-    cursor=nullable("string"),
-    limit={"type": "integer", "minimum": 1, "maximum": 500},
+    q=TEXT_IN,
+    sort=SORT_IN,
+    cursor=nullable("string", pattern=NO_NUL),
+    limit={"type": ["integer", "null"], "minimum": 1, "maximum": MAX_LIMIT},
     count={"type": "boolean"},
 )
 NOTE = obj(id=INT, contact_id=INT, author=TEXT, body=TEXT, created_at=TIME)
@@ -104,12 +178,20 @@ SCHEMAS: dict[str, Schema] = {
     "Error": obj(error=TEXT, detail=TEXT),
     "Contact": CONTACT,
     "ContactInput": CONTACT_INPUT,
+    "ContactPatch": CONTACT_PATCH,
     "ContactPage": PAGE,
     "SearchRequest": SEARCH,
     "Deleted": obj(deleted=INT),
     "DeletedName": obj(deleted=TEXT),
-    "BulkDeleteRequest": obj(("confirm",), filter=ANY_FILTER, q=TEXT, confirm=COUNT),
-    "TagsRequest": obj(tags={**TEXTS, "minItems": 1}),
+    "BulkDeleteRequest": {
+        **obj(("confirm",), filter=ANY_FILTER, q=TEXT_IN, confirm=COUNT_IN),
+        "description": "A filter or a search is required: deleting everything is the reset's job.",
+        "anyOf": [
+            {"required": ["q"], "properties": {"q": {"pattern": NOT_BLANK}}},
+            {"required": ["filter"], "properties": {"filter": {"not": {"enum": EMPTY}}}},
+        ],
+    },
+    "TagsRequest": obj(tags=TAGS_IN),
     "TagList": obj(
         tags={"type": "array", "items": obj(name=TEXT, contacts=COUNT)},
     ),
@@ -117,17 +199,21 @@ SCHEMAS: dict[str, Schema] = {
     "BulkTagRequest": obj(
         ("action", "tags"),
         action={"enum": ["add", "remove"]},
-        tags={**TEXTS, "minItems": 1},
+        tags=TAGS_IN,
         filter=ANY_FILTER,
-        q=TEXT,
+        q=TEXT_IN,
     ),
     "BulkTagResult": obj(action={"enum": ["add", "remove"]}, tags=TEXTS, contacts=COUNT),
     "Note": NOTE,
     "NoteList": obj(notes={"type": "array", "items": ref("Note")}),
-    "NoteRequest": obj(body={"type": "string", "minLength": 1}),
+    "NoteRequest": obj(body={"type": "string", "pattern": NOT_BLANK}),
     "MessageRequest": obj(
         ("text",),
-        text={"type": "string", "minLength": 1, "description": "At most the provider's limit."},
+        text={
+            "type": "string",
+            "pattern": NOT_BLANK,
+            "description": "At most the provider's limit.",
+        },
         channel=nullable("string", description="A channel key, kind or name; default: the last."),
         subject=nullable("string", description="Email only; default `Re:` their last subject."),
     ),
@@ -155,10 +241,10 @@ SCHEMAS: dict[str, Schema] = {
     "ViewList": obj(views={"type": "array", "items": ref("View")}),
     "ViewRequest": obj(
         ("name",),
-        name={"type": "string", "minLength": 1, "maxLength": 100},
+        name=VIEW_NAME,
         filter=ANY_FILTER,
-        columns=TEXTS,
-        sort=nullable("string"),
+        columns={"type": ["array", "null"], "items": COLUMN},
+        sort=SORT_IN,
         replace={"type": "boolean"},
     ),
     "MergePreview": obj(
@@ -175,8 +261,18 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "MergeRequest": obj(
         ("secondary",),
-        secondary={"type": ["string", "integer"], "description": "Id or typed identifier."},
-        picks={"type": "object", "additionalProperties": {"enum": list(SIDES)}},
+        secondary={
+            "description": "the other contact: its id or a typed identifier",
+            "anyOf": [COUNT_IN, REF],
+        },
+        picks={
+            "type": "object",
+            "propertyNames": {
+                "description": f"a field ({', '.join(MERGE_FIELDS)}) or custom.<key>",
+                "anyOf": [{"enum": list(MERGE_FIELDS)}, {"pattern": "^custom\\..+"}],
+            },
+            "additionalProperties": {"enum": list(SIDES)},
+        },
     ),
     "Unmerged": obj(primary=ref("Contact"), secondary=ref("Contact")),
     "MergeList": obj(
@@ -194,7 +290,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "ChannelUsage": CHANNEL_USAGE,
     "PlanUsage": PLAN,
-    "CapRequest": obj(cap=COUNT),
+    "CapRequest": obj(cap=COUNT_IN),
     "ResetStatus": obj(
         workspace=TEXT,
         mode=RESET_MODE,
@@ -227,11 +323,14 @@ SCHEMAS: dict[str, Schema] = {
         error=nullable("string"),
     ),
     "ResetRunList": obj(runs={"type": "array", "items": ref("ResetRun")}),
-    "ResetChange": obj(
-        (),
-        mode=RESET_MODE,
-        time={"type": "string", "description": "HH:MM, local to the workspace."},
-    ),
+    "ResetChange": {
+        **obj(
+            (),
+            mode=RESET_MODE,
+            time={**TIME_OF_DAY, "description": "HH:MM, local to the workspace."},
+        ),
+        "minProperties": 1,
+    },
     "RunRequest": obj((), mode={"enum": ["all", "tagged"]}),
     "ResetPreview": obj(
         workspace=TEXT,
@@ -274,35 +373,40 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 QUERY: dict[str, Schema] = {
-    "q": {"description": "Search box text (every word must match).", "schema": TEXT},
+    "q": {"description": "Search box text (every word must match).", "schema": TEXT_IN},
     "filter": {
         "description": "A filter in the text syntax (`tag:vip -tag:Borrar last_in<7d`), or a"
         " URL-encoded JSON tree / Chatwoot payload (starting with { or [).",
-        "schema": TEXT,
+        "schema": {**TEXT_IN, "format": "contact-filter", "x-contact-filter": "query"},
     },
     "sort": {
         "description": "name, email, phone, company, city, country, created_at,"
         " last_activity_at; prefix - for descending.",
-        "schema": TEXT,
+        "schema": {"enum": SORT_IN["enum"][:-1]},
     },
-    "cursor": {"description": "next_cursor of the previous page.", "schema": TEXT},
+    "cursor": {"description": "next_cursor of the previous page.", "schema": TEXT_IN},
     "limit": {
         "description": "Page size (default 100).",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
     },
     "count": {"description": "Also return the total.", "schema": {"type": "boolean"}},
     "dry_run": {"description": "Check every row, change nothing.", "schema": {"type": "boolean"}},
     "format": {"description": "csv (default) or pdf.", "schema": {"enum": ["csv", "pdf"]}},
     "columns": {
         "description": "Comma-separated columns (name always first), e.g. email,tags,custom.vip.",
-        "schema": TEXT,
+        "schema": {"type": "array", "items": COLUMN},
+        "style": "form",
+        "explode": False,
     },
-    "view": {"description": "A saved view's name: its filter and columns.", "schema": TEXT},
+    "view": {"description": "A saved view's name: its filter and columns.", "schema": TEXT_IN},
     "mode": {
         "description": "Reset mode to preview (default: the one in force).",
         "schema": {"enum": ["off", "tagged", "all"]},
     },
-    "after": {"description": "Only events after this id.", "schema": COUNT},
+    "after": {
+        "description": "Only events after this id.",
+        "schema": {**COUNT, "maximum": MAX_AFTER},
+    },
     "undelivered": {
         "description": "Only events no chat has been sent yet.",
         "schema": {"type": "boolean"},
@@ -312,10 +416,10 @@ PATH: dict[str, Schema] = {
     "ref": {
         "description": "A contact id, or a typed identifier: `email:…`, `phone:…`,"
         " `identifier:…`, `username:…` (URL-encoded).",
-        "schema": TEXT,
+        "schema": REF,
     },
-    "other": {"description": "The secondary contact (id or typed identifier).", "schema": TEXT},
-    "name": {"description": "The name (URL-encoded).", "schema": TEXT},
+    "other": {"description": "The secondary contact (id or typed identifier).", "schema": REF},
+    "name": {"description": "The name (URL-encoded).", "schema": TAG},
     "note_id": {"description": "A note id.", "schema": INT},
     "run_id": {"description": "A reset run id.", "schema": INT},
 }

@@ -137,7 +137,10 @@ async def test_list_refuses_bad_parameters(api: Api) -> None:
             400,
             error("bad_request", "query parameter q must not contain NUL characters"),
         ),
-        "cursor=zzz": (422, error("invalid", "the cursor is not one this server gave out")),
+        "cursor=zzz": (
+            404,
+            error("not_found", "no such page: the cursor is not one this server gave out"),
+        ),
     }
     for query, expected in cases.items():
         reply = await api("GET", f"/contacts?{query}")
@@ -243,7 +246,7 @@ async def test_show_refuses_unknown_and_unreadable_references(api: Api) -> None:
         ),
         "id:abc": (422, error("invalid", "a contact id is a number, not 'id:abc'")),
         "id:%C2%B2": (422, error("invalid", "a contact id is a number, not 'id:²'")),
-        "phone:abc": (422, error("invalid", "that is not a phone number")),
+        "phone:abc": (404, error("not_found", "no contact with phone 'abc'")),
         "a%00b": (400, error("bad_request", "ref must not contain NUL characters")),
     }
     for ref, expected in cases.items():

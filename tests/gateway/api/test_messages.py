@@ -350,8 +350,8 @@ async def test_conversation_lists_failed_sends_too(api: Api, providers: FakeProv
     }
     bad = await api("GET", path, params={"cursor": "x"})
     assert (bad.status, bad.body) == (
-        422,
-        error("invalid", "the cursor is not one this server gave out"),
+        404,
+        error("not_found", "no such page: the cursor is not one this server gave out"),
     )
 
 

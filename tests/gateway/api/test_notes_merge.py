@@ -192,8 +192,8 @@ async def test_merge_errors(api: Api) -> None:
         (
             "/contacts/1/merge",
             {"secondary": 1},
-            422,
-            error("invalid", "cannot merge contact #1 with itself"),
+            409,
+            error("conflict", "cannot merge contact #1 with itself"),
         ),
         (
             "/contacts/1/merge",
@@ -214,7 +214,7 @@ async def test_merge_errors(api: Api) -> None:
             422,
             error("invalid", "the pick for name must be 'primary' or 'secondary', not 'both'"),
         ),
-        ("/contacts/1/unmerge", None, 422, error("invalid", "contact #1 has no merge to undo")),
+        ("/contacts/1/unmerge", None, 409, error("conflict", "contact #1 has no merge to undo")),
     ]
     for path, body, status, expected in cases:
         reply = await api("POST", path, json=body) if body is not None else await api("POST", path)
