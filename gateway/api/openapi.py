@@ -29,6 +29,11 @@ ERRORS = {
     504: "The provider did not answer in time; the message may or may not have been delivered.",
 }
 ROLES_TEXT = "Roles: agent < admin < owner; each operation states its minimum in x-required-role."
+CSV = {
+    "type": "string",
+    "description": "A CSV file (UTF-8 with or without BOM, or Latin-1) with a header line.",
+    "pattern": "^\\ufeff?[^\\u0000]*[^\\t\\n\\u000b\\f\\r \\u0000][^\\u0000]*$",
+}
 FILE = {
     "description": "The export file (CSV streamed, UTF-8 with BOM; or PDF).",
     "content": {
@@ -91,10 +96,7 @@ def operation(route: Route) -> dict[str, Any]:
         "responses": {**_successes(route), **_errors(route)},
     }
     if route.body == "csv":
-        op["requestBody"] = {
-            "required": True,
-            "content": {"text/csv": {"schema": {"type": "string"}}},
-        }
+        op["requestBody"] = {"required": True, "content": {"text/csv": {"schema": CSV}}}
     elif route.body:
         op["requestBody"] = {
             "required": True,
@@ -120,7 +122,11 @@ def _links(route: Route, routes: list[Route]) -> dict[int, dict[str, Any]]:
         if name not in LINKS or (status == 200 and route.method != "GET"):
             continue
         param, under, where = LINKS[name]
-        targets = [r for r in routes if param in r.path_params and r.path.startswith(under)]
+        targets = [
+            r
+            for r in routes
+            if param in r.path_params and r.path.startswith(under) and r.body != "MergeRequest"
+        ]  # a merge names its second contact in the body: no link can fill that
         out[status] = {
             _operation_id(t): {"operationId": _operation_id(t), "parameters": {param: where}}
             for t in targets

@@ -6,6 +6,7 @@ from typing import Any
 
 from store.contact_fields import CUSTOM_KEY_MAX, CUSTOM_VALUE_MAX, FIELD_LIMITS
 from store.contacts import MAX_ID, REF_KINDS
+from store.filter_chatwoot import OPERATORS, OUR_OPERATORS
 from store.merge import FIELDS as MERGE_FIELDS
 from store.query import MAX_LIMIT, SORT_ALIASES, SORTS
 from store.tags import MAX_TAG
@@ -84,13 +85,39 @@ EMAIL_IN = {
 }
 TEXTS = {"type": "array", "items": TEXT}
 RESET_MODE = {"enum": ["off", "tagged", "all"]}
+SCALAR = {"type": ["string", "number", "boolean"]}
+PRESENCE = ["present", "absent", *(k for k, v in OPERATORS.items() if v in ("present", "absent"))]
+PAYLOAD_ITEM = {
+    "type": "object",
+    "properties": {
+        "attribute_key": {"type": "string", "pattern": NOT_BLANK},
+        "filter_operator": {"enum": sorted({*OPERATORS, *OUR_OPERATORS})},
+        "values": {"anyOf": [SCALAR, {"type": "array", "items": SCALAR}]},
+        "query_operator": {"enum": ["and", "or", "AND", "OR", None]},
+        "custom_attribute_type": {},
+        "attribute_model": {},
+    },
+    "required": ["attribute_key", "filter_operator"],
+    "additionalProperties": False,
+    "if": {"properties": {"filter_operator": {"enum": PRESENCE}}},
+    "else": {
+        "required": ["values"],
+        "properties": {
+            "values": {
+                "not": {"type": "null"},
+                "items": {"not": {"type": "null"}},
+                "minItems": 1,
+            }
+        },
+    },
+}
 ANY_FILTER: Schema = {
     "description": "A filter: the text syntax (`tag:vip country:EC`), a JSON tree, or"
     " Chatwoot's `payload` list (of objects); null for none.",
     "anyOf": [
         {"type": ["null", "object"]},
         {**TEXT_IN, "format": "contact-filter"},
-        {"type": "array", "items": {"type": "object"}},
+        {"type": "array", "items": PAYLOAD_ITEM},
     ],
     "x-contact-filter": "body",
 }
@@ -142,7 +169,10 @@ NAMES_ONE = ("name", "email", "phone", "identifier")
 CONTACT_INPUT = {
     **CONTACT_PATCH,
     "description": "At least one of name, email, phone or identifier (not blank).",
-    "anyOf": [{"required": [k], "properties": {k: {"pattern": NOT_BLANK}}} for k in NAMES_ONE],
+    "anyOf": [
+        {"required": [k], "properties": {k: {"type": "string", "pattern": NOT_BLANK}}}
+        for k in NAMES_ONE
+    ],
 }
 PAGE = obj(
     contacts={"type": "array", "items": ref("Contact")},

@@ -19,30 +19,3 @@ FILTERS = [
 
 schemathesis.openapi.format("phone", st.sampled_from(PHONES))
 schemathesis.openapi.format("contact-filter", st.sampled_from(FILTERS))
-TREES: list[object] = [
-    {"field": "tag", "op": "any", "value": ["vip"]},
-    {
-        "and": [
-            {"field": "country", "op": "eq", "value": "EC"},
-            {"not": {"field": "tag", "op": "any", "value": ["Borrar"]}},
-        ]
-    },
-    [{"attribute_key": "country_code", "filter_operator": "equal_to", "values": ["EC"]}],
-    {"payload": [{"attribute_key": "labels", "filter_operator": "equal_to", "values": ["vip"]}]},
-]
-
-
-@schemathesis.hook
-def map_body(_context: schemathesis.HookContext, body: object) -> object:
-    """A JSON filter tree or payload (an object, or a list of objects) becomes a valid one of the
-    same shape: JSON Schema cannot spell the filter grammar, so random trees would only test
-    that the server refuses nonsense. Other bodies, and filters of other types, pass as drawn."""
-    if not isinstance(body, dict):
-        return body
-    tree = body.get("filter")
-    if isinstance(tree, dict) or (
-        isinstance(tree, list) and tree and all(isinstance(i, dict) for i in tree)
-    ):
-        shapes = [t for t in TREES if isinstance(t, type(tree))]
-        return {**body, "filter": shapes[len(str(tree)) % len(shapes)]}
-    return body
