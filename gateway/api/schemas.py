@@ -56,7 +56,7 @@ TAG = {
     "maxLength": MAX_TAG,
     "pattern": NOT_BLANK,
 }
-TAGS_IN = {"type": "array", "items": TAG, "minItems": 1}
+TAGS_IN = {"type": "array", "items": TAG, "minItems": 1, "description": "name at least one tag"}
 VIEW_NAME = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NOT_BLANK}
 SORT_NAMES = [*SORTS, *SORT_ALIASES]
 SORT_IN = {"enum": [*SORT_NAMES, *(f"-{n}" for n in SORT_NAMES), None]}
@@ -66,7 +66,7 @@ COLUMN = {
 }
 KINDS = "|".join(k for k in REF_KINDS if k != "id")
 TIME_OF_DAY = {
-    "description": "HH:MM on a 24-hour clock, like 23:00",
+    "description": "reset time must be HH:MM on a 24-hour clock, like 23:00 (workspace time)",
     "type": "string",
     "pattern": "^([01]?[0-9]|2[0-3]):[0-5][0-9]$",
 }
@@ -164,6 +164,7 @@ CONTACT_PATCH = {
         custom=CUSTOM,
     ),
     "minProperties": 1,
+    "description": "nothing to change: send at least one field",
 }
 NAMES_ONE = ("name", "email", "phone", "identifier")
 CONTACT_INPUT = {
@@ -215,7 +216,7 @@ SCHEMAS: dict[str, Schema] = {
     "DeletedName": obj(deleted=TEXT),
     "BulkDeleteRequest": {
         **obj(("confirm",), filter=ANY_FILTER, q=TEXT_IN, confirm=COUNT_IN),
-        "description": "A filter or a search is required: deleting everything is the reset's job.",
+        "description": "bulk delete needs a filter or a search; to delete everything use reset",
         "anyOf": [
             {"required": ["q"], "properties": {"q": {"pattern": NOT_BLANK}}},
             {"required": ["filter"], "properties": {"filter": {"not": {"enum": EMPTY}}}},
@@ -236,13 +237,15 @@ SCHEMAS: dict[str, Schema] = {
     "BulkTagResult": obj(action={"enum": ["add", "remove"]}, tags=TEXTS, contacts=COUNT),
     "Note": NOTE,
     "NoteList": obj(notes={"type": "array", "items": ref("Note")}),
-    "NoteRequest": obj(body={"type": "string", "pattern": NOT_BLANK}),
+    "NoteRequest": obj(
+        body={"type": "string", "pattern": NOT_BLANK, "description": "a note needs some text"}
+    ),
     "MessageRequest": obj(
         ("text",),
         text={
             "type": "string",
             "pattern": NOT_BLANK,
-            "description": "At most the provider's limit.",
+            "description": "the message: not blank, at most the provider's limit",
         },
         channel=nullable("string", description="A channel key, kind or name; default: the last."),
         subject=nullable("string", description="Email only; default `Re:` their last subject."),
@@ -354,10 +357,11 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "ResetRunList": obj(runs={"type": "array", "items": ref("ResetRun")}),
     "ResetChange": {
+        "description": "send mode (off, tagged or all), time (HH:MM), or both",
         **obj(
             (),
             mode=RESET_MODE,
-            time={**TIME_OF_DAY, "description": "HH:MM, local to the workspace."},
+            time=TIME_OF_DAY,
         ),
         "minProperties": 1,
     },
@@ -421,7 +425,10 @@ QUERY: dict[str, Schema] = {
     },
     "count": {"description": "Also return the total.", "schema": {"type": "boolean"}},
     "dry_run": {"description": "Check every row, change nothing.", "schema": {"type": "boolean"}},
-    "format": {"description": "csv (default) or pdf.", "schema": {"enum": ["csv", "pdf"]}},
+    "format": {
+        "description": "csv (default) or pdf.",
+        "schema": {"enum": ["csv", "pdf", "CSV", "PDF"]},
+    },
     "columns": {
         "description": "Comma-separated columns (name always first), e.g. email,tags,custom.vip.",
         "schema": {"type": "array", "items": COLUMN},

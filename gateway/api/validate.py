@@ -72,6 +72,13 @@ def check_query(query: Mapping[str, str], names: tuple[str, ...]) -> None:
 def typed(name: str, raw: str, schema: Schema) -> Any:
     """A query value as its schema's type (form style: arrays comma-separated)."""
     kinds = schema.get("type", "string")
+    if "\x00" in raw:
+        raise BadParameter(f"query parameter {name} must not contain NUL characters")
+    if schema.get("x-contact-filter") == "query" and raw.strip()[:1] in ("{", "["):
+        try:
+            orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise BadParameter(f"query parameter filter is not valid JSON: {exc}") from exc
     if kinds == "integer":
         if not _INT.fullmatch(raw):
             raise BadParameter(f"query parameter {name} must be an integer, not {raw[:40]!r}")
@@ -94,10 +101,44 @@ def _check(pointer: str, value: Any, base: str, region: str) -> None:
         node: Any = ROOT
         for step in error.schema_path[:-1]:
             node = node[step] if isinstance(node, dict) or isinstance(step, int) else {}
-        said = node.get("description") if isinstance(node, dict) else None
-        if type(error.kind).__name__ in ("Type", "Custom"):  # their own words say it best
-            said = None
+        kind = type(error.kind).__name__
+        if kind == "Required":
+            missing = error.message.split('"')[1]
+            raise Invalid(f"{(where + '.' if where else '') + missing} is required")
+        if kind == "Type" and isinstance(node, dict) and "type" in node:
+            kinds = node["type"] if isinstance(node["type"], list) else [node["type"]]
+            raise Invalid(f"{where or 'the body'} must be {' or '.join(TYPES[k] for k in kinds)}")
+        if kind in ("Minimum", "Maximum") and "minimum" in node and "maximum" in node:
+            raise Invalid(f"{where} must be between {node['minimum']} and {node['maximum']}")
+        if kind == "MaxLength":
+            raise Invalid(f"{where} is longer than {node['maxLength']} characters")
+        if kind == "Enum":
+            choices = ", ".join(str(c) for c in node["enum"] if c is not None)
+            raise Invalid(f"{where} must be one of {choices}, not {error.instance!r:.40}")
+        said = node.get("description") if kind in WORDED and isinstance(node, dict) else None
         raise Invalid(f"{where + ': ' if where else ''}{said or error.message}")
+
+
+TYPES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "an object",
+    "null": "null",
+}
+# Failures whose schema's description says better what is wanted than the validator's words.
+WORDED = {
+    "AnyOf",
+    "Pattern",
+    "Format",
+    "MinProperties",
+    "MinItems",
+    "MinLength",
+    "MaxLength",
+    "Not",
+}
 
 
 ROOT: Schema = {

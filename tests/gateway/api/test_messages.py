@@ -139,7 +139,11 @@ async def test_contact_without_identity(api: Api, providers: FakeProviders) -> N
     [
         ("telegram", {}, "text is required"),
         ("telegram", {"text": 5}, "text must be a string"),
-        ("telegram", {"text": " \n "}, "text must not be empty"),
+        (
+            "telegram",
+            {"text": " \n "},
+            "text: the message: not blank, at most the provider's limit",
+        ),
         (
             "telegram",
             {"text": "x", "to": "y"},
