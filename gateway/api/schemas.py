@@ -85,7 +85,7 @@ EMAIL_IN = {
 }
 TEXTS = {"type": "array", "items": TEXT}
 RESET_MODE = {"enum": ["off", "tagged", "all"]}
-SCALAR = {"type": ["string", "number", "boolean"]}
+SCALAR = {"anyOf": [{"type": "string", "pattern": NOT_BLANK}, {"type": ["number", "boolean"]}]}
 PRESENCE = ["present", "absent", *(k for k, v in OPERATORS.items() if v in ("present", "absent"))]
 PAYLOAD_ITEM = {
     "type": "object",
