@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.api.schemas import SORT_NAMES
+from gateway.api.inputs import SORT_NAMES
 from store.views import VIEW_COLUMNS
 from tests import helpers as h
 from tests.gateway.api.support import TIME, Api, audit_rows, error, stable
