@@ -36,7 +36,7 @@ SORT_NAMES = [*SORTS, *SORT_ALIASES]
 SORT_IN = {"enum": [*SORT_NAMES, *(f"-{n}" for n in SORT_NAMES), None]}
 COLUMN = {
     "description": f"a column: {', '.join(VIEW_COLUMNS)} or custom.<key>",
-    "anyOf": [{"enum": list(VIEW_COLUMNS)}, {"type": "string", "pattern": "^custom\\..+"}],
+    "anyOf": [{"enum": list(VIEW_COLUMNS)}, {"type": "string", "pattern": "^custom\\.[^,]+$"}],
 }
 KINDS = "|".join(k for k in REF_KINDS if k != "id")
 TIME_OF_DAY = {
