@@ -183,8 +183,8 @@ async def _lookup(tx: RawTx, ws: int, kind: str, value: str, region: str) -> int
         return int(rows[0][0]) if rows else None
     if kind == "phone":
         value = to_e164(value, region) or ""
-        if not value:
-            raise Invalid("that is not a phone number")
+        if not value:  # a number that cannot be a phone number names no contact
+            return None
     elif kind == "email":
         value = normalise_email(value) or ""
     rows = await tx.fetch(

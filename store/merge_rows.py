@@ -52,9 +52,9 @@ def _row(values: Sequence[Any]) -> Row:
 async def read_pair(
     tx: RawTx, ws: int, primary_id: int, secondary_id: int, *, lock: bool = False
 ) -> tuple[Row, Row]:
-    """The two live contacts of a merge; Invalid for one contact, Conflict for a merged one."""
+    """The two live contacts of a merge; Conflict for one contact twice or a merged one."""
     if primary_id == secondary_id:
-        raise Invalid(f"cannot merge contact #{primary_id} with itself")
+        raise Conflict(f"cannot merge contact #{primary_id} with itself")
     found = await read_rows(tx, ws, [primary_id, secondary_id], lock=lock)
     for row in found.values():
         if row["merged_into_id"] is not None:
@@ -75,7 +75,7 @@ async def open_record(tx: RawTx, ws: int, contact_id: int) -> tuple[int, dict[st
         [ws, contact_id],
     )
     if not found:
-        raise Invalid(f"contact #{contact_id} has no merge to undo")
+        raise Conflict(f"contact #{contact_id} has no merge to undo")
     if len(found) > 1:
         names = ", ".join(f"#{r[1]}" for r in found)
         raise Invalid(

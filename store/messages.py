@@ -10,7 +10,7 @@ from typing import Any
 from store.access import Actor, require
 from store.contacts import load, stamp
 from store.db import ClientTx, RawTx
-from store.errors import Invalid
+from store.errors import NotFound
 from store.serial import load_json
 
 COLUMNS = (
@@ -95,5 +95,5 @@ def _cursor(cursor: str | None) -> int:
     if not cursor:
         return 2**63 - 1
     if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
-        raise Invalid("the cursor is not one this server gave out")
+        raise NotFound("no such page: the cursor is not one this server gave out")
     return int(cursor)

@@ -16,7 +16,7 @@ from store import search
 from store.access import Actor, require
 from store.contacts import COLUMNS, Contact, contact_from_row, with_tags, workspace_region
 from store.db import ClientTx, RawTx
-from store.errors import Invalid
+from store.errors import Conflict, Invalid, NotFound
 from store.where import Where, all_of
 
 DEFAULT_LIMIT = 100
@@ -307,11 +307,11 @@ def _decode(cursor: str, binding: str) -> dict[str, Any]:
     try:
         state = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError) as exc:
-        raise Invalid("the cursor is not one this server gave out") from exc
+        raise NotFound("no such page: the cursor is not one this server gave out") from exc
     if not isinstance(state, dict) or state.get("b") != binding:
-        raise Invalid("the cursor belongs to another query (same q, filter and sort needed)")
+        raise Conflict("the cursor belongs to another query (same q, filter and sort needed)")
     if state.get("p") not in (0, 1) or not isinstance(state.get("x"), list):
-        raise Invalid("the cursor is not one this server gave out")
+        raise NotFound("no such page: the cursor is not one this server gave out")
     return state
 
 

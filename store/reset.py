@@ -16,7 +16,7 @@ from store import reset_run, reset_targets
 from store.access import Actor, audit, require
 from store.contacts import as_datetime
 from store.db import ClientTx, RawTx, raw_transaction
-from store.errors import Invalid, NotFound
+from store.errors import Conflict, Invalid, NotFound
 from store.models import Workspace
 from store.periods import next_period, period_of, period_start
 from store.serial import load_json
@@ -269,7 +269,7 @@ async def claim_now(
     else:
         chosen = policy.mode_for(policy.Setting.of(ws), period)
     if chosen == "off":
-        raise Invalid(
+        raise Conflict(
             "the monthly reset is off for this month; enable all or tagged first,"
             " or name the mode to run (all or tagged)"
         )

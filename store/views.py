@@ -38,7 +38,8 @@ def clean_columns(columns: Sequence[str] | None) -> list[str]:
     """Valid column names, name first; custom fields as `custom.<key>`."""
     chosen = list(columns or DEFAULT_COLUMNS)
     for col in chosen:
-        if not isinstance(col, str) or not (col in VIEW_COLUMNS or col.startswith("custom.")):
+        custom = isinstance(col, str) and col.startswith("custom.") and len(col) > len("custom.")
+        if not isinstance(col, str) or not (col in VIEW_COLUMNS or custom):
             raise Invalid(f"unknown column {col!r}; choose from {', '.join(VIEW_COLUMNS)}")
     return ["name", *[c for c in dict.fromkeys(chosen) if c != "name"]]
 

@@ -11,6 +11,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from gateway.api.validate import BODY_SCHEMA, check_body
+from gateway.api.validate import only as only
 from gateway.http import error_response, read_body
 from store.auth import Caller
 from store.contacts import Contact
@@ -107,6 +109,9 @@ async def read_json(request: web.Request, limit: int = JSON_LIMIT) -> dict[str, 
     if not isinstance(data, dict):
         raise Invalid("the body must be a JSON object")
     _refuse_nul(data, "$")
+    if BODY_SCHEMA in request:
+        name, region = request[BODY_SCHEMA]
+        check_body(name, data, region)
     return data
 
 
@@ -121,13 +126,6 @@ def _refuse_nul(value: Any, where: str) -> None:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _refuse_nul(item, f"{where}[{i}]")
-
-
-def only(body: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-    """Refuse (422) keys outside `allowed`."""
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        raise Invalid(f"unknown field(s): {', '.join(unknown)}; expected {', '.join(allowed)}")
 
 
 def text_field(body: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
@@ -149,6 +147,8 @@ def int_field(body: Mapping[str, Any], name: str, *, required: bool = False) -> 
         if required:
             raise Invalid(f"{name} is required")
         return None
+    if isinstance(value, float) and value.is_integer():  # JSON Schema's integers include 2.0
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise Invalid(f"{name} must be an integer")
     if not 0 <= value <= MAX_INT:
@@ -209,7 +209,7 @@ def query_int(request: web.Request, name: str, default: int, *, low: int, high: 
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not re.fullmatch(r"-?[0-9]{1,12}", raw):
+    if not re.fullmatch(r"-?[0-9]{1,19}", raw):
         raise bad_request(f"query parameter {name} must be an integer, not {raw[:40]!r}")
     value = int(raw)
     if not low <= value <= high:

@@ -47,6 +47,8 @@ async def merge(request: web.Request, caller: Caller) -> web.Response:
 
 
 def _ref(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():  # JSON Schema's integers include 5.0
+        value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str) or not value.strip():

@@ -29,6 +29,11 @@ ERRORS = {
     504: "The provider did not answer in time; the message may or may not have been delivered.",
 }
 ROLES_TEXT = "Roles: agent < admin < owner; each operation states its minimum in x-required-role."
+CSV = {
+    "type": "string",
+    "description": "A CSV file (UTF-8 with or without BOM, or Latin-1) with a header line.",
+    "pattern": "^\\ufeff?[^\\u0000]*[^\\t\\n\\u000b\\f\\r \\u0000][^\\u0000]*$",
+}
 FILE = {
     "description": "The export file (CSV streamed, UTF-8 with BOM; or PDF).",
     "content": {
@@ -38,11 +43,26 @@ FILE = {
 }
 
 
+# What a created (201/202) or listed resource lets a client call next: response schema ->
+# (the path parameter it fills, the paths it serves, where its value is in the body).
+LINKS = {
+    "Contact": ("ref", "/contacts/", "$response.body#/id"),
+    "Note": ("note_id", "/notes/", "$response.body#/id"),
+    "View": ("name", "/views/", "$response.body#/name"),
+    "TagList": ("name", "/tags/", "$response.body#/tags/0/name"),
+    "ResetRun": ("run_id", "/reset/runs/", "$response.body#/id"),
+}
+
+
 def document(routes: Iterable[Route]) -> dict[str, Any]:
     """The whole OpenAPI document."""
+    routes = list(routes)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        paths.setdefault(PREFIX + route.path, {})[route.method.lower()] = operation(route)
+        op = operation(route)
+        for status, links in _links(route, routes).items():
+            op["responses"][str(status)]["links"] = links
+        paths.setdefault(PREFIX + route.path, {})[route.method.lower()] = op
     return {
         "openapi": "3.1.0",
         "info": {
@@ -64,7 +84,7 @@ def operation(route: Route) -> dict[str, Any]:
     """One operation object."""
     module = route.handler.__module__.rsplit(".", 1)[-1]
     op: dict[str, Any] = {
-        "operationId": f"{module}_{route.handler.__name__}",
+        "operationId": _operation_id(route),
         "summary": route.summary,
         "description": f"{(route.handler.__doc__ or '').strip()}\n\nMinimum role: {route.role}.",
         "tags": [module],
@@ -76,10 +96,7 @@ def operation(route: Route) -> dict[str, Any]:
         "responses": {**_successes(route), **_errors(route)},
     }
     if route.body == "csv":
-        op["requestBody"] = {
-            "required": True,
-            "content": {"text/csv": {"schema": {"type": "string"}}},
-        }
+        op["requestBody"] = {"required": True, "content": {"text/csv": {"schema": CSV}}}
     elif route.body:
         op["requestBody"] = {
             "required": True,
@@ -99,6 +116,28 @@ def _successes(route: Route) -> dict[str, Any]:
     return out
 
 
+def _links(route: Route, routes: list[Route]) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for status, name in route.ok.items():
+        if name not in LINKS or (status == 200 and route.method != "GET"):
+            continue
+        param, under, where = LINKS[name]
+        targets = [
+            r
+            for r in routes
+            if param in r.path_params and r.path.startswith(under) and r.body != "MergeRequest"
+        ]  # a merge names its second contact in the body: no link can fill that
+        out[status] = {
+            _operation_id(t): {"operationId": _operation_id(t), "parameters": {param: where}}
+            for t in targets
+        }
+    return out
+
+
+def _operation_id(route: Route) -> str:
+    return f"{route.handler.__module__.rsplit('.', 1)[-1]}_{route.handler.__name__}"
+
+
 def _success_text(status: int) -> str:
     return "Created." if status == 201 else "OK."
 
@@ -108,6 +147,8 @@ def error_statuses(route: Route) -> list[int]:
     found = {401, 403, *route.errors}
     if route.path_params or route.query or route.body:
         found |= {400, 422}
+    if "cursor" in (*route.query, *SCHEMAS.get(route.body or "", {}).get("properties", ())):
+        found |= {404, 409}  # a cursor not given out names no page; one of another query
     if route.path_params:
         found.add(404)
     if route.body:

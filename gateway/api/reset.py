@@ -16,6 +16,7 @@ from gateway.api.common import (
     read_json,
     text_field,
 )
+from gateway.api.schemas import MAX_AFTER
 from store import events
 from store import reset as resets
 from store.auth import Caller
@@ -73,7 +74,7 @@ async def show_run(request: web.Request, caller: Caller) -> web.Response:
 
 async def list_events(request: web.Request, caller: Caller) -> web.Response:
     """GET /events: notifications (cap 80/100 %, reset soon/done/failed) after an id."""
-    after = query_int(request, "after", 0, low=0, high=2**62)
+    after = query_int(request, "after", 0, low=0, high=MAX_AFTER)
     limit = query_int(request, "limit", 100, low=1, high=500)
     undelivered = query_bool(request, "undelivered") if "undelivered" in request.query else False
     found = await events.list_events(

@@ -22,7 +22,8 @@ from gateway.api import (
     views,
 )
 from gateway.api.auth import authenticate
-from gateway.api.common import PREFIX, ApiError, ApiHandler, error_for
+from gateway.api.common import PREFIX, ApiError, ApiHandler, bad_request, error_for
+from gateway.api.validate import BODY_SCHEMA, BadParameter, check_query
 from gateway.http import Handler, error_response, guarded
 from store.access import require
 from store.errors import DomainError
@@ -75,7 +76,7 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", "/contacts/bulk-delete", contacts.bulk_delete, "admin", "Deleted",
        body="BulkDeleteRequest", errors=(409,)),
     _r("GET", "/contacts/{ref}", contacts.show, "agent", "Contact"),
-    _r("PATCH", "/contacts/{ref}", contacts.patch, "admin", "Contact", body="ContactInput",
+    _r("PATCH", "/contacts/{ref}", contacts.patch, "admin", "Contact", body="ContactPatch",
        errors=(409,)),
     _r("DELETE", "/contacts/{ref}", contacts.delete, "admin", "Deleted"),
     _r("POST", "/contacts/{ref}/tags", tags.add, "agent", "Contact", body="TagsRequest"),
@@ -87,7 +88,8 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", "/contacts/{ref}/messages", messages.send, "agent", {201: "Message"},
        body="MessageRequest", errors=(409, 429, 502, 504)),
     _r("DELETE", "/notes/{note_id}", notes.delete, "agent", "Deleted"),
-    _r("GET", "/contacts/{ref}/merge/{other}", merge.preview, "admin", "MergePreview"),
+    _r("GET", "/contacts/{ref}/merge/{other}", merge.preview, "admin", "MergePreview",
+       errors=(409,)),
     _r("POST", "/contacts/{ref}/merge", merge.merge, "admin", "MergeResult", body="MergeRequest",
        errors=(409,)),
     _r("POST", "/contacts/{ref}/unmerge", merge.unmerge, "admin", "Unmerged", errors=(409,)),
@@ -126,7 +128,12 @@ def endpoint(route: Route) -> Handler:
         try:
             caller = await authenticate(request)
             require(caller.actor, route.role)
+            check_query(request.query, route.query)
+            if route.body and route.body != "csv":
+                request[BODY_SCHEMA] = (route.body, caller.region)
             return await route.handler(request, caller)
+        except BadParameter as exc:
+            return error_for(bad_request(str(exc)))
         except (ApiError, DomainError) as exc:
             return error_for(exc)
 
@@ -139,10 +146,18 @@ def register(app: web.Application) -> None:
     app.router.add_route("GET", f"{PREFIX}/openapi.json", guarded(openapi.handler(ROUTES)))
     app.router.add_route("*", f"{PREFIX}/openapi.json", guarded(_not_allowed(["GET"])))
     for path, routes in _by_path(ROUTES).items():
+        pattern = PREFIX + any_segment(path)
         for route in routes:
-            app.router.add_route(route.method, PREFIX + path, endpoint(route))
-        app.router.add_route("*", PREFIX + path, guarded(_not_allowed([r.method for r in routes])))
+            app.router.add_route(route.method, pattern, endpoint(route))
+        app.router.add_route("*", pattern, guarded(_not_allowed([r.method for r in routes])))
     app.router.add_route("*", PREFIX + "{tail:.*}", guarded(_no_route))
+
+
+def any_segment(path: str) -> str:
+    """The aiohttp pattern of an OpenAPI path: each `{name}` takes a whole segment, whatever it
+    holds once decoded (aiohttp's default `[^{}/]+` refuses braces; `%2F` stays in its segment
+    and arrives as `/`)."""
+    return re.sub(r"{(\w+)}", r"{\1:[^/]+}", path)
 
 
 def _by_path(routes: Iterable[Route]) -> dict[str, list[Route]]:

@@ -4,7 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.contact_fields import CUSTOM_KEY_MAX, FIELD_LIMITS
+from gateway.api.inputs import (
+    ANY_FILTER,
+    COLUMN,
+    COUNT_IN,
+    CUSTOM,
+    CUSTOM_VALUE,
+    EMAIL_IN,
+    NO_NUL,
+    NOT_BLANK,
+    REF,
+    SORT_IN,
+    TAG,
+    TAGS_IN,
+    TEXT_IN,
+    TIME_OF_DAY,
+    VIEW_NAME,
+)
+from store.contact_fields import FIELD_LIMITS
+from store.merge import FIELDS as MERGE_FIELDS
+from store.query import MAX_LIMIT
 
 Schema = dict[str, Any]
 SIDES = ("primary", "secondary")
@@ -31,22 +50,13 @@ def obj(required: tuple[str, ...] | None = None, /, **props: Schema) -> Schema:
 
 
 TIME = {"type": "string", "format": "date-time"}
+MAX_AFTER = 2**62
+EMPTY: list[Any] = [None, "", {}, []]  # no filter at all
 TEXT = {"type": "string"}
 INT = {"type": "integer"}
 COUNT = {"type": "integer", "minimum": 0}
 TEXTS = {"type": "array", "items": TEXT}
 RESET_MODE = {"enum": ["off", "tagged", "all"]}
-ANY_FILTER: Schema = {
-    "description": "A filter: the text syntax (`tag:vip country:EC`), a JSON tree, or"
-    " Chatwoot's `payload` list; null for none."
-}
-CUSTOM_VALUE = {"type": ["string", "number", "boolean", "null"]}
-CUSTOM = {
-    "type": "object",
-    "propertyNames": {"maxLength": CUSTOM_KEY_MAX},
-    "additionalProperties": CUSTOM_VALUE,
-}
-
 CONTACT = obj(
     id=INT,
     workspace_id=INT,
@@ -64,12 +74,33 @@ CONTACT = obj(
     channels=TEXTS,
     display_name=TEXT,
 )
-CONTACT_INPUT = obj(
-    (),
-    **{k: nullable("string", maxLength=n) for k, n in FIELD_LIMITS.items()},
-    phone=nullable("string"),
-    custom=CUSTOM,
-)
+CONTACT_PATCH = {
+    **obj(
+        (),
+        **{
+            k: EMAIL_IN if k == "email" else nullable("string", maxLength=n, pattern=NO_NUL)
+            for k, n in FIELD_LIMITS.items()
+        },
+        phone=nullable(
+            "string",
+            pattern=NO_NUL,
+            format="phone",
+            description="a phone number: +593991234567, or national in the workspace's region",
+        ),
+        custom=CUSTOM,
+    ),
+    "minProperties": 1,
+    "description": "nothing to change: send at least one field",
+}
+NAMES_ONE = ("name", "email", "phone", "identifier")
+CONTACT_INPUT = {
+    **CONTACT_PATCH,
+    "description": "At least one of name, email, phone or identifier (not blank).",
+    "anyOf": [
+        {"required": [k], "properties": {k: {"type": "string", "pattern": NOT_BLANK}}}
+        for k in NAMES_ONE
+    ],
+}
 PAGE = obj(
     contacts={"type": "array", "items": ref("Contact")},
     next_cursor=nullable("string"),
@@ -78,10 +109,10 @@ PAGE = obj(
 SEARCH = obj(
     (),
     filter=ANY_FILTER,
-    q=TEXT,
-    sort=nullable("string"),
-    cursor=nullable("string"),
-    limit={"type": "integer", "minimum": 1, "maximum": 500},
+    q=TEXT_IN,
+    sort=SORT_IN,
+    cursor=nullable("string", pattern=NO_NUL),
+    limit={"type": ["integer", "null"], "minimum": 1, "maximum": MAX_LIMIT},
     count={"type": "boolean"},
 )
 NOTE = obj(id=INT, contact_id=INT, author=TEXT, body=TEXT, created_at=TIME)
@@ -104,12 +135,20 @@ SCHEMAS: dict[str, Schema] = {
     "Error": obj(error=TEXT, detail=TEXT),
     "Contact": CONTACT,
     "ContactInput": CONTACT_INPUT,
+    "ContactPatch": CONTACT_PATCH,
     "ContactPage": PAGE,
     "SearchRequest": SEARCH,
     "Deleted": obj(deleted=INT),
     "DeletedName": obj(deleted=TEXT),
-    "BulkDeleteRequest": obj(("confirm",), filter=ANY_FILTER, q=TEXT, confirm=COUNT),
-    "TagsRequest": obj(tags={**TEXTS, "minItems": 1}),
+    "BulkDeleteRequest": {
+        **obj(("confirm",), filter=ANY_FILTER, q=TEXT_IN, confirm=COUNT_IN),
+        "description": "bulk delete needs a filter or a search; to delete everything use reset",
+        "anyOf": [
+            {"required": ["q"], "properties": {"q": {"pattern": NOT_BLANK}}},
+            {"required": ["filter"], "properties": {"filter": {"not": {"enum": EMPTY}}}},
+        ],
+    },
+    "TagsRequest": obj(tags=TAGS_IN),
     "TagList": obj(
         tags={"type": "array", "items": obj(name=TEXT, contacts=COUNT)},
     ),
@@ -117,17 +156,23 @@ SCHEMAS: dict[str, Schema] = {
     "BulkTagRequest": obj(
         ("action", "tags"),
         action={"enum": ["add", "remove"]},
-        tags={**TEXTS, "minItems": 1},
+        tags=TAGS_IN,
         filter=ANY_FILTER,
-        q=TEXT,
+        q=TEXT_IN,
     ),
     "BulkTagResult": obj(action={"enum": ["add", "remove"]}, tags=TEXTS, contacts=COUNT),
     "Note": NOTE,
     "NoteList": obj(notes={"type": "array", "items": ref("Note")}),
-    "NoteRequest": obj(body={"type": "string", "minLength": 1}),
+    "NoteRequest": obj(
+        body={"type": "string", "pattern": NOT_BLANK, "description": "a note needs some text"}
+    ),
     "MessageRequest": obj(
         ("text",),
-        text={"type": "string", "minLength": 1, "description": "At most the provider's limit."},
+        text={
+            "type": "string",
+            "pattern": NOT_BLANK,
+            "description": "the message: not blank, at most the provider's limit",
+        },
         channel=nullable("string", description="A channel key, kind or name; default: the last."),
         subject=nullable("string", description="Email only; default `Re:` their last subject."),
     ),
@@ -155,10 +200,10 @@ SCHEMAS: dict[str, Schema] = {
     "ViewList": obj(views={"type": "array", "items": ref("View")}),
     "ViewRequest": obj(
         ("name",),
-        name={"type": "string", "minLength": 1, "maxLength": 100},
+        name=VIEW_NAME,
         filter=ANY_FILTER,
-        columns=TEXTS,
-        sort=nullable("string"),
+        columns={"type": ["array", "null"], "items": COLUMN},
+        sort=SORT_IN,
         replace={"type": "boolean"},
     ),
     "MergePreview": obj(
@@ -187,9 +232,16 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "MergeRequest": obj(
         ("secondary",),
-        secondary={"type": ["string", "integer"], "description": "Id or typed identifier."},
+        secondary={
+            "description": "the other contact: its id or a typed identifier",
+            "anyOf": [COUNT_IN, REF],
+        },
         picks={
             "type": "object",
+            "propertyNames": {
+                "description": f"a field ({', '.join(MERGE_FIELDS)}) or custom.<key>",
+                "anyOf": [{"enum": list(MERGE_FIELDS)}, {"pattern": "^custom\\..+"}],
+            },
             "additionalProperties": {"enum": list(SIDES)},
             "description": "Field (or custom.<key>) to the side that wins; the primary wins"
             " by default. Picking an empty value over a present one is refused.",
@@ -230,7 +282,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "ChannelUsage": CHANNEL_USAGE,
     "PlanUsage": PLAN,
-    "CapRequest": obj(cap=COUNT),
+    "CapRequest": obj(cap=COUNT_IN),
     "ResetStatus": obj(
         workspace=TEXT,
         mode=RESET_MODE,
@@ -263,11 +315,15 @@ SCHEMAS: dict[str, Schema] = {
         error=nullable("string"),
     ),
     "ResetRunList": obj(runs={"type": "array", "items": ref("ResetRun")}),
-    "ResetChange": obj(
-        (),
-        mode=RESET_MODE,
-        time={"type": "string", "description": "HH:MM, local to the workspace."},
-    ),
+    "ResetChange": {
+        "description": "send mode (off, tagged or all), time (HH:MM), or both",
+        **obj(
+            (),
+            mode=RESET_MODE,
+            time=TIME_OF_DAY,
+        ),
+        "minProperties": 1,
+    },
     "RunRequest": obj((), mode={"enum": ["all", "tagged"]}),
     "ResetPreview": obj(
         workspace=TEXT,
@@ -316,21 +372,21 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 QUERY: dict[str, Schema] = {
-    "q": {"description": "Search box text (every word must match).", "schema": TEXT},
+    "q": {"description": "Search box text (every word must match).", "schema": TEXT_IN},
     "filter": {
         "description": "A filter in the text syntax (`tag:vip -tag:Borrar last_in<7d`), or a"
         " URL-encoded JSON tree / Chatwoot payload (starting with { or [).",
-        "schema": TEXT,
+        "schema": {**TEXT_IN, "format": "contact-filter", "x-contact-filter": "query"},
     },
     "sort": {
         "description": "name, email, phone, company, city, country, created_at,"
         " last_activity_at; prefix - for descending.",
-        "schema": TEXT,
+        "schema": {"enum": SORT_IN["enum"][:-1]},
     },
-    "cursor": {"description": "next_cursor of the previous page.", "schema": TEXT},
+    "cursor": {"description": "next_cursor of the previous page.", "schema": TEXT_IN},
     "limit": {
         "description": "Page size (default 100).",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
     },
     "count": {"description": "Also return the total.", "schema": {"type": "boolean"}},
     "dry_run": {"description": "Check every row, change nothing.", "schema": {"type": "boolean"}},
@@ -340,17 +396,25 @@ QUERY: dict[str, Schema] = {
         " written) or update (write it anyway).",
         "schema": {"enum": ["skip", "update"]},
     },
-    "format": {"description": "csv (default) or pdf.", "schema": {"enum": ["csv", "pdf"]}},
+    "format": {
+        "description": "csv (default) or pdf.",
+        "schema": {"enum": ["csv", "pdf", "CSV", "PDF"]},
+    },
     "columns": {
         "description": "Comma-separated columns (name always first), e.g. email,tags,custom.vip.",
-        "schema": TEXT,
+        "schema": {"type": "array", "items": COLUMN},
+        "style": "form",
+        "explode": False,
     },
-    "view": {"description": "A saved view's name: its filter and columns.", "schema": TEXT},
+    "view": {"description": "A saved view's name: its filter and columns.", "schema": TEXT_IN},
     "mode": {
         "description": "Reset mode to preview (default: the one in force).",
         "schema": {"enum": ["off", "tagged", "all"]},
     },
-    "after": {"description": "Only events after this id.", "schema": COUNT},
+    "after": {
+        "description": "Only events after this id.",
+        "schema": {**COUNT, "maximum": MAX_AFTER},
+    },
     "undelivered": {
         "description": "Only events no chat has been sent yet.",
         "schema": {"type": "boolean"},
@@ -360,10 +424,10 @@ PATH: dict[str, Schema] = {
     "ref": {
         "description": "A contact id, or a typed identifier: `email:…`, `phone:…`,"
         " `identifier:…`, `username:…` (URL-encoded).",
-        "schema": TEXT,
+        "schema": REF,
     },
-    "other": {"description": "The secondary contact (id or typed identifier).", "schema": TEXT},
-    "name": {"description": "The name (URL-encoded).", "schema": TEXT},
+    "other": {"description": "The secondary contact (id or typed identifier).", "schema": REF},
+    "name": {"description": "The name (URL-encoded).", "schema": TAG},
     "note_id": {"description": "A note id.", "schema": INT},
     "run_id": {"description": "A reset run id.", "schema": INT},
 }

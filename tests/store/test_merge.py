@@ -272,7 +272,7 @@ async def test_errors_name_what_is_wrong(orm: str) -> None:
     _wa, p, s = await two_contacts(actor)
     elsewhere, _ = await contacts.upsert(other, {"name": "Beto"})
     third, _ = await contacts.upsert(actor, {"name": "Tercero"})
-    with pytest.raises(Invalid, match=f"cannot merge contact #{p} with itself"):
+    with pytest.raises(Conflict, match=f"cannot merge contact #{p} with itself"):
         await merge.merge(actor, p, p)
     with pytest.raises(NotFound, match=f"no contact #{elsewhere.id} in this workspace"):
         await merge.merge(actor, p, elsewhere.id)
@@ -299,7 +299,7 @@ async def test_errors_name_what_is_wrong(orm: str) -> None:
         assert str(caught.value).startswith(message)
     with pytest.raises(Forbidden, match="this needs the admin role; you are agent"):
         await merge.merge(dataclasses.replace(actor, role="agent"), p, s)
-    with pytest.raises(Invalid, match=f"contact #{p} has no merge to undo"):
+    with pytest.raises(Conflict, match=f"contact #{p} has no merge to undo"):
         await merge.unmerge(actor, p)
     await merge.merge(actor, p, s)
     message = f"contact #{s} was already merged into #{p}; use #{p}, or unmerge #{s} first"
@@ -310,7 +310,7 @@ async def test_errors_name_what_is_wrong(orm: str) -> None:
     with pytest.raises(Conflict, match=message):
         await merge.preview(actor, third.id, s)
     await merge.unmerge(actor, s)
-    with pytest.raises(Invalid, match=f"contact #{s} has no merge to undo"):
+    with pytest.raises(Conflict, match=f"contact #{s} has no merge to undo"):
         await merge.unmerge(actor, s)
     assert await table("SELECT COUNT(*) FROM merge_record WHERE unmerged_at IS NULL") == [(0,)]
 

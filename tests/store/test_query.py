@@ -10,7 +10,7 @@ import pytest
 from store import contacts, query, tags
 from store.access import Actor
 from store.db import raw_transaction
-from store.errors import Forbidden, Invalid
+from store.errors import Conflict, Forbidden, Invalid, NotFound
 from store.setup import get_workspace
 from tests import helpers
 
@@ -128,9 +128,9 @@ async def test_a_cursor_is_bound_to_its_query(orm: str) -> None:
     actor, _ids = await _seed(orm)
     page = await query.list_contacts(actor, sort="name", limit=2)
     assert page.next_cursor
-    with pytest.raises(Invalid, match="another query"):
+    with pytest.raises(Conflict, match="another query"):
         await query.list_contacts(actor, sort="-name", cursor=page.next_cursor)
-    with pytest.raises(Invalid, match="not one this server gave out"):
+    with pytest.raises(NotFound, match="not one this server gave out"):
         await query.list_contacts(actor, sort="name", cursor="%%%garbage")
 
 

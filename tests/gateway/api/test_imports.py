@@ -191,6 +191,6 @@ async def test_an_unknown_on_conflict_is_refused_before_the_body_is_read(api: Ap
     reply = await api("POST", "/imports?on_conflict=merge", data=CONFLICTING, headers=CSV)
     assert (reply.status, reply.body) == (
         422,
-        error("invalid", "on_conflict must be skip or update, not 'merge'"),
+        error("invalid", "on_conflict must be one of skip, update, not 'merge'"),
     )
     assert [r for r in await audit_rows() if r[1] == "contact.import"] == []

@@ -23,6 +23,7 @@ NEEDS_JSON = error("bad_request", "send a JSON body with Content-Type: applicati
 TOO_LARGE = error("too_large", f"body over {JSON_LIMIT} bytes")
 VALID = {
     "ContactInput": {"city": "Lima"},
+    "ContactPatch": {"city": "Lima"},
     "TagsRequest": {"tags": ["x"]},
     "NoteRequest": {"body": "x"},
     "MergeRequest": {"secondary": 2},

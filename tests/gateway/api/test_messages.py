@@ -139,7 +139,11 @@ async def test_contact_without_identity(api: Api, providers: FakeProviders) -> N
     [
         ("telegram", {}, "text is required"),
         ("telegram", {"text": 5}, "text must be a string"),
-        ("telegram", {"text": " \n "}, "text must not be empty"),
+        (
+            "telegram",
+            {"text": " \n "},
+            "text: the message: not blank, at most the provider's limit",
+        ),
         (
             "telegram",
             {"text": "x", "to": "y"},
@@ -350,8 +354,8 @@ async def test_conversation_lists_failed_sends_too(api: Api, providers: FakeProv
     }
     bad = await api("GET", path, params={"cursor": "x"})
     assert (bad.status, bad.body) == (
-        422,
-        error("invalid", "the cursor is not one this server gave out"),
+        404,
+        error("not_found", "no such page: the cursor is not one this server gave out"),
     )
 
 

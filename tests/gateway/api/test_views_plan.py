@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.query import SORTS
+from gateway.api.inputs import SORT_NAMES
 from store.views import VIEW_COLUMNS
 from tests import helpers as h
 from tests.gateway.api.support import TIME, Api, audit_rows, error, stable
@@ -62,7 +62,7 @@ async def test_view_errors(api: Api) -> None:
         (
             {"name": "x", "columns": "email"},
             422,
-            error("invalid", "columns must be a list of column names"),
+            error("invalid", "columns must be a list or null"),
         ),
         ({"name": "x", "replace": "yes"}, 422, error("invalid", "replace must be true or false")),
         (
@@ -70,13 +70,14 @@ async def test_view_errors(api: Api) -> None:
             422,
             error(
                 "invalid",
-                f"cannot sort by 'shoe'; choose one of {', '.join(SORTS)} (prefix - to reverse)",
+                f"sort must be one of {', '.join(SORT_NAMES)}, -{', -'.join(SORT_NAMES)},"
+                " not 'shoe'",
             ),
         ),
         (
             {"name": "x", "columns": ["shoe"]},
             422,
-            error("invalid", f"unknown column 'shoe'; choose from {', '.join(VIEW_COLUMNS)}"),
+            error("invalid", f"columns[0]: a column: {', '.join(VIEW_COLUMNS)} or custom.<key>"),
         ),
     ]
     for body, status, expected in cases:

@@ -1,0 +1,103 @@
+"""JSON Schemas of what requests may send: the server's own input rules, spelled for OpenAPI
+(and validated by them, gateway/api/validate.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from store.contact_fields import CUSTOM_KEY_MAX, CUSTOM_VALUE_MAX, FIELD_LIMITS
+from store.contacts import MAX_ID, REF_KINDS
+from store.filter_chatwoot import OPERATORS, OUR_OPERATORS
+from store.query import SORT_ALIASES, SORTS
+from store.tags import MAX_TAG
+from store.views import VIEW_COLUMNS
+
+Schema = dict[str, Any]
+
+# What requests may send: the server refuses NUL anywhere, and blank names.
+NO_NUL = "^[^\\u0000]*$"
+# Python's str.strip() whitespace, spelled out (ECMA's \s differs: it has U+FEFF, not U+001C-F)
+SPACE = (
+    "\\t\\n\\u000b\\f\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680"
+    "\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+NOT_BLANK = f"^[^\\u0000]*[^{SPACE}\\u0000][^\\u0000]*$"
+TEXT_IN = {"type": "string", "pattern": NO_NUL}
+TAG = {
+    "description": f"a tag name: 1-{MAX_TAG} characters, not blank",
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_TAG,
+    "pattern": NOT_BLANK,
+}
+TAGS_IN = {"type": "array", "items": TAG, "minItems": 1, "description": "name at least one tag"}
+VIEW_NAME = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NOT_BLANK}
+SORT_NAMES = [*SORTS, *SORT_ALIASES]
+SORT_IN = {"enum": [*SORT_NAMES, *(f"-{n}" for n in SORT_NAMES), None]}
+COLUMN = {
+    "description": f"a column: {', '.join(VIEW_COLUMNS)} or custom.<key>",
+    "anyOf": [{"enum": list(VIEW_COLUMNS)}, {"type": "string", "pattern": "^custom\\.[^,]+$"}],
+}
+KINDS = "|".join(k for k in REF_KINDS if k != "id")
+TIME_OF_DAY = {
+    "description": "reset time must be HH:MM on a 24-hour clock, like 23:00 (workspace time)",
+    "type": "string",
+    "pattern": "^([01]?[0-9]|2[0-3]):[0-5][0-9]$",
+}
+REF = {
+    "type": "string",
+    "pattern": f"^(#?[0-9]+|id:[0-9]+|@{NOT_BLANK[1:-1]}|({KINDS}):{NOT_BLANK[1:-1]})$",
+}
+
+COUNT_IN = {"type": "integer", "minimum": 0, "maximum": MAX_ID}  # 32-bit columns
+EMAIL_IN = {
+    "description": "an email address: local@domain.tld, no spaces",
+    "type": ["string", "null"],
+    "maxLength": FIELD_LIMITS["email"],
+    "pattern": f"^[{SPACE}]*([^@ \\u0000]+@[^ \\u0000]*\\.[^ \\u0000]*)?[{SPACE}]*$",
+}
+SCALAR = {"anyOf": [{"type": "string", "pattern": NOT_BLANK}, {"type": ["number", "boolean"]}]}
+PRESENCE = ["present", "absent", *(k for k, v in OPERATORS.items() if v in ("present", "absent"))]
+PAYLOAD_ITEM = {
+    "type": "object",
+    "properties": {
+        "attribute_key": {"type": "string", "pattern": NOT_BLANK},
+        "filter_operator": {"enum": sorted({*OPERATORS, *OUR_OPERATORS})},
+        "values": {"anyOf": [SCALAR, {"type": "array", "items": SCALAR}]},
+        "query_operator": {"enum": ["and", "or", "AND", "OR", None]},
+        "custom_attribute_type": {},
+        "attribute_model": {},
+    },
+    "required": ["attribute_key", "filter_operator"],
+    "additionalProperties": False,
+    "if": {"properties": {"filter_operator": {"enum": PRESENCE}}},
+    "else": {
+        "required": ["values"],
+        "properties": {
+            "values": {
+                "not": {"type": "null"},
+                "items": {"not": {"type": "null"}},
+                "minItems": 1,
+            }
+        },
+    },
+}
+ANY_FILTER: Schema = {
+    "description": "A filter: the text syntax (`tag:vip country:EC`), a JSON tree, or"
+    " Chatwoot's `payload` list (of objects); null for none.",
+    "anyOf": [
+        {"type": ["null", "object"]},
+        {**TEXT_IN, "format": "contact-filter"},
+        {"type": "array", "items": PAYLOAD_ITEM},
+    ],
+    "x-contact-filter": "body",
+}
+CUSTOM_VALUE = {"type": ["string", "number", "boolean", "null"]}
+CUSTOM_VALUE_IN = {
+    "anyOf": [{"type": ["number", "boolean", "null"]}, {**TEXT_IN, "maxLength": CUSTOM_VALUE_MAX}]
+}
+CUSTOM = {
+    "type": "object",
+    "propertyNames": {"maxLength": CUSTOM_KEY_MAX, "pattern": NOT_BLANK},
+    "additionalProperties": CUSTOM_VALUE_IN,
+}
