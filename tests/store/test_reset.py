@@ -189,7 +189,7 @@ async def test_run_needs_owner_and_a_mode(tmp_path: Path) -> None:
     actor = await owner()
     with pytest.raises(Forbidden):
         await reset.run_now(replace(actor, role="admin"), config(tmp_path))
-    with pytest.raises(Invalid, match="reset is off"):
+    with pytest.raises(Conflict, match="reset is off"):
         await reset.run_now(actor, config(tmp_path))
     with pytest.raises(Invalid, match="reset mode must be one of"):
         await reset.run_now(actor, config(tmp_path), "some")
