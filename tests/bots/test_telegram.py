@@ -129,6 +129,7 @@ EVERY_COMMAND = [  # (command, user, first line of the first message the bot sen
 
 
 async def test_every_command_answers_through_telegram(tg: TelegramChat) -> None:
+    await h.workspace("acme", tz="UTC")  # the replies name the zone
     await people()
     seen = {}
     for text, user, first in EVERY_COMMAND:
