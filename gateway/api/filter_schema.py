@@ -55,6 +55,11 @@ NAME: Schema = {
         {"type": "number"},
     ]
 }
+PHONE_NUMBER: Schema = {  # eq / neq compare E.164 numbers: valid in the workspace's region
+    "type": "string",
+    "format": "phone-number",
+    "description": "a phone number: +593991234567, or national in the workspace's region",
+}
 CUSTOM_EQ: Schema = {"anyOf": [*TEXT["anyOf"], {"type": "boolean"}]}
 DAY = "(0[1-9]|1[0-9]|2[0-8])"  # the 29th of February left out: one rule for every year
 MONTH_DAY = f"(((0[1-9]|1[0-2])-{DAY})|((0[13-9]|1[0-2])-(29|30))|((0[13578]|1[02])-31))"
@@ -90,7 +95,9 @@ def value_of(kind: str, op: str) -> Schema | None:
         return DURATION if op in ("within", "older_than") else INSTANT
     if kind == "custom":
         return CUSTOM_EQ if op in ("eq", "neq") else TEXT
-    return PHONE if kind == "phone" else TEXT
+    if kind == "phone":
+        return PHONE_NUMBER if op in ("eq", "neq") else PHONE
+    return TEXT
 
 
 def canonical(kind: str, name: str) -> str | None:

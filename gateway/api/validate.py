@@ -160,6 +160,9 @@ def _validator(pointer: str, region: str) -> jsonschema_rs.Validator:
     return jsonschema_rs.validator_for(
         {"$ref": pointer, **ROOT},
         validate_formats=True,
-        formats={"phone": lambda value: is_phone(value, region)},
+        formats={
+            "phone": lambda value: is_phone(value, region),
+            "phone-number": lambda value: bool(value.strip()) and is_phone(value, region),
+        },
         keywords={"x-contact-filter": ContactFilter},
     )
