@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.api.filter_schema import OBJECT_FILTER, PAYLOAD
 from store.contact_fields import CUSTOM_KEY_MAX, CUSTOM_VALUE_MAX, FIELD_LIMITS
 from store.contacts import MAX_ID, REF_KINDS
-from store.filter_chatwoot import OPERATORS, OUR_OPERATORS
 from store.query import SORT_ALIASES, SORTS
 from store.tags import MAX_TAG
 from store.views import VIEW_COLUMNS
@@ -56,39 +56,14 @@ EMAIL_IN = {
     "maxLength": FIELD_LIMITS["email"],
     "pattern": f"^[{SPACE}]*([^@ \\u0000]+@[^ \\u0000]*\\.[^ \\u0000]*)?[{SPACE}]*$",
 }
-SCALAR = {"anyOf": [{"type": "string", "pattern": NOT_BLANK}, {"type": ["number", "boolean"]}]}
-PRESENCE = ["present", "absent", *(k for k, v in OPERATORS.items() if v in ("present", "absent"))]
-PAYLOAD_ITEM = {
-    "type": "object",
-    "properties": {
-        "attribute_key": {"type": "string", "pattern": NOT_BLANK},
-        "filter_operator": {"enum": sorted({*OPERATORS, *OUR_OPERATORS})},
-        "values": {"anyOf": [SCALAR, {"type": "array", "items": SCALAR}]},
-        "query_operator": {"enum": ["and", "or", "AND", "OR", None]},
-        "custom_attribute_type": {},
-        "attribute_model": {},
-    },
-    "required": ["attribute_key", "filter_operator"],
-    "additionalProperties": False,
-    "if": {"properties": {"filter_operator": {"enum": PRESENCE}}},
-    "else": {
-        "required": ["values"],
-        "properties": {
-            "values": {
-                "not": {"type": "null"},
-                "items": {"not": {"type": "null"}},
-                "minItems": 1,
-            }
-        },
-    },
-}
 ANY_FILTER: Schema = {
     "description": "A filter: the text syntax (`tag:vip country:EC`), a JSON tree, or"
     " Chatwoot's `payload` list (of objects); null for none.",
     "anyOf": [
-        {"type": ["null", "object"]},
+        {"type": "null"},
+        OBJECT_FILTER,
         {**TEXT_IN, "format": "contact-filter"},
-        {"type": "array", "items": PAYLOAD_ITEM},
+        PAYLOAD,
     ],
     "x-contact-filter": "body",
 }

@@ -11,6 +11,7 @@ from aiohttp import web
 from gateway.api.common import PREFIX
 from gateway.api.schemas import PATH, QUERY, SCHEMAS, ref
 from gateway.http import Handler
+from store.csvio import IDENTIFYING, SYNONYMS
 
 if TYPE_CHECKING:
     from gateway.api.routes import Route
@@ -29,10 +30,14 @@ ERRORS = {
     504: "The provider did not answer in time; the message may or may not have been delivered.",
 }
 ROLES_TEXT = "Roles: agent < admin < owner; each operation states its minimum in x-required-role."
+IDENTIFYING_HEADERS = [alias for field in IDENTIFYING for alias in SYNONYMS[field]]
 CSV = {
     "type": "string",
-    "description": "A CSV file (UTF-8 with or without BOM, or Latin-1) with a header line.",
-    "pattern": "^\\ufeff?[^\\u0000]*[^\\t\\n\\u000b\\f\\r \\u0000][^\\u0000]*$",
+    "description": "A CSV file (UTF-8 with or without BOM, or Latin-1) whose first line, the"
+    " header, names the columns: at least one of name, email, phone, identifier (or a synonym:"
+    " nombre, correo, teléfono…), each column once. The pattern spells the simplest such file:"
+    " one identifying column, then the rows.",
+    "pattern": f"^\\ufeff?({'|'.join(IDENTIFYING_HEADERS)})([\\r\\n][^\\u0000]*)?$",
 }
 FILE = {
     "description": "The export file (CSV streamed, UTF-8 with BOM; or PDF).",

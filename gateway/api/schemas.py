@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.api.filter_schema import FILTER_NODE
 from gateway.api.inputs import (
     ANY_FILTER,
     COLUMN,
@@ -138,6 +139,7 @@ SCHEMAS: dict[str, Schema] = {
     "ContactPatch": CONTACT_PATCH,
     "ContactPage": PAGE,
     "SearchRequest": SEARCH,
+    "FilterNode": FILTER_NODE,
     "Deleted": obj(deleted=INT),
     "DeletedName": obj(deleted=TEXT),
     "BulkDeleteRequest": {

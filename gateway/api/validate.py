@@ -94,8 +94,11 @@ def typed(name: str, raw: str, schema: Schema) -> Any:
 
 def _check(pointer: str, value: Any, base: str, region: str) -> None:
     """Invalid for the first error; its detail is the failing schema's description when it
-    has one (an `anyOf` or a pattern says more in words than in its own terms)."""
-    for error in _validator(pointer, region).iter_errors(value):
+    has one (an `anyOf` or a pattern says more in words than in its own terms). The filter
+    grammar's own error, when there is one, goes first: it names the token and why."""
+    errors = list(_validator(pointer, region).iter_errors(value))
+    errors.sort(key=lambda e: type(e.kind).__name__ != "Custom")
+    for error in errors:
         steps = (f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.instance_path)
         where = (base + "".join(steps)).lstrip(".")
         node: Any = ROOT
@@ -157,6 +160,9 @@ def _validator(pointer: str, region: str) -> jsonschema_rs.Validator:
     return jsonschema_rs.validator_for(
         {"$ref": pointer, **ROOT},
         validate_formats=True,
-        formats={"phone": lambda value: is_phone(value, region)},
+        formats={
+            "phone": lambda value: is_phone(value, region),
+            "phone-number": lambda value: bool(value.strip()) and is_phone(value, region),
+        },
         keywords={"x-contact-filter": ContactFilter},
     )
