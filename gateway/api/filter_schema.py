@@ -61,15 +61,19 @@ PHONE_NUMBER: Schema = {  # eq / neq compare E.164 numbers: valid in the workspa
     "description": "a phone number: +593991234567, or national in the workspace's region",
 }
 CUSTOM_EQ: Schema = {"anyOf": [*TEXT["anyOf"], {"type": "boolean"}]}
-DAY = "(0[1-9]|1[0-9]|2[0-8])"  # the 29th of February left out: one rule for every year
+DAY = "(0[1-9]|1[0-9]|2[0-8])"  # every month has these; 29 February only in leap years
 MONTH_DAY = f"(((0[1-9]|1[0-2])-{DAY})|((0[13-9]|1[0-2])-(29|30))|((0[13578]|1[02])-31))"
 YEAR = "(1[0-9]{3}|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])"  # 1000-9998, as the grammar
 YEAR_WITH_TIME = "(100[1-9]|10[1-9][0-9]|1[1-9][0-9]{2}|[2-8][0-9]{3}|9[0-8][0-9]{2})"  # UTC shift
 TIME = "([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])?"
+CENTURY_LEAP = "([13579][26]|[2468][048])00"  # divisible by 400
+LEAP = f"([1-9][0-9](0[48]|[2468][048]|[13579][26])|{CENTURY_LEAP})"  # Gregorian, up to 9996
+LEAP_WITH_TIME = f"(([1-8][0-9]|9[0-8])(0[48]|[2468][048]|[13579][26])|{CENTURY_LEAP})"
 INSTANT: Schema = {
     "description": "a date: 2026-10-01, or 2026-10-01T10:00:00Z",
     "type": "string",
-    "pattern": f"^({YEAR}-{MONTH_DAY}|{YEAR_WITH_TIME}-{MONTH_DAY}T{TIME})$",
+    "pattern": f"^({YEAR}-{MONTH_DAY}|{LEAP}-02-29"
+    f"|({YEAR_WITH_TIME}-{MONTH_DAY}|{LEAP_WITH_TIME}-02-29)T{TIME})$",
 }
 DAYS_UP_TO_MAX = "(36500|36[0-4][0-9]{2}|3[0-5][0-9]{3}|[0-2]?[0-9]{1,4})"
 OTHER_UNITS = "[0-9]{1,3}[wW]|[0-9]{1,5}[hH]|[0-9]{1,6}[mM]"  # all within 36500 days
