@@ -9,7 +9,8 @@ import orjson
 from aiohttp import web
 
 from gateway.api.common import PREFIX
-from gateway.api.schemas import PATH, QUERY, SCHEMAS, ref
+from gateway.api.parameters import PATH, QUERY
+from gateway.api.schemas import SCHEMAS, ref
 from gateway.http import Handler
 from store.csvio import IDENTIFYING, SYNONYMS
 

@@ -12,7 +12,8 @@ import jsonschema_rs
 import orjson
 from aiohttp import web
 
-from gateway.api.schemas import QUERY, SCHEMAS, Schema
+from gateway.api.parameters import QUERY
+from gateway.api.schemas import SCHEMAS, Schema
 from store.errors import Invalid
 from store.filters import parse_filter
 from store.phones import to_e164
