@@ -272,6 +272,8 @@ def _instant_text(value: Any) -> str:
 
 def duration(value: Any) -> str:
     """A duration as `<n><unit>` (m, h, d, w); a bare number is days. FilterError if bad."""
+    if isinstance(value, float) and value.is_integer():  # JSON's 7.0 is the integer 7
+        value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         value = f"{value}d"
     text = _text(value).lower() if isinstance(value, str) else ""

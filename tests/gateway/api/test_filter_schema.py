@@ -53,3 +53,23 @@ async def test_impossible_filters_are_refused_with_the_reason(
     status, body = await search(api, tree)
     assert (status, body["error"]) == (422, "invalid")
     assert words in body["detail"], body["detail"]
+
+
+def nested(levels: int) -> dict[str, Any]:
+    """A tree `levels` nodes deep: groups around one condition."""
+    tree = leaf("country", "eq", "EC")
+    for i in range(levels - 1):
+        tree = {("and", "or")[i % 2]: [tree]}
+    return tree
+
+
+async def test_trees_nest_ten_levels_at_most(api: Api) -> None:
+    assert (await search(api, nested(10)))[0] == 200
+    status, body = await search(api, nested(11))
+    assert (status, body["error"]) == (422, "invalid")
+    assert "nested too deeply (at most 10 levels)" in body["detail"], body["detail"]
+
+
+async def test_a_whole_number_of_days_may_be_written_as_a_float(api: Api) -> None:
+    """JSON Schema counts 7.0 as the integer 7, so the server does too."""
+    assert (await search(api, leaf("last_incoming_at", "within", 7.0)))[0] == 200

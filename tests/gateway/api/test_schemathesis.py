@@ -26,7 +26,7 @@ from tests.gateway.api.support import seed_contacts, tokens
 ST = str(Path(sys.executable).parent / "st")
 ROOT = Path(__file__).resolve().parents[3]
 HOOKS = {"SCHEMATHESIS_HOOKS": "tests.gateway.api.st_hooks", "PYTHONPATH": str(ROOT)}
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 6
 SEED = 1
 PHASES = "examples,coverage,fuzzing,stateful"
 
