@@ -24,7 +24,7 @@ from store.tags import MAX_TAG
 Schema = dict[str, Any]
 
 NO_NUL = "^[^\\u0000]*$"
-# Python's str.strip() whitespace (as gateway.api.inputs spells it)
+# Python's str.strip() whitespace, spelled out (ECMA's \s differs: it has U+FEFF, not U+001C-F)
 SPACE = (
     "\\t\\n\\u000b\\f\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680"
     "\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"

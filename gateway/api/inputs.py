@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.api.filter_schema import OBJECT_FILTER, PAYLOAD
+from gateway.api.filter_schema import NO_NUL, NOT_BLANK, OBJECT_FILTER, PAYLOAD, SPACE
 from store.contact_fields import CUSTOM_KEY_MAX, CUSTOM_VALUE_MAX, FIELD_LIMITS
 from store.contacts import MAX_ID, REF_KINDS
 from store.query import SORT_ALIASES, SORTS
@@ -14,14 +14,8 @@ from store.views import VIEW_COLUMNS
 
 Schema = dict[str, Any]
 
-# What requests may send: the server refuses NUL anywhere, and blank names.
-NO_NUL = "^[^\\u0000]*$"
-# Python's str.strip() whitespace, spelled out (ECMA's \s differs: it has U+FEFF, not U+001C-F)
-SPACE = (
-    "\\t\\n\\u000b\\f\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680"
-    "\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
-)
-NOT_BLANK = f"^[^\\u0000]*[^{SPACE}\\u0000][^\\u0000]*$"
+# What requests may send: the server refuses NUL anywhere, and blank names (NO_NUL, SPACE and
+# NOT_BLANK live with the filter schemas, which need them first).
 TEXT_IN = {"type": "string", "pattern": NO_NUL}
 TAG = {
     "description": f"a tag name: 1-{MAX_TAG} characters, not blank",
