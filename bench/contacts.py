@@ -34,8 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from gateway.provision import known_kinds
 from store import db, query, tags, text
 from store.access import Actor
+from store.channels import upsert_channel
 from store.db import raw_transaction
-from store.setup import get_workspace, upsert_channel, upsert_workspace
+from store.setup import get_workspace, upsert_workspace
 
 FIRST = [
     "José",

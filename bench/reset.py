@@ -35,8 +35,10 @@ from bench.contacts import build
 from bench.ingest import PY, Server, clean_env, start_server, stop_server
 from gateway.provision import known_kinds
 from store import db
+from store.channels import upsert_channel
 from store.db import raw_transaction
-from store.setup import create_token, get_workspace, upsert_channel, upsert_workspace
+from store.setup import get_workspace, upsert_workspace
+from store.tokens import create_token
 
 SECRET = "s" * 16
 TG_KEY = "telegram-bench-key"

@@ -6,8 +6,8 @@ import asyncio
 import time
 
 from gateway import logs
+from store.channels import channel_by_key
 from store.db import read_retrying
-from store.setup import channel_by_key
 from store.types import ChannelInfo
 
 

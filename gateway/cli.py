@@ -1,5 +1,5 @@
-"""The `contactgate` command: serve, migrate, set-up (workspace, channel, admin, token), plan,
-import, export, reset, events."""
+"""The `contactgate` command: serve, migrate, workspace, plan; the other groups (channel, admin,
+token, import, export, reset, events) live in the gateway.cli_* modules."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import click
 import structlog
 from yarl import URL
 
+from gateway.cli_access import admin, token
+from gateway.cli_channels import channel
 from gateway.cli_common import run, show, start, start_up_errors
 from gateway.cli_contacts import export_contacts, import_contacts
 from gateway.cli_reset import events_cmd, reset
@@ -23,6 +25,8 @@ from store import db
 
 if TYPE_CHECKING:
     from aiohttp import web
+
+    from store.plan import PlanUsage
 
 T = TypeVar("T")
 
@@ -161,123 +165,6 @@ def workspace_list(ctx: click.Context, as_json: bool) -> None:
     )
 
 
-@main.group()
-def channel() -> None:
-    """Connect channels."""
-
-
-@channel.command("add")
-@click.argument("workspace_slug")
-@click.argument("kind")
-@click.option("--key", default=None, help="Webhook path key (random when omitted).")
-@click.option(
-    "--secret",
-    "secrets",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A channel secret, e.g. --secret app_secret=abc (repeat).",
-)
-@click.option("--name", default="")
-@click.pass_context
-def channel_add(
-    ctx: click.Context,
-    workspace_slug: str,
-    kind: str,
-    key: str | None,
-    secrets: tuple[str, ...],
-    name: str,
-) -> None:
-    """Add (or update) a channel; prints its webhook path."""
-    from gateway.provision import known_kinds
-    from store.setup import upsert_channel
-
-    pairs = dict(_pair(s) for s in secrets)
-    info = run(
-        ctx,
-        lambda: upsert_channel(
-            workspace_slug, kind, key, pairs, name=name, known_kinds=known_kinds()
-        ),
-    )
-    click.echo(f"channel {info.kind} ready: POST /webhooks/{info.key}")
-
-
-def _pair(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise click.BadParameter(f"{text!r} must be NAME=VALUE", param_hint="--secret")
-    return name, value
-
-
-@channel.command("list")
-@click.argument("workspace_slug")
-@click.pass_context
-def channel_list(ctx: click.Context, workspace_slug: str) -> None:
-    """List a workspace's channels (secrets are not shown)."""
-    from store.setup import list_channels
-
-    for ch in run(ctx, lambda: list_channels(workspace_slug)):
-        click.echo(f"{ch.key}\t{ch.kind}\t{'active' if ch.active else 'inactive'}")
-
-
-@main.group()
-def admin() -> None:
-    """Bind chat users to workspace roles."""
-
-
-@admin.command("add")
-@click.argument("workspace_slug")
-@click.argument("platform", type=click.Choice(["slack", "telegram"]))
-@click.argument("user")
-@click.argument("role", type=click.Choice(["agent", "admin", "owner"]))
-@click.option("--name", default="")
-@click.pass_context
-def admin_add(
-    ctx: click.Context, workspace_slug: str, platform: str, user: str, role: str, name: str
-) -> None:
-    """Bind USER (Slack TEAM:USER, Telegram user id) with ROLE."""
-    from store.setup import bind_admin
-
-    run(ctx, lambda: bind_admin(workspace_slug, platform, user, role, name=name))
-    click.echo(f"{platform} user {user} is {role} of {workspace_slug}")
-
-
-@admin.group("chat")
-def admin_chat() -> None:
-    """Chats where a workspace's notifications are posted."""
-
-
-@admin_chat.command("add", context_settings={"ignore_unknown_options": True})  # -100…: groups
-@click.argument("workspace_slug")
-@click.argument("platform", type=click.Choice(["slack", "telegram"]))
-@click.argument("chat_id")
-@click.pass_context
-def admin_chat_add(ctx: click.Context, workspace_slug: str, platform: str, chat_id: str) -> None:
-    """Post the notifications (plan cap, monthly reset) in CHAT_ID (Slack channel id,
-    Telegram chat id)."""
-    from store.chat_admin import add_chat_for
-
-    added = run(ctx, lambda: add_chat_for(workspace_slug, platform, chat_id))
-    state = "now gets" if added else "already got"
-    click.echo(f"{platform} chat {chat_id} {state} the notifications of {workspace_slug}")
-
-
-@main.group()
-def token() -> None:
-    """API tokens."""
-
-
-@token.command("create")
-@click.argument("workspace_slug")
-@click.argument("name")
-@click.option("--role", type=click.Choice(["agent", "admin", "owner"]), required=True)
-@click.pass_context
-def token_create(ctx: click.Context, workspace_slug: str, name: str, role: str) -> None:
-    """Create a token; it is printed once and stored only as a hash."""
-    from store.setup import create_token
-
-    click.echo(run(ctx, lambda: create_token(workspace_slug, name, role)))
-
-
 @main.command()
 @click.argument("workspace_slug")
 @click.option("--cap", type=int, default=None, help="Set the plan cap (admits held senders).")
@@ -291,9 +178,30 @@ def plan(ctx: click.Context, workspace_slug: str, cap: int | None, as_json: bool
         result = run(ctx, lambda: plans.usage(workspace_slug))
     else:
         result = run(ctx, lambda: plans.set_cap(workspace_slug, cap, actor="cli", surface="cli"))
-    show(result, as_json)
+    if as_json:
+        show(result, True)
+    else:
+        click.echo(_plan_text(result))
 
 
+def _plan_text(p: PlanUsage) -> str:
+    lines = [
+        f"{p.workspace} in {p.period}: {p.used} of {p.cap} contacts"
+        f" ({p.carried_over} carried over from earlier periods)",
+        f"held: {p.held_messages} messages from {p.held_senders} new senders"
+        + (f"; {p.admitted_now} admitted now" if p.admitted_now else ""),
+        f"next period in {p.days_to_next_period:.1f} days",
+    ]
+    lines += [
+        f"  {c.channel_key}	{c.kind}	{c.carried_over} carried over, {c.created} new"
+        for c in p.channels
+    ]
+    return "\n".join(lines)
+
+
+main.add_command(channel)
+main.add_command(admin)
+main.add_command(token)
 main.add_command(export_contacts)
 main.add_command(import_contacts)
 main.add_command(reset)

@@ -18,6 +18,7 @@ from tortoise.exceptions import DBConnectionError, OperationalError
 from gateway.settings import Settings, SettingsError, load_settings, unknown_variables
 from gateway.startup import SETTING, DatabaseUnavailable, check_database, shown_url
 from store import db
+from store.access import Actor
 from store.errors import DomainError
 
 T = TypeVar("T")
@@ -93,3 +94,15 @@ def show(value: Any, as_json: bool) -> None:
             click.echo(f"{key}: {val}")
     else:
         click.echo(data)
+
+
+async def owner_of(slug: str) -> Actor:
+    """The CLI's actor on workspace `slug`: its owner, named `cli` in the audit log."""
+    from store.setup import get_workspace
+
+    return Actor((await get_workspace(slug)).id, "cli", "cli", "owner")
+
+
+async def as_owner(slug: str, operation: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
+    """Run a store operation that takes an Actor as the owner of workspace `slug`."""
+    return await operation(await owner_of(slug), *args, **kw)

@@ -9,14 +9,7 @@ from typing import Any
 
 import click
 
-from gateway.cli_common import run, settings_of, show
-from store.access import Actor
-
-
-async def _owner(slug: str) -> Actor:
-    from store.setup import get_workspace
-
-    return Actor((await get_workspace(slug)).id, "cli", "cli", "owner")
+from gateway.cli_common import as_owner, run, settings_of, show
 
 
 @click.group("reset")
@@ -74,11 +67,7 @@ def status(ctx: click.Context) -> None:
     from store import reset as resets
 
     slug = ctx.obj["workspace"]
-    _show_status(ctx, run(ctx, lambda: _call(slug, resets.status)))
-
-
-async def _call(slug: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    return await fn(await _owner(slug), *args, **kwargs)
+    _show_status(ctx, run(ctx, lambda: as_owner(slug, resets.status)))
 
 
 @reset.command("preview")
@@ -89,7 +78,7 @@ def preview(ctx: click.Context, mode: str | None) -> None:
     """Counts and a sample of what a reset would delete now (deletes nothing)."""
     from store import reset as resets
 
-    result = run(ctx, lambda: _call(ctx.obj["workspace"], resets.preview, mode))
+    result = run(ctx, lambda: as_owner(ctx.obj["workspace"], resets.preview, mode))
     if ctx.obj["json"]:
         show(result, True)
         return
@@ -109,7 +98,7 @@ def enable(ctx: click.Context, mode: str) -> None:
     """Delete every contact (all) or those tagged with the reset tag (tagged) each month."""
     from store import reset as resets
 
-    _show_status(ctx, run(ctx, lambda: _call(ctx.obj["workspace"], resets.set_mode, mode)))
+    _show_status(ctx, run(ctx, lambda: as_owner(ctx.obj["workspace"], resets.set_mode, mode)))
 
 
 @reset.command("disable")
@@ -119,7 +108,7 @@ def disable(ctx: click.Context) -> None:
     """Turn the monthly reset off (at once)."""
     from store import reset as resets
 
-    _show_status(ctx, run(ctx, lambda: _call(ctx.obj["workspace"], resets.set_mode, "off")))
+    _show_status(ctx, run(ctx, lambda: as_owner(ctx.obj["workspace"], resets.set_mode, "off")))
 
 
 @reset.command("time")
@@ -131,7 +120,7 @@ def at_time(ctx: click.Context, local_time: str) -> None:
     from store import reset as resets
 
     slug = ctx.obj["workspace"]
-    _show_status(ctx, run(ctx, lambda: _call(slug, resets.set_time, local_time)))
+    _show_status(ctx, run(ctx, lambda: as_owner(slug, resets.set_time, local_time)))
 
 
 @reset.command("run")
@@ -144,7 +133,7 @@ def run_now(ctx: click.Context, mode: str | None) -> None:
     from store import reset as resets
 
     config = config_of(settings_of(ctx))
-    result = run(ctx, lambda: _call(ctx.obj["workspace"], resets.run_now, config, mode))
+    result = run(ctx, lambda: as_owner(ctx.obj["workspace"], resets.run_now, config, mode))
     if ctx.obj["json"]:
         show(result, True)
     else:
@@ -165,10 +154,12 @@ def events_cmd(
     """Notifications of a workspace: cap 80/100 %, reset soon/done/failed."""
     from store import events
 
-    found = run(ctx, lambda: _call(workspace_slug, events.list_events, after=after, limit=limit))
+    found = run(ctx, lambda: as_owner(workspace_slug, events.list_events, after=after, limit=limit))
     if as_json:
         click.echo(json.dumps([asdict(e) for e in found], indent=2, default=str))
         return
+    if not found:
+        click.echo(f"no events in {workspace_slug}" + (f" after {after}" if after else ""))
     for e in found:
         shown = json.dumps(e.payload, ensure_ascii=False, default=str)
         click.echo(f"{e.id}\t{e.created_at:%Y-%m-%d %H:%M}\t{e.kind}\t{e.key}\t{shown}")

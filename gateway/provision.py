@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from gateway.channels import CHANNELS
 from gateway.settings import Settings
-from store import setup
+from store import channels, setup, tokens
 
 
 def known_kinds() -> dict[str, tuple[str, ...]]:
     """Channel kind -> the secret names it needs."""
     return {kind: module.SECRETS for kind, module in CHANNELS.items()}
+
+
+def generated_secrets(kind: str) -> tuple[str, ...]:
+    """The secrets of `kind` the gateway may make up itself (the rest come from the provider)."""
+    return tuple(getattr(CHANNELS[kind], "GENERATED_SECRETS", ()))
 
 
 DEFAULT_WORKSPACE = "default"
@@ -35,7 +40,7 @@ async def apply_declarations(settings: Settings) -> None:
             surface="config",
         )
     for ch in settings.channels:
-        await setup.upsert_channel(
+        await channels.upsert_channel(
             ch.workspace,
             ch.kind,
             ch.key,
@@ -56,4 +61,4 @@ async def apply_declarations(settings: Settings) -> None:
             surface="config",
         )
     for token in settings.tokens:
-        await setup.ensure_token(token.workspace, token.name, token.role, token.token)
+        await tokens.ensure_token(token.workspace, token.name, token.role, token.token)

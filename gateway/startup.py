@@ -72,7 +72,8 @@ async def learn_channel_secrets() -> None:
     """Teach the log redactor the credentials of every channel in the database (channels added
     with `contactgate channel add` are in no settings)."""
     from gateway import logs
-    from store.setup import list_channels, list_workspaces
+    from store.channels import list_channels
+    from store.setup import list_workspaces
 
     for workspace in await list_workspaces():
         for channel in await list_channels(workspace.slug):

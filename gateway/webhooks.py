@@ -76,9 +76,14 @@ async def handshake(request: web.Request) -> web.StreamResponse:
 
 async def _channel(request: web.Request) -> tuple[ChannelInfo, ChannelModule]:
     channel = await request.app[keys.CHANNELS].get(request.match_info["key"])
-    if channel is None or not channel.active or channel.kind not in CHANNELS:
+    if channel is None or channel.kind not in CHANNELS:
         raise web.HTTPNotFound(
             text='{"error":"not_found","detail":"no such channel"}', content_type="application/json"
+        )
+    if not channel.active:  # `contactgate channel disable`: refused, nothing stored
+        log.warning("webhook refused", channel=channel.key, kind=channel.kind, reason="disabled")
+        raise web.HTTPGone(
+            text='{"error":"gone","detail":"channel disabled"}', content_type="application/json"
         )
     return channel, CHANNELS[channel.kind]
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from store.access import Actor
 from store.contacts import as_datetime
 from store.db import ClientTx, raw_transaction
-from store.setup import hash_token
+from store.tokens import hash_token
 
 TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is a hint, not a log: one write a minute
 MAX_TOKEN = 200

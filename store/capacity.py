@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from store import events
+from store.channels import channel_info
 from store.db import RawTx
 from store.periods import period_of
-from store.serial import inbound_from_json, load_json
+from store.serial import inbound_from_json
 from store.types import ChannelInfo, Item
 
 THRESHOLDS = ((80, "cap_80"), (100, "cap_100"))
@@ -155,31 +155,3 @@ async def take_held(tx: RawTx, channel_id: int, external_id: str) -> list[Item]:
         inbound.meta = {**inbound.meta, "held_since": str(received_at)}
         items.append(Item(channel, inbound))
     return items
-
-
-CHANNEL_INFO_SQL = (
-    "SELECT c.id, c.key, c.kind, c.workspace_id, w.slug, w.timezone, w.default_region,"
-    " c.secrets, c.active FROM channel c JOIN workspace w ON w.id = c.workspace_id"
-)
-
-
-async def channel_info(tx: RawTx, channel_id: int) -> ChannelInfo:
-    """The ChannelInfo of a channel, read inside a transaction."""
-    rows = await tx.fetch(f"{CHANNEL_INFO_SQL} WHERE c.id = ?", [channel_id])
-    return channel_info_from_row(rows[0])
-
-
-def channel_info_from_row(row: Sequence[Any]) -> ChannelInfo:
-    """Build a ChannelInfo from a CHANNEL_INFO_SQL row."""
-    cid, key, kind, ws_id, slug, tz, region, secrets, active = row
-    return ChannelInfo(
-        int(cid),
-        str(key),
-        str(kind),
-        int(ws_id),
-        str(slug),
-        str(tz),
-        str(region),
-        dict(load_json(secrets) or {}),
-        bool(active),
-    )

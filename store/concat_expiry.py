@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from store import capacity, concat
+from store import concat
+from store.channels import channel_info
 from store.db import ClientTx, RawTx, raw_transaction
 from store.ingest import write_batch
 from store.types import Item
@@ -59,6 +60,6 @@ async def close_set(tx: RawTx, key: concat.SetKey, set_key: str) -> int:
         return 0
     whole = concat.assemble(concat.parts_of(rows), key[2], key[3])
     await concat.close_set(tx, key, set_key, whole.provider_message_id)
-    channel = await capacity.channel_info(tx, key[0])
+    channel = await channel_info(tx, key[0])
     await write_batch(tx, [Item(channel, whole)])
     return 1

@@ -1,27 +1,23 @@
-"""Workspaces, channels, admin bindings and API tokens: creation, lookup, listing."""
+"""Workspaces and the chat users bound to them (admin bindings): creation, lookup, listing."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets as pysecrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
-
-from store import audit
-from store.capacity import CHANNEL_INFO_SQL, channel_info_from_row
-from store.db import client
-from store.errors import Conflict, Invalid, NotFound
-from store.models import Channel, Workspace
-from store.models_ops import AdminBinding, ApiToken
+from store.access import Actor, audit, require
+from store.channels import workspace_id
+from store.db import ClientTx, RawTx, raw_transaction
+from store.errors import Invalid, NotFound
+from store.models import Workspace
 from store.periods import UnknownTimezone, zone
-from store.types import ChannelInfo
+from store.tokens import check_role
 
-ROLES = ("agent", "admin", "owner")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+PLATFORMS = ("slack", "telegram")
+NEW_WORKSPACE_DEFAULTS = ("reset_mode", "reset_tag", "reset_local_time")  # the model's
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +72,31 @@ async def upsert_workspace(
         "timezone": timezone,
         "default_region": region,
     }
-    ws, created = await Workspace.get_or_create(slug=slug, defaults=values)
-    if not created:
-        await Workspace.filter(id=ws.id).update(**values)
-        ws = await Workspace.get(id=ws.id)
-    await audit.record(
-        ws.id, actor, surface, "workspace.create" if created else "workspace.update", slug, values
+    async with raw_transaction() as tx:
+        rows = await tx.fetch(f"SELECT id FROM workspace WHERE slug = ?{tx.for_update}", [slug])
+        if rows:
+            ws_id = int(rows[0][0])
+            await tx.execute(
+                "UPDATE workspace SET name = ?, plan_cap = ?, timezone = ?, default_region = ?"
+                " WHERE id = ?",
+                [*values.values(), ws_id],
+            )
+        else:
+            ws_id = await _insert_workspace(tx, slug, values)
+        action = "workspace.update" if rows else "workspace.create"
+        await audit(tx, Actor(ws_id, actor, surface, "owner"), action, slug, values)
+    return await get_workspace(slug)
+
+
+async def _insert_workspace(tx: RawTx, slug: str, values: dict[str, Any]) -> int:
+    defaults = {f: Workspace._meta.fields_map[f].default for f in NEW_WORKSPACE_DEFAULTS}
+    row = {"slug": slug, **values, **defaults, "created_at": datetime.now(UTC)}
+    made = await tx.fetch(
+        f"INSERT INTO workspace ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+        " RETURNING id",
+        list(row.values()),
     )
-    return _workspace_info(ws)
+    return int(made[0][0])
 
 
 async def get_workspace(slug: str) -> WorkspaceInfo:
@@ -99,64 +112,14 @@ async def list_workspaces() -> list[WorkspaceInfo]:
     return [_workspace_info(w) for w in await Workspace.all().order_by("slug")]
 
 
-async def upsert_channel(
-    workspace: str,
-    kind: str,
-    key: str | None,
-    secrets: dict[str, str],
-    *,
-    name: str = "",
-    known_kinds: dict[str, tuple[str, ...]],
-    actor: str = "system",
-    surface: str = "cli",
-) -> ChannelInfo:
-    """Create or update a channel; `known_kinds` maps kind -> required secret names."""
-    if kind not in known_kinds:
-        raise Invalid(f"unknown channel kind {kind!r}; known: {', '.join(sorted(known_kinds))}")
-    missing = [s for s in known_kinds[kind] if not secrets.get(s)]
-    if missing:
-        raise Invalid(f"channel kind {kind} needs secrets: {', '.join(missing)}")
-    key = key or pysecrets.token_urlsafe(18)
-    if not KEY.match(key):
-        raise Invalid("channel key must be 8-64 of A-Z a-z 0-9 _ -")
-    ws = await Workspace.get_or_none(slug=workspace)
-    if ws is None:
-        raise NotFound(f"no workspace {workspace!r}")
-    existing = await Channel.get_or_none(key=key)
-    if existing and existing.workspace_id != ws.id:  # type: ignore[attr-defined]
-        raise Conflict(f"channel key {key!r} belongs to another workspace")
-    values: dict[str, Any] = {"kind": kind, "secrets": secrets, "name": name, "active": True}
-    if existing:
-        await Channel.filter(id=existing.id).update(**values)
-    else:
-        existing = await Channel.create(workspace=ws, key=key, **values)
-    await audit.record(ws.id, actor, surface, "channel.upsert", key, {"kind": kind})
-    info = await channel_by_key(key)
-    assert info is not None
-    return info
+@dataclass(frozen=True, slots=True)
+class AdminInfo:
+    """A chat user bound to a workspace, as `admin list` shows it."""
 
-
-async def channel_by_key(key: str) -> ChannelInfo | None:
-    """The channel whose webhook path is `key`, with its workspace settings."""
-    _, rows = await client().execute_query(f"{CHANNEL_INFO_SQL} WHERE c.key = {_mark()}", [key])
-    return channel_info_from_row(tuple(rows[0])) if rows else None
-
-
-async def list_channels(workspace: str) -> list[ChannelInfo]:
-    """The channels of a workspace."""
-    _, rows = await client().execute_query(
-        f"{CHANNEL_INFO_SQL} WHERE w.slug = {_mark()} ORDER BY c.id", [workspace]
-    )
-    return [channel_info_from_row(tuple(r)) for r in rows]
-
-
-def _mark() -> str:
-    return "$1" if client().capabilities.dialect == "postgres" else "?"
-
-
-def _check_role(role: str) -> None:
-    if role not in ROLES:
-        raise Invalid(f"role must be one of {', '.join(ROLES)}")
+    platform: str
+    user: str  # Slack TEAM:USER, Telegram user id
+    role: str
+    name: str
 
 
 async def bind_admin(
@@ -170,56 +133,48 @@ async def bind_admin(
     surface: str = "cli",
 ) -> None:
     """Bind a chat user (Slack `TEAM:USER`, Telegram user id) to a workspace with a role."""
-    _check_role(role)
-    if platform not in ("slack", "telegram"):
+    check_role(role)
+    _check_platform(platform)
+    async with raw_transaction() as tx:
+        ws = await workspace_id(tx, workspace)
+        await tx.execute(
+            "INSERT INTO admin_binding (workspace_id, platform, platform_user, role, name,"
+            " created_at) VALUES (?,?,?,?,?,?) ON CONFLICT (platform, platform_user) DO UPDATE"
+            " SET workspace_id = excluded.workspace_id, role = excluded.role, name = excluded.name",
+            [ws, platform, platform_user, role, name, datetime.now(UTC)],
+        )
+        target = f"{platform}:{platform_user}"
+        await audit(tx, Actor(ws, actor, surface, "owner"), "admin.bind", target, {"role": role})
+
+
+def _check_platform(platform: str) -> None:
+    if platform not in PLATFORMS:
         raise Invalid("platform must be slack or telegram")
-    ws = await Workspace.get_or_none(slug=workspace)
-    if ws is None:
-        raise NotFound(f"no workspace {workspace!r}")
-    await AdminBinding.update_or_create(
-        platform=platform,
-        platform_user=platform_user,
-        defaults={"workspace": ws, "role": role, "name": name},
+
+
+async def list_admins(workspace: str) -> list[AdminInfo]:
+    """The chat users bound to a workspace, by platform and user."""
+    tx = ClientTx()
+    ws = await workspace_id(tx, workspace)
+    rows = await tx.fetch(
+        "SELECT platform, platform_user, role, name FROM admin_binding WHERE workspace_id = ?"
+        " ORDER BY platform, platform_user",
+        [ws],
     )
-    await audit.record(
-        ws.id, actor, surface, "admin.bind", f"{platform}:{platform_user}", {"role": role}
-    )
+    return [AdminInfo(str(p), str(u), str(r), str(n or "")) for p, u, r, n in rows]
 
 
-def hash_token(token: str) -> str:
-    """The stored form of an API token."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-async def create_token(
-    workspace: str,
-    name: str,
-    role: str,
-    *,
-    token: str | None = None,
-    actor: str = "system",
-    surface: str = "cli",
-) -> str:
-    """Create an API token and return it in clear (the only time it is seen)."""
-    _check_role(role)
-    ws = await Workspace.get_or_none(slug=workspace)
-    if ws is None:
-        raise NotFound(f"no workspace {workspace!r}")
-    token = token or f"cg_{pysecrets.token_urlsafe(32)}"
-    try:
-        await ApiToken.create(workspace=ws, name=name, role=role, token_hash=hash_token(token))
-    except IntegrityError as exc:
-        raise Conflict("that token already exists") from exc
-    await audit.record(ws.id, actor, surface, "token.create", name, {"role": role})
-    return token
-
-
-async def ensure_token(workspace: str, name: str, role: str, token: str) -> None:
-    """Make a declared token exist with this role (idempotent, for the config file)."""
-    _check_role(role)
-    ws = await Workspace.get_or_none(slug=workspace)
-    if ws is None:
-        raise NotFound(f"no workspace {workspace!r}")
-    await ApiToken.update_or_create(
-        token_hash=hash_token(token), defaults={"workspace": ws, "name": name, "role": role}
-    )
+async def remove_admin(actor: Actor, platform: str, platform_user: str) -> None:
+    """Unbind a chat user from the actor's workspace (owners); NotFound when not bound."""
+    require(actor, "owner")
+    _check_platform(platform)
+    async with raw_transaction() as tx:
+        rows = await tx.fetch(
+            "SELECT id FROM admin_binding WHERE workspace_id = ? AND platform = ?"
+            " AND platform_user = ?",
+            [actor.workspace_id, platform, platform_user],
+        )
+        if not rows:
+            raise NotFound(f"{platform} user {platform_user} is not bound to this workspace")
+        await tx.execute("DELETE FROM admin_binding WHERE id = ?", [rows[0][0]])
+        await audit(tx, actor, "admin.remove", f"{platform}:{platform_user}")

@@ -13,7 +13,8 @@ from aiohttp.test_utils import TestClient
 
 from gateway.provision import known_kinds
 from store import db
-from store.setup import upsert_channel, upsert_workspace
+from store.channels import upsert_channel
+from store.setup import upsert_workspace
 from store.types import ChannelInfo
 from tests.signing import meta_signature, telegram_headers, twilio_signature
 

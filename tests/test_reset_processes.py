@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from store import db
-from store.capacity import channel_info
+from store.channels import channel_info
 from store.db import ClientTx, raw_transaction
 from store.ingest import write_batch
 from store.serial import load_json

@@ -8,6 +8,8 @@ A channel module provides:
 - ``ACK``: the :class:`~gateway.channels.base.Ack` sent once messages are stored;
 - ``verify(secrets, request)``: raises ``SignatureError`` unless the raw request is authentic;
 - ``parse(kind, request)``: returns a ``ParseResult`` or raises ``PayloadError``;
+- optionally ``GENERATED_SECRETS``: those of ``SECRETS`` the gateway may choose itself
+  (`contactgate channel add` makes them up when not given; the others come from the provider);
 - optionally ``handshake(secrets, request) -> str`` for a provider's ``GET`` verification;
 - optionally ``OFF_LOOP_BYTES`` and ``OFF_PROCESS_BYTES``: bodies at least that large are
   verified and parsed in a worker thread, or in the worker process (gateway.parsing);

@@ -29,6 +29,7 @@ from gateway.channels.meta_hub import verify as verify
 
 KINDS = ("messenger", "instagram")
 SECRETS = ("app_secret", "verify_token")
+GENERATED_SECRETS = ("verify_token",)  # we choose it and type it into the app dashboard
 MAX_BODY = 1024 * 1024  # Meta documents no limit; batches of messaging events stay far below
 ACK = Ack(200, b"EVENT_RECEIVED")
 Json = dict[str, Any]

@@ -26,6 +26,7 @@ from gateway.channels.base import (
 
 KINDS = ("telegram",)
 SECRETS = ("secret_token",)
+GENERATED_SECRETS = ("secret_token",)  # we choose it and hand it to setWebhook
 MAX_BODY = 1024 * 1024
 ACK = Ack(200, b"ok")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

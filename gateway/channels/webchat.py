@@ -46,6 +46,7 @@ from gateway.channels.base import (
 
 KINDS = ("webchat",)
 SECRETS = ("hmac_secret", "allowed_origins")
+GENERATED_SECRETS = ("hmac_secret",)  # our site signs visitor identities with it
 MAX_BODY = 64 * 1024
 ACK = Ack(200, b'{"ok":true}', "application/json")  # gateway.webchat answers with more detail
 

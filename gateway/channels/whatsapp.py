@@ -24,6 +24,7 @@ from gateway.channels.meta_hub import verify as verify
 
 KINDS = ("whatsapp",)
 SECRETS = ("app_secret", "verify_token")
+GENERATED_SECRETS = ("verify_token",)  # we choose it and type it into the app dashboard
 MAX_BODY = 4 * 1024 * 1024  # batches reach 3 MB
 ACK = Ack(200, b"ok")
 Json = dict[str, Any]

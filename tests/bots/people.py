@@ -26,7 +26,7 @@ async def telegram_person(user_id: str, username: str, name: str, text: str = "h
     found = await h.rows("SELECT id FROM channel WHERE key = 'telegram-acme-key'")
     channel = await h.channel("telegram") if not found else None
     if channel is None:
-        from store.setup import channel_by_key
+        from store.channels import channel_by_key
 
         channel = await channel_by_key("telegram-acme-key")
     assert channel is not None

@@ -23,7 +23,7 @@ from gateway.app import create_app
 from gateway.cli import main
 from gateway.settings import load_settings
 from store import plan, setup
-from store.setup import hash_token
+from store.tokens import hash_token
 from tests import helpers as h
 
 
@@ -54,7 +54,10 @@ def test_setup_commands_end_to_end(cli: CliRunner) -> None:
             "secret_token=abc",
         ],
     )
-    assert added.output == "channel telegram ready: POST /webhooks/tg-acme-0001\n"
+    assert added.output.splitlines()[:2] == [
+        "channel telegram added: POST http://127.0.0.1:8080/webhooks/tg-acme-0001",
+        "  secret_token: abc",
+    ]
     listed = cli.invoke(main, ["channel", "list", "acme"])
     assert listed.output == "tg-acme-0001\ttelegram\tactive\n"
     bound = cli.invoke(main, ["admin", "add", "acme", "telegram", "111", "owner"])
@@ -74,8 +77,8 @@ def test_setup_commands_end_to_end(cli: CliRunner) -> None:
         (["workspace", "create", "acme2", "--timezone", "Mars/Base"], "unknown timezone"),
         (["channel", "add", "acme", "fax"], "unknown channel kind 'fax'"),
         (
-            ["channel", "add", "acme", "whatsapp", "--secret", "app_secret=x"],
-            "needs secrets: verify_token",
+            ["channel", "add", "acme", "vonage_sms", "--secret", "signature_method=md5hash"],
+            "needs secrets: signature_secret",
         ),
         (["channel", "add", "acme", "telegram", "--secret", "novalue"], "must be NAME=VALUE"),
         (["channel", "add", "nope", "telegram", "--secret", "secret_token=x"], "no workspace"),

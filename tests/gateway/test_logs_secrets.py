@@ -22,7 +22,7 @@ from gateway import logs
 from gateway.app import create_app
 from gateway.provision import known_kinds
 from gateway.settings import Settings, load_settings
-from store import db, setup
+from store import channels, db
 from tests import helpers as h
 from tests.bots import updates as u
 from tests.bots.fake_slack import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack
@@ -358,7 +358,7 @@ async def test_the_whole_log_of_a_busy_gateway_holds_no_secret(
 
 
 async def _add_channel(kind: str, key: str, secrets: dict[str, str]) -> None:
-    await setup.upsert_channel("acme", kind, key, secrets, known_kinds=known_kinds())
+    await channels.upsert_channel("acme", kind, key, secrets, known_kinds=known_kinds())
 
 
 async def test_secrets_of_channels_added_with_the_cli_are_learned(

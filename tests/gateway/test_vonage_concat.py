@@ -22,9 +22,9 @@ from gateway.channels.base import WebhookRequest
 from gateway.provision import known_kinds
 from gateway.scheduler import tick
 from store import db, plan
+from store.channels import upsert_channel
 from store.concat_expiry import close_expired
 from store.ingest import write_batch
-from store.setup import upsert_channel
 from store.types import ChannelInfo, Item
 from tests import helpers as h
 from tests.gateway.test_channel_vonage import vonage_sig

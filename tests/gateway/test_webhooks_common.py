@@ -162,11 +162,11 @@ async def test_unknown_channel_key_is_a_json_404(client: TestClient, method: str
     assert await counts() == NOTHING
 
 
-async def test_inactive_channel_is_a_json_404(client: TestClient) -> None:
+async def test_disabled_channel_is_a_json_410(client: TestClient) -> None:
     tg = await acme("telegram")
     await Channel.filter(key=tg.key).update(active=False)
     resp = await deliver_fixture(client, tg, "message__text")
-    assert await answer(resp) == (404, {"error": "not_found", "detail": "no such channel"})
+    assert await answer(resp) == (410, {"error": "gone", "detail": "channel disabled"})
     assert await counts() == NOTHING
 
 

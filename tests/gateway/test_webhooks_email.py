@@ -20,8 +20,8 @@ from gateway import keys
 from gateway.channels import email, email_mime
 from gateway.provision import known_kinds
 from store import db
+from store.channels import upsert_channel
 from store.ingest import write_batch
-from store.setup import upsert_channel
 from store.types import Item
 from tests import helpers as h
 from tests import hostile_mail as mail

@@ -21,8 +21,8 @@ from aiohttp.test_utils import TestClient
 
 from gateway.channels import vonage
 from gateway.provision import known_kinds
+from store.channels import upsert_channel
 from store.models import Contact, Workspace
-from store.setup import upsert_channel
 from tests import helpers as h
 from tests.gateway.test_channel_bird import bird_signature
 from tests.signing import load_fixture, meta_signature

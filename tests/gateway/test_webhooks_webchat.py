@@ -19,9 +19,9 @@ from aiohttp.test_utils import TestClient
 from gateway.channels import webchat
 from gateway.provision import known_kinds
 from store import plan
+from store.channels import upsert_channel
 from store.errors import Invalid
 from store.models import Channel, Contact, Workspace
-from store.setup import upsert_channel
 from tests import helpers as h
 from tests.gateway.test_webhooks_common import counts, inbound_metrics, messages
 from tests.signing import load_fixture
@@ -272,15 +272,20 @@ async def test_a_signed_in_user_is_one_identity_across_browsers(client: TestClie
 # --- auth failures ----------------------------------------------------------------------------
 
 
-async def test_unknown_and_inactive_keys_are_404(client: TestClient) -> None:
+async def test_unknown_keys_are_404_and_disabled_ones_410(client: TestClient) -> None:
     await acme()
     body = load_fixture("webchat", "message__text")
     unknown = await client.post("/webhooks/no-such-key", data=body, headers={"Origin": ORIGIN})
     await Channel.filter(key=KEY).update(active=False)
-    inactive = await send(client, body)
-    for resp in (unknown, inactive):
-        assert await resp.json() == {"error": "not_found", "detail": "no such channel"}
-        assert resp.status == 404
+    disabled = await send(client, body)
+    assert (unknown.status, await unknown.json()) == (
+        404,
+        {"error": "not_found", "detail": "no such channel"},
+    )
+    assert (disabled.status, await disabled.json()) == (
+        410,
+        {"error": "gone", "detail": "channel disabled"},
+    )
     assert await counts() == NOTHING
 
 

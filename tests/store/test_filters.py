@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from store import contacts, tags
+from store.channels import upsert_channel
 from store.db import ClientTx, raw_transaction
 from store.filters import FilterError, compile_filter, parse_filter
-from store.setup import get_workspace, upsert_channel
+from store.setup import get_workspace
 from tests import helpers
 
 NOW = datetime(2026, 11, 21, 12, 0, 0, 500_000, tzinfo=UTC)

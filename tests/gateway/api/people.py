@@ -9,7 +9,7 @@ from typing import Any
 
 from gateway import keys
 from gateway.provision import known_kinds
-from store.setup import upsert_channel
+from store.channels import upsert_channel
 from store.types import Inbound, Item
 from tests import helpers as h
 from tests.fake_providers import META_TOKEN, PHONE_NUMBER_ID, TG_TOKEN, TWILIO_SID, TWILIO_TOKEN

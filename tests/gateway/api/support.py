@@ -9,7 +9,8 @@ from typing import Any
 import orjson
 from aiohttp.test_utils import TestClient
 
-from store.setup import create_token, get_workspace
+from store.setup import get_workspace
+from store.tokens import create_token
 from tests import helpers as h
 
 WS = "acme"

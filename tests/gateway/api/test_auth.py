@@ -10,7 +10,7 @@ import time_machine
 from gateway.api.routes import ROUTES
 from store.access import Actor
 from store.auth import Caller, caller_for_token
-from store.setup import create_token
+from store.tokens import create_token
 from tests import helpers as h
 from tests.gateway.api.support import Api, error, tokens, workspace_id
 
