@@ -114,8 +114,7 @@ def sample_curl(kind: str, secrets: Secrets, url: str) -> str | None:
     if make is None:
         return None
     headers, body = make(secrets, url)
-    parts = ["curl", "-sS", "-X", "POST", shlex.quote(url)]
-    for name, value in headers.items():
-        parts += ["-H", shlex.quote(f"{name}: {value}")]
-    parts += ["--data-binary", shlex.quote(body)]
-    return " ".join(parts)
+    lines = [f"curl -sS -X POST {shlex.quote(url)}"]
+    lines += [f"-H {shlex.quote(f'{name}: {value}')}" for name, value in headers.items()]
+    lines.append(f"--data-binary {shlex.quote(body)}")
+    return " \\\n  ".join(lines)

@@ -12,13 +12,12 @@ from click.testing import CliRunner, Result
 
 from gateway.cli import main
 
-CURL_TG = (
-    "curl -sS -X POST http://127.0.0.1:8080/webhooks/tg-acme-0001"
-    " -H 'Content-Type: application/json' -H 'X-Telegram-Bot-Api-Secret-Token: abc'"
-    ' --data-binary \'{"update_id": 1, "message": {"message_id": 1, "date": 1795000000,'
-    ' "text": "hola", "from": {"id": 4242, "is_bot": false, "first_name": "Ana"},'
-    ' "chat": {"id": 4242, "type": "private", "first_name": "Ana"}}}\''
-)
+CURL_TG = """curl -sS -X POST http://127.0.0.1:8080/webhooks/tg-acme-0001 \\
+  -H 'Content-Type: application/json' \\
+  -H 'X-Telegram-Bot-Api-Secret-Token: abc' \\
+  --data-binary '{"update_id": 1, "message": {"message_id": 1, "date": 1795000000, "text": "hola",\
+ "from": {"id": 4242, "is_bot": false, "first_name": "Ana"}, "chat": {"id": 4242, "type": "private",\
+ "first_name": "Ana"}}}'"""
 
 
 @pytest.fixture
@@ -62,7 +61,7 @@ def test_channel_add_prints_the_secret_once_and_a_ready_curl(cg: CgRunner) -> No
 def test_channel_add_makes_up_the_secrets_that_are_ours(cg: CgRunner) -> None:
     lines = _add_tg(cg).output.splitlines()
     secret = lines[1].removeprefix("  secret_token: ")
-    assert len(secret) == 32 and f"X-Telegram-Bot-Api-Secret-Token: {secret}" in lines[3]
+    assert len(secret) == 32 and f"-H 'X-Telegram-Bot-Api-Secret-Token: {secret}'" in lines[5]
     wa = cg("channel", "add", "acme", "whatsapp", "--secret", "app_secret=s3", "--key", "wa-acme-1")
     assert wa.output.splitlines()[1] == "  app_secret: s3"
     assert wa.output.splitlines()[2].startswith("  verify_token: ")
@@ -100,7 +99,7 @@ def test_other_kinds_print_their_curl_or_where_to_read(cg: CgRunner) -> None:
     assert bird.output.splitlines()[-1] == "sample delivery: see docs/channels.md (bird_sms)"
     origin = "allowed_origins=https://shop.example.com"
     chat = cg("channel", "add", "acme", "webchat", "--secret", origin, "--key", "web-0001")
-    assert "-H 'Origin: https://shop.example.com'" in chat.output.splitlines()[-1]
+    assert "  -H 'Origin: https://shop.example.com' \\\n" in chat.output
 
 
 def test_public_url_is_the_base_of_the_printed_url(
