@@ -16,8 +16,8 @@ CURL_TG = """curl -sS -X POST http://127.0.0.1:8080/webhooks/tg-acme-0001 \\
   -H 'Content-Type: application/json' \\
   -H 'X-Telegram-Bot-Api-Secret-Token: abc' \\
   --data-binary '{"update_id": 1, "message": {"message_id": 1, "date": 1795000000, "text": "hola",\
- "from": {"id": 4242, "is_bot": false, "first_name": "Ana"}, "chat": {"id": 4242, "type": "private",\
- "first_name": "Ana"}}}'"""
+ "from": {"id": 4242, "is_bot": false, "first_name": "Ana"}, "chat": {"id": 4242,\
+ "type": "private", "first_name": "Ana"}}}'"""
 
 
 @pytest.fixture
