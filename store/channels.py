@@ -129,32 +129,54 @@ async def save_channel(
     key = key or pysecrets.token_urlsafe(18)
     async with raw_transaction() as tx:
         ws = await workspace_id(tx, workspace)
-        rows = await tx.fetch(
-            f"SELECT id, workspace_id, kind, secrets FROM channel WHERE key = ?{tx.for_update}",
-            [key],
-        )
-        if rows and int(rows[0][1]) != ws:
-            raise Conflict(f"channel key {key!r} belongs to another workspace")
-        if rows and rows[0][2] != kind:
-            raise Conflict(f"channel {key} is a {rows[0][2]} channel; remove it to reuse its key")
-        secrets = {**(load_json(rows[0][3]) or {} if rows else {}), **secrets}
-        _check_channel(kind, key, secrets, known_kinds)
-        if rows:
-            channel_id = int(rows[0][0])
+        old = await _same_channel(tx, ws, kind, key)
+        merged = {**(old[1] if old else {}), **secrets}
+        _check_channel(kind, key, merged, known_kinds)
+        made = None if old else await _insert_channel(tx, ws, kind, key, name, merged)
+        channel_id = made
+        if channel_id is None:  # it existed, or another process made it a moment ago
+            channel_id, kept = old or await _existing_channel(tx, ws, kind, key)
             await tx.execute(
                 "UPDATE channel SET secrets = ?, name = ? WHERE id = ?",
-                [dump_json(secrets), name, channel_id],
+                [dump_json({**kept, **secrets}), name, channel_id],
             )
-        else:
-            made = await tx.fetch(
-                "INSERT INTO channel (workspace_id, kind, key, name, secrets, settings, active,"
-                " created_at) VALUES (?,?,?,?,?,?,?,?) RETURNING id",
-                [ws, kind, key, name, dump_json(secrets), "{}", True, datetime.now(UTC)],
-            )
-            channel_id = int(made[0][0])
-        action = "channel.update" if rows else "channel.create"
+        action = "channel.update" if made is None else "channel.create"
         await audit(tx, Actor(ws, by[0], by[1], "owner"), action, key, {"kind": kind})
-        return ChannelSaved(await channel_info(tx, channel_id), not rows)
+        return ChannelSaved(await channel_info(tx, channel_id), made is not None)
+
+
+async def _existing_channel(tx: RawTx, ws: int, kind: str, key: str) -> tuple[int, dict[str, str]]:
+    found = await _same_channel(tx, ws, kind, key)
+    assert found is not None  # an INSERT just met it
+    return found
+
+
+async def _same_channel(
+    tx: RawTx, ws: int, kind: str, key: str
+) -> tuple[int, dict[str, str]] | None:
+    """The id and secrets of channel `key`, refused (Conflict) when it is another workspace's
+    or of another kind; None when there is none."""
+    rows = await tx.fetch(
+        f"SELECT id, workspace_id, kind, secrets FROM channel WHERE key = ?{tx.for_update}", [key]
+    )
+    if not rows:
+        return None
+    if int(rows[0][1]) != ws:
+        raise Conflict(f"channel key {key!r} belongs to another workspace")
+    if rows[0][2] != kind:
+        raise Conflict(f"channel {key} is a {rows[0][2]} channel; remove it to reuse its key")
+    return int(rows[0][0]), dict(load_json(rows[0][3]) or {})
+
+
+async def _insert_channel(
+    tx: RawTx, ws: int, kind: str, key: str, name: str, secrets: dict[str, str]
+) -> int | None:
+    made = await tx.fetch(
+        "INSERT INTO channel (workspace_id, kind, key, name, secrets, settings, active,"
+        " created_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING RETURNING id",
+        [ws, kind, key, name, dump_json(secrets), "{}", True, datetime.now(UTC)],
+    )
+    return int(made[0][0]) if made else None
 
 
 async def _own_channel(tx: RawTx, actor: Actor, key: str) -> ChannelInfo:

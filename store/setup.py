@@ -73,30 +73,32 @@ async def upsert_workspace(
         "default_region": region,
     }
     async with raw_transaction() as tx:
-        rows = await tx.fetch(f"SELECT id FROM workspace WHERE slug = ?{tx.for_update}", [slug])
-        if rows:
-            ws_id = int(rows[0][0])
-            await tx.execute(
-                "UPDATE workspace SET name = ?, plan_cap = ?, timezone = ?, default_region = ?"
-                " WHERE id = ?",
-                [*values.values(), ws_id],
-            )
-        else:
-            ws_id = await _insert_workspace(tx, slug, values)
-        action = "workspace.update" if rows else "workspace.create"
+        made = await _insert_workspace(tx, slug, values)
+        ws_id = made if made is not None else await _update_workspace(tx, slug, values)
+        action = "workspace.create" if made is not None else "workspace.update"
         await audit(tx, Actor(ws_id, actor, surface, "owner"), action, slug, values)
     return await get_workspace(slug)
 
 
-async def _insert_workspace(tx: RawTx, slug: str, values: dict[str, Any]) -> int:
+async def _insert_workspace(tx: RawTx, slug: str, values: dict[str, Any]) -> int | None:
+    """The new workspace's id; None when the slug exists (another process may have made it)."""
     defaults = {f: Workspace._meta.fields_map[f].default for f in NEW_WORKSPACE_DEFAULTS}
     row = {"slug": slug, **values, **defaults, "created_at": datetime.now(UTC)}
     made = await tx.fetch(
         f"INSERT INTO workspace ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
-        " RETURNING id",
+        " ON CONFLICT (slug) DO NOTHING RETURNING id",
         list(row.values()),
     )
-    return int(made[0][0])
+    return int(made[0][0]) if made else None
+
+
+async def _update_workspace(tx: RawTx, slug: str, values: dict[str, Any]) -> int:
+    rows = await tx.fetch(
+        "UPDATE workspace SET name = ?, plan_cap = ?, timezone = ?, default_region = ?"
+        " WHERE slug = ? RETURNING id",
+        [*values.values(), slug],
+    )
+    return int(rows[0][0])
 
 
 async def get_workspace(slug: str) -> WorkspaceInfo:
