@@ -35,6 +35,7 @@ from gateway.provision import known_kinds
 from store import db, query, tags, text
 from store.access import Actor
 from store.db import raw_transaction
+from store.fold import fold
 from store.setup import get_workspace, upsert_channel, upsert_workspace
 
 FIRST = [
@@ -200,7 +201,7 @@ async def queries(actor: Actor, n: int, runs: int) -> None:
         max(5, runs // 5),
         lambda i: db.ClientTx().fetch(
             "SELECT COUNT(*) FROM contact WHERE workspace_id = ? AND search_text LIKE ?",
-            [actor.workspace_id, f"%{text.fold(subs[i])}{i % 10}%"],
+            [actor.workspace_id, f"%{fold(subs[i])}{i % 10}%"],
         ),
     )
     await timed(

@@ -19,6 +19,7 @@ from typing import IO, Any
 from store import phones, tags, text
 from store.contact_fields import CUSTOM_KEY_MAX, clean_fields
 from store.errors import Invalid
+from store.fold import fold
 
 CHUNK = 1 << 20
 YIELD_EVERY = 50  # rows cleaned between two turns of the event loop
@@ -92,7 +93,7 @@ class Row:
 
 def header_field(name: str) -> str | None:
     """The contact field a header names (`Teléfono` -> phone), or None for a custom column."""
-    return HEADER_FIELDS.get(re.sub(r"[^0-9a-z]", "", text.fold(name)))
+    return HEADER_FIELDS.get(re.sub(r"[^0-9a-z]", "", fold(name)))
 
 
 def sniff(path: Path) -> Format:
@@ -189,7 +190,7 @@ def map_header(first: Record | None) -> Columns:
         if not name:
             continue  # unnamed columns (trailing delimiters from spreadsheets) are ignored
         known = header_field(name)
-        _check_unique(seen, known or f"custom:{text.fold(name)}", name, known)
+        _check_unique(seen, known or f"custom:{fold(name)}", name, known)
         if known == "tags":
             columns.tags = index
         elif known:

@@ -14,8 +14,8 @@ import phonenumbers
 
 from store import search, tags
 from store.filters import DURATION, KINDS, ORDER_OPS, UNIT_DAYS, FilterError, normalise
+from store.fold import fold
 from store.phones import to_e164
-from store.text import fold
 from store.where import Where, like_pattern
 
 
@@ -115,7 +115,7 @@ def _text_leaf(field: str, op: str, value: Any, ctx: _Ctx) -> Where:
 
 
 def folded(column: str, dialect: str) -> str:
-    """SQL folding a column like store.text.fold. Plain ASCII skips the fold function (lower()
+    """SQL folding a column like store.fold.fold. Plain ASCII skips the fold function (lower()
     is exact there): on SQLite that keeps a million-row filter out of Python, on PostgreSQL
     out of unaccent (the 4-condition bench filter: 510 -> 370 ms)."""
     if dialect != "sqlite":

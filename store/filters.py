@@ -15,7 +15,7 @@ from typing import Any
 
 from store import tags
 from store.errors import Invalid
-from store.text import fold
+from store.fold import fold
 from store.where import Where
 
 MAX_DEPTH = 10
