@@ -22,6 +22,7 @@ from store.access import Actor, audit, require
 from store.contacts import as_datetime, workspace_region
 from store.db import ClientTx, RawTx, raw_transaction
 from store.errors import Invalid
+from store.filters import compile_filter, parse_filter
 from store.query import count_matching, matching
 from store.serial import load_json
 from store.views import DEFAULT_COLUMNS, VIEW_COLUMNS
@@ -109,8 +110,6 @@ async def select(tx: RawTx, actor: Actor, options: ExportOptions) -> Selection:
         view_columns = list(info.columns or []) or None
     raw = options.get("filter")
     if raw:
-        from store.filters import parse_filter
-
         trees.append(parse_filter(raw))
     compiled = [await _compiled(tx, actor.workspace_id, tree) for tree in trees if tree]
     where = await matching(tx, actor, filter=all_of(*compiled), q=options.get("q") or "")
@@ -121,8 +120,6 @@ async def select(tx: RawTx, actor: Actor, options: ExportOptions) -> Selection:
 
 
 async def _compiled(tx: RawTx, workspace_id: int, tree: Any) -> Where:
-    from store.filters import compile_filter
-
     region = await workspace_region(tx, workspace_id)
     return compile_filter(
         tree, workspace_id=workspace_id, dialect=tx.dialect, now=datetime.now(UTC), region=region

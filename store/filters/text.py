@@ -1,8 +1,8 @@
 """The compact text form of a filter, for chat: `tag:vip (country:EC OR country:PE) -tag:Borrar`.
 
-Parsed with a LALR grammar (lark) into the JSON tree of store.filters. Words side by side are
-ANDed; AND binds tighter than OR; NOT or a leading `-` negates. Every error is a FilterError that
-names the token and its 0-based position.
+Parsed with a LALR grammar (lark) into the JSON tree of store.filters.tree. Words side by side
+are ANDed; AND binds tighter than OR; NOT or a leading `-` negates. Every error is a FilterError
+that names the token and its 0-based position.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 from lark import Lark, Token, Transformer_NonRecursive, UnexpectedCharacters, UnexpectedInput
 from lark.exceptions import VisitError
 
-from store import filters
-from store.filters import MAX_CONDITIONS, MAX_DEPTH, NO_VALUE, FilterError
+from store.filters import tree
+from store.filters.tree import MAX_CONDITIONS, MAX_DEPTH, NO_VALUE, FilterError
 
 MAX_TEXT = 2000
 GRAMMAR = r"""
@@ -173,18 +173,18 @@ class _Build(Transformer_NonRecursive):
         if token.type == "WORD" and value.lower() in KEYWORDS:
             why = f'to search for the word, quote it: "{value}"'
             raise FilterError("misplaced keyword", value, position=_pos(token), why=why)
-        return _Part(_at(token, lambda: filters.condition("q", "contains", value)), 1, _pos(token))
+        return _Part(_at(token, lambda: tree.condition("q", "contains", value)), 1, _pos(token))
 
     def condition(self, children: list[Token]) -> _Part:
         word, op, raw = children
         self._count(word)
-        field, kind = _at(word, lambda: filters.field_kind(_field_name(word)))
+        field, kind = _at(word, lambda: tree.field_kind(_field_name(word)))
         name, value = _meaning(str(word), kind, op, raw)
         try:
-            canonical = filters.check_op(field, kind, name)
+            canonical = tree.check_op(field, kind, name)
         except FilterError as exc:
             raise FilterError(exc.problem, str(op), position=_pos(op), why=exc.why) from None
-        cleaned = _at(raw, lambda: filters.clean_value(field, kind, canonical, value))
+        cleaned = _at(raw, lambda: tree.clean_value(field, kind, canonical, value))
         node: dict[str, Any] = {"field": field, "op": canonical}
         if cleaned is not NO_VALUE:
             node["value"] = cleaned
@@ -234,7 +234,7 @@ def _meaning(field: str, kind: str, op: Token, raw: Token) -> tuple[str, Any]:
 
 def _is_span(raw: Token) -> bool:
     text = str(raw).strip().lower()
-    return raw.type == "VALUE" and (text.isdigit() or bool(filters.DURATION.fullmatch(text)))
+    return raw.type == "VALUE" and (text.isdigit() or bool(tree.DURATION.fullmatch(text)))
 
 
 def _field_name(token: Token) -> str:

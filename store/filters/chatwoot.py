@@ -1,4 +1,4 @@
-"""Chatwoot's flat contact filter (`{"payload": [...]}`) as a filter tree of store.filters.
+"""Chatwoot's flat contact filter (`{"payload": [...]}`) as a tree of store.filters.tree.
 
 Each item is `{attribute_key, filter_operator, values, query_operator}`; its query_operator
 joins it to the next item, and AND binds tighter than OR, as in SQL: `a AND b OR c` is
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.filters import (
+from store.filters.tree import (
     KINDS,
     NO_VALUE,
     OP_ALIASES,

@@ -1,9 +1,11 @@
-"""Contact filters: the JSON tree, validated and normalised (compiled to SQL by store.filter_sql).
+"""The filter tree: its vocabulary (fields, operators, limits, FilterError), validated and
+normalised.
 
 A tree is `{"and": [node, ...]}`, `{"or": [node, ...]}`, `{"not": node}` or a condition
-`{"field": F, "op": OP, "value": V}`. The chat text syntax (store.filter_text) and Chatwoot's
-flat payload (store.filter_chatwoot) parse to the same tree. Compiled SQL takes every value as a
-`?` parameter; field names and operators only ever come from the tables below.
+`{"field": F, "op": OP, "value": V}`. The chat text syntax (store.filters.text) and Chatwoot's
+flat payload (store.filters.chatwoot) parse to the same tree; store.filters.sql compiles it.
+Compiled SQL takes every value as a `?` parameter; field names and operators only ever come
+from the tables below.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from typing import Any
 from store import tags
 from store.errors import Invalid
 from store.fold import fold
-from store.where import Where
 
 MAX_DEPTH = 10
 MAX_CONDITIONS = 100
@@ -110,25 +111,6 @@ class FilterError(Invalid):
 def shown(value: Any) -> str:
     """A bad value as an error message quotes it: text as is, anything else as Python shows it."""
     return value if isinstance(value, str) else repr(value)[:80]
-
-
-def parse_filter(value: str | dict[str, Any] | list[Any] | None) -> dict[str, Any] | None:
-    """The validated, normalised JSON tree of a filter in any of its three forms (None: none)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, str):
-        from store.filter_text import parse_text
-
-        return normalise(parse_text(value))
-    if isinstance(value, list) or (isinstance(value, dict) and "payload" in value):
-        from store.filter_chatwoot import from_chatwoot
-
-        return normalise(from_chatwoot(value))
-    if isinstance(value, dict):
-        return normalise(value)
-    raise FilterError(
-        "a filter must be text, a JSON object or a Chatwoot payload, not", type(value).__name__
-    )
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -334,31 +316,6 @@ def _group(op: str, body: Any, depth: int, path: str, count: list[int]) -> dict[
         node = _node(child, depth + 1, f"{here}[{i}]", count)
         children.extend(node.get(op, [node]))
     return children[0] if len(children) == 1 else {op: children}
-
-
-# -- compilation (store.filter_sql) -------------------------------------------------------------
-
-
-def compile_filter(
-    tree: dict[str, Any] | None,
-    *,
-    workspace_id: int,
-    dialect: str,
-    now: datetime,
-    region: str,
-    big_tags: frozenset[str] = frozenset(),
-) -> Where:
-    """One parameterised boolean expression over `contact c` (the tree is validated again)."""
-    from store.filter_sql import compile_filter as compiled  # filter_sql imports this module
-
-    return compiled(
-        tree,
-        workspace_id=workspace_id,
-        dialect=dialect,
-        now=now,
-        region=region,
-        big_tags=big_tags,
-    )
 
 
 def leaves(tree: Any) -> list[dict[str, Any]]:

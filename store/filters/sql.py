@@ -1,7 +1,7 @@
 """Contact filters compiled to SQL: one parameterised boolean expression over `contact c`.
 
-The tree comes from store.filters (validated again here); every value is a `?` parameter and field
-names and operators only ever come from the tables below or store.filters.
+The tree comes from store.filters.tree (validated again here); every value is a `?` parameter
+and field names and operators only ever come from the tables below or store.filters.tree.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import phonenumbers
 
 from store import search, tags
-from store.filters import DURATION, KINDS, ORDER_OPS, UNIT_DAYS, FilterError, normalise
+from store.filters.tree import DURATION, KINDS, ORDER_OPS, UNIT_DAYS, FilterError, normalise
 from store.fold import fold
 from store.phones import to_e164
 from store.where import Where, like_pattern
