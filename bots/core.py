@@ -21,7 +21,7 @@ from store import audit, bot_actions
 from store.access import ROLE_RANK, Actor
 from store.chat_admin import Binding, binding
 from store.errors import DomainError, Forbidden
-from store.reset_run import ResetConfig, Run
+from store.reset import ResetConfig, Run
 
 log = structlog.get_logger("contactgate.bots")
 MAX_INLINE_LINES = 100  # longer lists: a "next" button, and above the platform limit a file

@@ -2,15 +2,15 @@
 
 One `reset_run` row per workspace and period (unique) is the claim. The process that holds it
 writes its name in `owner` and renews `heartbeat_at` in every transaction it makes; each of
-those transactions first checks that it still owns the run (fencing), so a process that
-stalled past its lease can no longer change anything. Another process takes over a run whose
-lease expired, and carries on from the phase recorded in `progress`:
+those transactions first checks that it still owns the run (fencing, store.reset.lease), so a
+process that stalled past its lease can no longer change anything. Another process takes over
+a run whose lease expired, and carries on from the phase recorded in `progress`:
 
 1. snapshot: the contacts to delete go into `reset_target`, with high-water marks of message,
    identity and note ids (redone from scratch when interrupted);
 2. export: every target contact and message is written to disk and fsynced (redone from scratch
    when interrupted; a failure here deletes nothing and fails the run);
-3. delete (store.reset_delete): batches of targets are deleted, each in one short transaction
+3. delete (store.reset.delete): batches of targets are deleted, each in one short transaction
    together with the removal of its `reset_target` rows, after appending to the export whatever
    arrived for them since the snapshot. A batch is either wholly done or not at all, so nothing
    is deleted twice or left half-deleted;
@@ -20,99 +20,29 @@ lease expired, and carries on from the phase recorded in `progress`:
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import time
-import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
-import structlog
-
-from store import events, reset_targets
+from store import events
 from store.access import Actor, audit, system
 from store.contacts import as_datetime
 from store.db import ClientTx, RawTx, raw_transaction
-from store.errors import Conflict, NotFound
+from store.errors import NotFound
 from store.periods import next_period, period_start
-from store.reset_export import (
+from store.reset import targets
+from store.reset.delete import delete
+from store.reset.export import (
     ExportFiles,
     contact_rows,
-    folder_for,
     message_lines,
     write_manifest,
 )
+from store.reset.lease import LostLease, ResetConfig, Run, RunBusy, RunDone, log, renew
 from store.serial import dump_json, load_json
 
-log = structlog.get_logger("contactgate.reset")
 ACTIVE = ("started", "exported")
 EXPORT_BATCH = 1000
-
-
-def process_name() -> str:
-    """A name for this process in `reset_run.owner`: host, pid and a random suffix."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-@dataclass(frozen=True, slots=True)
-class ResetConfig:
-    """How runs behave: where exports go, the lease, and the pace of deleting."""
-
-    export_dir: Path
-    lease_seconds: float = 60.0
-    batch: int = 500  # contacts per delete transaction to start with; adapted to batch_seconds
-    batch_seconds: float = 0.12  # aim for delete transactions this long (webhooks wait)
-    pause_seconds: float = 0.005  # between delete transactions: webhooks get the lock
-    retry_failed_after: float = 3600.0  # the scheduler retries a failed run this much later
-    owner: str = field(default_factory=process_name)
-    # awaited between write transactions: in the gateway, until the webhook writer's queue is
-    # committed (webhooks go first); elsewhere a plain pause
-    between: Callable[[], Awaitable[None]] | None = field(default=None, compare=False)
-
-    async def breathe(self) -> None:
-        """Give the database to the webhooks between two of the run's write transactions."""
-        await asyncio.sleep(self.pause_seconds)
-        if self.between is not None:
-            await self.between()
-
-
-class LostLease(Exception):
-    """Another process took the run over (this one stalled past its lease)."""
-
-
-class RunBusy(Conflict):
-    """The run is in progress in another process."""
-
-
-class RunDone(Conflict):
-    """This period's reset already ran."""
-
-
-@dataclass(slots=True)
-class Run:
-    """A claimed run as its owner sees it."""
-
-    id: int
-    workspace_id: int
-    slug: str
-    timezone: str
-    tag: str
-    period: str
-    mode: str
-    trigger: str
-    requested_by: str | None
-    config: ResetConfig
-    progress: dict[str, Any]
-    snapshot_at: datetime | None = None
-
-    @property
-    def folder(self) -> Path:
-        """Where this run's export goes."""
-        return folder_for(self.config.export_dir, self.slug, self.period, self.id)
 
 
 async def claim(
@@ -207,24 +137,10 @@ async def _load(tx: RawTx, run_id: int, config: ResetConfig) -> Run:
     )  # fmt: skip
 
 
-async def renew(tx: RawTx, run: Run, **columns: Any) -> None:
-    """Check the lease is still ours and renew it, writing `progress` and any `columns`."""
-    sets = ", ".join(f"{name} = ?" for name in columns)
-    rows = await tx.fetch(
-        f"UPDATE reset_run SET heartbeat_at = ?, progress = ?{', ' + sets if sets else ''}"
-        " WHERE id = ? AND owner = ? RETURNING id",
-        [datetime.now(UTC), dump_json(run.progress), *columns.values(), run.id, run.config.owner],
-    )
-    if not rows:
-        raise LostLease(f"reset run {run.id} is no longer owned by {run.config.owner}")
-
-
 async def execute(run: Run) -> None:
     """Carry a claimed run through its remaining phases. On an error the run is marked failed
     (nothing more is deleted) and the error re-raised; LostLease just stops."""
     try:
-        from store.reset_delete import delete  # the delete phase (it imports this module)
-
         for phase, step in (("snapshot", _snapshot), ("export", _export), ("delete", delete)):
             if run.progress.get("phase") == phase:
                 began = time.monotonic()
@@ -258,10 +174,10 @@ async def _snapshot(run: Run) -> None:
     after: int | None = 0
     while after is not None:
         async with raw_transaction() as tx:
-            chosen = await reset_targets.selection(tx, run.workspace_id, run.mode, run.tag, before)
+            chosen = await targets.selection(tx, run.workspace_id, run.mode, run.tag, before)
             if chosen is None:
                 break
-            ids, after = await reset_targets.next_chunk(tx, chosen, after)
+            ids, after = await targets.next_chunk(tx, chosen, after)
             await tx.executemany(
                 "INSERT INTO reset_target (run_id, contact_id) VALUES (?,?) ON CONFLICT DO NOTHING",
                 [(run.id, cid) for cid in ids],

@@ -1,8 +1,8 @@
 """The monthly reset as operations: status, mode changes, preview, run now, run history.
 
 Reading status, previews and runs needs the admin role; changing the mode or time and running
-a reset needs the owner. The policy rules are in store.reset_policy, the run itself in
-store.reset_run, and which contacts go in store.reset_targets.
+a reset needs the owner. The policy rules are in store.reset.policy, the run itself in
+store.reset.run, and which contacts go in store.reset.targets.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from store import reset_policy as policy
-from store import reset_run, reset_targets
 from store.access import Actor, audit, require
 from store.contacts import as_datetime
 from store.db import ClientTx, RawTx, raw_transaction
 from store.errors import Conflict, Invalid, NotFound
 from store.models import Workspace
-from store.periods import next_period, period_of, period_start
+from store.periods import next_period, period_of, period_start, zone
+from store.reset import lease, policy, targets
+from store.reset.run import claim, execute
 from store.serial import load_json
 
 RECENT_RUNS = 5
@@ -121,8 +121,6 @@ async def status(actor: Actor, *, now: datetime | None = None, message: str = ""
 
 
 def _local(moment: datetime | None, tz: str) -> str | None:
-    from store.periods import zone
-
     return None if moment is None else moment.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M %Z")
 
 
@@ -213,9 +211,9 @@ def _mode_or_default(ws: Workspace, mode: str | None, period: str) -> str:
 async def preview_of(tx: RawTx, ws: Workspace, mode: str, period: str) -> Preview:
     """The preview of a reset of `ws` in `mode` for `period`."""
     before = period_start(next_period(period), ws.timezone)
-    chosen = await reset_targets.selection(tx, ws.id, mode, ws.reset_tag, before)
-    counts = await reset_targets.count(tx, chosen)
-    sample = await reset_targets.sample(tx, chosen)
+    chosen = await targets.selection(tx, ws.id, mode, ws.reset_tag, before)
+    counts = await targets.count(tx, chosen)
+    sample = await targets.sample(tx, chosen)
     return Preview(
         ws.slug, mode, period, counts.contacts, counts.identities, counts.messages, counts.notes,
         sample,
@@ -224,7 +222,7 @@ async def preview_of(tx: RawTx, ws: Workspace, mode: str, period: str) -> Previe
 
 async def run_now(
     actor: Actor,
-    config: reset_run.ResetConfig,
+    config: lease.ResetConfig,
     mode: str | None = None,
     *,
     now: datetime | None = None,
@@ -238,9 +236,9 @@ async def run_now(
     """
     run = await claim_now(actor, config, mode, now=now)
     try:
-        await reset_run.execute(run)
-    except reset_run.LostLease as exc:
-        raise reset_run.RunBusy(f"another process took the reset of {run.period} over") from exc
+        await execute(run)
+    except lease.LostLease as exc:
+        raise lease.RunBusy(f"another process took the reset of {run.period} over") from exc
     except Exception:  # recorded on the run as failed (with its event), shown to the caller
         pass
     return await get_run(actor, run.id)
@@ -248,12 +246,12 @@ async def run_now(
 
 async def claim_now(
     actor: Actor,
-    config: reset_run.ResetConfig,
+    config: lease.ResetConfig,
     mode: str | None = None,
     *,
     now: datetime | None = None,
-) -> reset_run.Run:
-    """Claim this month's run for a manual reset (owner); `reset_run.execute` runs it."""
+) -> lease.Run:
+    """Claim this month's run for a manual reset (owner); `execute` (store.reset.run) runs it."""
     require(actor, "owner")
     now = now or datetime.now(UTC)
     ws = await _workspace(actor)
@@ -273,7 +271,7 @@ async def claim_now(
             "the monthly reset is off for this month; enable all or tagged first,"
             " or name the mode to run (all or tagged)"
         )
-    return await reset_run.claim(
+    return await claim(
         ws.id,
         period,
         chosen,

@@ -17,8 +17,8 @@ from typing import Any
 from store.contacts import as_datetime, delete_rows
 from store.db import ClientTx, RawTx, is_transient, raw_transaction
 from store.periods import next_period
-from store.reset_export import ExportFiles, contact_rows, message_lines
-from store.reset_run import ResetConfig, Run, log, renew
+from store.reset.export import ExportFiles, contact_rows, message_lines
+from store.reset.lease import ResetConfig, Run, log, renew
 
 
 async def delete(run: Run) -> None:

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from store import events
-from store import reset_policy as policy
 from store.contacts import as_datetime
 from store.db import ClientTx, raw_transaction
 from store.models import Workspace
 from store.periods import period_of, period_start
-from store.reset_run import ACTIVE
+from store.reset import policy
+from store.reset.operations import preview_of
+from store.reset.run import ACTIVE
 
 WARN_BEFORE = timedelta(hours=48)
 
@@ -96,8 +97,6 @@ async def _recent_runs() -> dict[tuple[int, str], tuple[str, str, str]]:
 async def warn_upcoming(now: datetime) -> list[str]:
     """Emit `reset_soon` (once per workspace and period) for runs due within 48 hours; returns
     the workspace slugs warned now."""
-    from store.reset import preview_of
-
     warned = []
     for ws in await _with_reset():
         period = period_of(now, ws.timezone)
