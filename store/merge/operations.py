@@ -5,7 +5,7 @@ the secondary's row, pointing at the primary (`merged_into_id`), so its id, and 
 phone or identifier the primary did not take, keep resolving to the primary. Everything an
 unmerge needs is kept in a merge_record snapshot. Merges into a contact are undone newest
 first, so each unmerge restores exactly the state its merge started from. A merge refunds no
-plan usage and triggers no automation (no `event` rows). The SQL is in store.merge_rows.
+plan usage and triggers no automation (no `event` rows). The SQL is in store.merge.rows.
 
 The workspace's reset tag (`Borrar`) moves only when the person merging picks it
 (`move_reset_tag`): a merge never schedules a kept contact for deletion behind anyone's back.
@@ -25,7 +25,7 @@ from store.access import Actor, audit, require
 from store.contacts import Contact, as_datetime, load, with_tags
 from store.db import ClientTx, raw_transaction
 from store.errors import Invalid
-from store.merge_rows import (
+from store.merge.rows import (
     NAMES,
     Row,
     as_contact,
