@@ -26,7 +26,7 @@ import orjson
 
 from store.contacts import as_datetime
 from store.db import RawTx
-from store.export import spreadsheet_safe
+from store.files.export import spreadsheet_safe
 
 FIELDS = (
     "name", "email", "phone", "identifier", "company", "city", "country", "language",

@@ -63,7 +63,7 @@ async def many(count: int, name_width: int = 20, prefix: str = "Zed") -> None:
     import tempfile
     from pathlib import Path
 
-    from store import importer
+    from store.files import importer
 
     lines = ["name,country"]
     lines += [f"{f'{prefix} {i:03d} '.ljust(name_width, 'x')},EC" for i in range(count)]

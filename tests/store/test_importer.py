@@ -16,12 +16,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from store import contacts, csvio, importer, merge, phones, tags, text
+from store import contacts, merge, phones, tags, text
 from store.access import Actor
 from store.db import raw_transaction
 from store.errors import Forbidden, Invalid
-from store.import_conflicts import Written
-from store.importer import ImportResult, import_csv
+from store.files import csvio, importer
+from store.files.import_conflicts import Written
+from store.files.importer import ImportResult, import_csv
 from store.serial import load_json
 from store.setup import get_workspace
 from tests import helpers

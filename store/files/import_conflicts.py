@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from store import text
 from store.errors import Invalid
-from store.import_rows import Target
+from store.files.import_rows import Target
 
 OnConflict = Literal["skip", "update"]
 ON_CONFLICT: tuple[OnConflict, ...] = ("skip", "update")

@@ -1,4 +1,4 @@
-"""Export contacts as CSV (streamed, any size) or PDF (store.pdf), of all, a filter or a view.
+"""Export contacts as CSV (streamed, any size) or PDF (store.files.pdf), of all, a filter or a view.
 
 Rows come in id order, `batch` at a time (keyset pagination on id, tags and channels fetched
 per batch), on a read connection: memory stays flat and the webhook writer is never blocked.
@@ -337,11 +337,11 @@ async def _audited_chunks(
 async def write_pdf(
     actor: Actor, out: BinaryIO | str | Path, **options: Unpack[ExportOptions]
 ) -> ExportResult:
-    """Write a PDF export (a paginated table, store.pdf) to a binary file or a path.
+    """Write a PDF export (a paginated table, store.files.pdf) to a binary file or a path.
 
     More than PDF_ROW_LIMIT contacts is Invalid: the document is built in memory.
     """
-    from store import pdf
+    from store.files import pdf  # fpdf2 takes ~0.3 s to import: only PDF exports pay it
 
     require(actor, "admin")
     tx = ClientTx()

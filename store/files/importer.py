@@ -12,13 +12,13 @@ from typing import Any
 
 import asyncpg
 
-from store import csvio
 from store.access import Actor, audit, require
 from store.contacts import workspace_region
-from store.csvio import Row
 from store.db import ClientTx, RawTx, raw_transaction
-from store.import_batch import Batch
-from store.import_conflicts import OnConflict, Written
+from store.files import csvio
+from store.files.csvio import Row
+from store.files.import_batch import Batch
+from store.files.import_conflicts import OnConflict, Written
 
 BATCH_ROWS = 2000
 PARALLEL_MIN_BYTES = 4 << 20  # smaller files are cleaned in this process (no worker start-up)
@@ -102,7 +102,7 @@ async def import_csv(
 ) -> ImportResult:
     """Import contacts from a CSV file: row errors go to `errors_path`, file errors are Invalid.
 
-    A conflict (a row that would overwrite another person, see store.import_conflicts) is
+    A conflict (a row that would overwrite another person, see store.files.import_conflicts) is
     counted and reported, not written, unless `on_conflict` is "update".
 
     Rows are written in batches of BATCH_ROWS, each in its own transaction; a dry run does the

@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from store import import_rows, tags
-from store.csvio import Row
+from store import tags
 from store.db import RawTx
 from store.errors import Invalid
-from store.import_conflicts import Change, Conflict, Written, other_person, same_name
-from store.import_rows import STATE, UNIQUE, Target
+from store.files import import_rows
+from store.files.csvio import Row
+from store.files.import_conflicts import Change, Conflict, Written, other_person, same_name
+from store.files.import_rows import STATE, UNIQUE, Target
 from store.serial import load_json
 
 Outcome = tuple[Row, str, "str | Conflict | None"]  # row, count it goes to, error for the report
