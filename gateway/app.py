@@ -24,7 +24,7 @@ from gateway.scheduler import scheduler_ctx
 from gateway.settings import Settings
 from gateway.startup import check_database, learn_channel_secrets
 from store import db
-from store.writer import BatchWriter
+from store.inbound import BatchWriter
 
 # aiohttp's own ceiling: the largest channel limit (email, 25 MiB) plus headroom; each channel
 # enforces its own limit below it (gateway.http.read_body).

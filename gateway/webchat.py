@@ -25,8 +25,8 @@ from gateway.channels.base import WebhookError, WebhookRequest, check_ids
 from gateway.http import BodyTooLarge, error_response, read_body
 from gateway.ratelimit import TokenBuckets
 from gateway.settings import Settings
+from store.inbound import WriteFailed, WriterClosed
 from store.types import ChannelInfo, Item
-from store.writer import WriteFailed, WriterClosed
 
 KINDS = webchat.KINDS
 PREFLIGHT_MAX_AGE = 3600  # seconds a browser may cache the preflight (Chrome caps it at 7200)

@@ -16,8 +16,8 @@ from gateway.channels.base import (
     WebhookRequest,
 )
 from gateway.http import error_response, read_body
+from store.inbound import WriteFailed, WriterClosed
 from store.types import ChannelInfo, Item
-from store.writer import WriteFailed, WriterClosed
 
 log = structlog.get_logger("contactgate.webhook")
 

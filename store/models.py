@@ -192,7 +192,7 @@ class HeldMessage(Model):
 class MessagePart(Model):
     """One part of a multipart message (SMS concat): waits for its set, then stays as a dedupe mark.
 
-    A set is the parts sharing (channel, external_id, ref, total, set_key); see store.concat.
+    A set is the parts sharing (channel, external_id, ref, total, set_key): store.inbound.concat.
     """
 
     id = fields.BigIntField(primary_key=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from store import audit, capacity
+from store import audit
 from store.db import RawTx, raw_transaction
 from store.errors import Invalid, NotFound
-from store.ingest import admit_held
+from store.inbound import admit_held, capacity
 from store.models import HeldMessage, Workspace
 from store.periods import days_to_next, period_of
 

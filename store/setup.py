@@ -11,9 +11,9 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from store import audit
-from store.capacity import CHANNEL_INFO_SQL, channel_info_from_row
 from store.db import client
 from store.errors import Conflict, Invalid, NotFound
+from store.inbound.capacity import CHANNEL_INFO_SQL, channel_info_from_row
 from store.models import Channel, Workspace
 from store.models_ops import AdminBinding, ApiToken
 from store.periods import UnknownTimezone, zone

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from store import db
-from store.capacity import channel_info
 from store.db import ClientTx, raw_transaction
-from store.ingest import write_batch
+from store.inbound import write_batch
+from store.inbound.capacity import channel_info
 from store.serial import load_json
 from store.types import Inbound, Item
 from tests.test_processes import ROOT, TG_KEY, _env, any_db, prepare

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from store import contacts, db
 from store.access import Actor
-from store.ingest import write_batch
+from store.inbound import write_batch
 from store.setup import get_workspace
 from store.types import Inbound, Item
 from tests import helpers as h

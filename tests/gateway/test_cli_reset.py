@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from gateway.cli import main
 from store import db
 from store.db import raw_transaction
-from store.ingest import write_batch
+from store.inbound import write_batch
 from store.periods import period_of
 from store.reset import policy as reset_policy
 from store.setup import channel_by_key

@@ -22,8 +22,7 @@ from gateway.channels.base import WebhookRequest
 from gateway.provision import known_kinds
 from gateway.scheduler import tick
 from store import db, plan
-from store.concat_expiry import close_expired
-from store.ingest import write_batch
+from store.inbound import close_expired, write_batch
 from store.setup import upsert_channel
 from store.types import ChannelInfo, Item
 from tests import helpers as h

@@ -12,7 +12,7 @@ from store import contacts, merge, notes, tags
 from store.access import Actor
 from store.db import ClientTx, raw_transaction
 from store.errors import Conflict, Forbidden, Invalid, NotFound
-from store.ingest import write_batch
+from store.inbound import write_batch
 from store.merge import FieldDiff, MergeInfo, MergePreview
 from store.serial import load_json
 from store.setup import get_workspace

@@ -18,7 +18,7 @@ from store.access import Actor
 from store.contacts import Contact
 from store.db import raw_transaction
 from store.errors import Invalid
-from store.ingest import write_batch
+from store.inbound import write_batch
 from store.merge.operations import SIDES
 from store.setup import get_workspace
 from store.types import ChannelInfo, Inbound, Item

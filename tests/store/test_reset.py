@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from store import capacity, merge, notes, reset, tags
+from store import merge, notes, reset, tags
 from store.access import Actor
 from store.db import ClientTx, raw_transaction
 from store.errors import Conflict, Forbidden, Invalid
-from store.ingest import write_batch
+from store.inbound import capacity, write_batch
 from store.periods import next_period, period_of
 from store.reset import lease
 from store.reset import run as reset_run

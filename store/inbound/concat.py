@@ -7,8 +7,9 @@ takes the normal path: dedupe, identity under the cap (counted once), stored or 
 webhook is answered after that transaction commits, so an acknowledged part is never lost.
 
 - Retries: a part's provider id is unique in message_part. Assembled rows stay, emptied of their
-  content, as the dedupe mark of their parts for LEDGER_RETENTION (store.concat_expiry prunes
-  them); the whole message's id, `concat:<first part's id>`, is unique in message besides.
+  content, as the dedupe mark of their parts for LEDGER_RETENTION
+  (store.inbound.concat_expiry prunes them); the whole message's id, `concat:<first part's
+  id>`, is unique in message besides.
 - Concurrency: the writers of one set take a transaction-scoped advisory lock on its key
   (PostgreSQL; SQLite has one writer at a time). Without it, two processes holding the last two
   parts would each miss the other's uncommitted part and neither would assemble.

@@ -1,9 +1,9 @@
 """Multipart sets that never complete: after a timeout, what arrived is stored as one message.
 
 The scheduler calls close_expired every tick. Each expired set is closed in a transaction of its
-own, under the same set lock as the write path (store.concat), so a late part racing the close
-either completes the set first or opens a new one after it; the message goes through the normal
-ingest path (cap, hold, dedupe) with `meta.incomplete` and `meta.missing_parts`.
+own, under the same set lock as the write path (store.inbound.concat), so a late part racing
+the close either completes the set first or opens a new one after it; the message goes through
+the normal ingest path (cap, hold, dedupe) with `meta.incomplete` and `meta.missing_parts`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from store import capacity, concat
 from store.db import ClientTx, RawTx, raw_transaction
-from store.ingest import write_batch
+from store.inbound import capacity, concat
+from store.inbound.ingest import write_batch
 from store.types import Item
 
 log = logging.getLogger("contactgate.concat")

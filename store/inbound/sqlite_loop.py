@@ -1,7 +1,7 @@
 """SQLite's webhook writer connection, used synchronously on the event-loop thread.
 
 `LoopSqliteWriter` runs a write transaction's coroutine with `drive` (it never suspends: each
-SQLite call is microseconds), and checkpoints its WAL from a worker thread (store.writer).
+SQLite call is microseconds), and checkpoints its WAL from a worker thread (store.inbound.writer).
 """
 
 from __future__ import annotations

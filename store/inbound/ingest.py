@@ -1,6 +1,6 @@
 """The batched write of inbound messages: dedupe, identity/contact upsert under the cap, store.
 
-One call handles a whole batch inside one transaction (see store.writer). Known senders take
+One call handles a whole batch inside one transaction (see store.inbound.writer). Known senders take
 the fast path (a lookup, a multi-row insert, an update); new senders take the per-workspace
 plan lock, so usage never passes the cap, even with several processes on one PostgreSQL.
 """
@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from store import capacity, concat, contacts, text
+from store import contacts, text
 from store.db import RawTx
+from store.inbound import capacity, concat
 from store.phones import normalise_email, to_e164
 from store.serial import dump_json, inbound_to_json, nul_free, short_text
 from store.types import Item, Outcome

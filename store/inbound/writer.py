@@ -5,10 +5,10 @@ into one transaction (and one multi-row INSERT) is what lets a webhook be acknow
 after its message is durable and still serve thousands per second.
 
 On SQLite the writer owns a connection used synchronously on the event-loop thread (see
-store.sqlite_loop.LoopSqliteWriter): a batch is ~1 ms of SQLite calls, cheaper inline than one
-thread hand-off and GIL re-take per statement. Its WAL is checkpointed every CHECKPOINT_SECONDS
-from a worker thread, so no fsync ever runs on the loop. On PostgreSQL a batch is one asyncpg
-transaction with fixed-shape statements.
+store.inbound.sqlite_loop.LoopSqliteWriter): a batch is ~1 ms of SQLite calls, cheaper inline
+than one thread hand-off and GIL re-take per statement. Its WAL is checkpointed every
+CHECKPOINT_SECONDS from a worker thread, so no fsync ever runs on the loop. On PostgreSQL a
+batch is one asyncpg transaction with fixed-shape statements.
 
 A failed write is reported to store.health (readiness, /metrics, one log line per cause); while
 in a fault, `readiness()` sends an empty write through the same queue to see whether it ended.
@@ -22,9 +22,10 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from store import db, sqlite_loop
+from store import db
 from store.health import DISCARD, Fault, StorageHealth, classify, touch, unknown
-from store.ingest import write_batch
+from store.inbound import sqlite_loop
+from store.inbound.ingest import write_batch
 from store.types import Item, Outcome
 
 CHECKPOINT_SECONDS = 0.1
