@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: models_ops imports Workspace from here at run time
     from store.models_ops import AdminChat, Event
 
 
