@@ -113,7 +113,8 @@ class WebchatEdge:
         visit: webchat.Visit = hook.memo["visit"]
         if not visit.result.messages:
             return _json({"ok": True, "status": "ignored"})
-        status = "duplicate" if outcome.get("duplicate") else "accepted"  # held is not its own
+        # held is not the visitor's business: it is accepted like any other message
+        status = "duplicate" if outcome.get("duplicate") else "accepted"
         return _json({"ok": True, "status": status, "id": visit.message_id})
 
     def finish(self, request: web.Request, channel: ChannelInfo, response: web.Response) -> None:
