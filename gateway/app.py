@@ -63,7 +63,7 @@ def create_app(settings: Settings) -> web.Application:
 def _routes(app: web.Application) -> None:
     app.router.add_post("/webhooks/{key}", guarded(webhooks.receive))
     app.router.add_get("/webhooks/{key}", guarded(webhooks.handshake))
-    app.router.add_route("OPTIONS", "/webhooks/{key}", guarded(webchat.preflight))
+    app.router.add_route("OPTIONS", "/webhooks/{key}", guarded(webhooks.preflight))
     app.router.add_get("/healthz", guarded(ops.healthz))
     app.router.add_get("/readyz", guarded(ops.readyz))
     app.router.add_get("/metrics", guarded(ops.metrics))
