@@ -74,10 +74,11 @@ def status(ctx: click.Context) -> None:
     from store import reset as resets
 
     slug = ctx.obj["workspace"]
-    _show_status(ctx, run(ctx, lambda: _call(slug, resets.status)))
+    _show_status(ctx, run(ctx, lambda: as_owner(slug, resets.status)))
 
 
-async def _call(slug: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+async def as_owner(slug: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """`fn(actor, *args, **kwargs)` with the CLI acting as the workspace's owner."""
     return await fn(await _owner(slug), *args, **kwargs)
 
 
@@ -89,7 +90,7 @@ def preview(ctx: click.Context, mode: str | None) -> None:
     """Counts and a sample of what a reset would delete now (deletes nothing)."""
     from store import reset as resets
 
-    result = run(ctx, lambda: _call(ctx.obj["workspace"], resets.preview, mode))
+    result = run(ctx, lambda: as_owner(ctx.obj["workspace"], resets.preview, mode))
     if ctx.obj["json"]:
         show(result, True)
         return
@@ -109,7 +110,7 @@ def enable(ctx: click.Context, mode: str) -> None:
     """Delete every contact (all) or those tagged with the reset tag (tagged) each month."""
     from store import reset as resets
 
-    _show_status(ctx, run(ctx, lambda: _call(ctx.obj["workspace"], resets.set_mode, mode)))
+    _show_status(ctx, run(ctx, lambda: as_owner(ctx.obj["workspace"], resets.set_mode, mode)))
 
 
 @reset.command("disable")
@@ -119,7 +120,7 @@ def disable(ctx: click.Context) -> None:
     """Turn the monthly reset off (at once)."""
     from store import reset as resets
 
-    _show_status(ctx, run(ctx, lambda: _call(ctx.obj["workspace"], resets.set_mode, "off")))
+    _show_status(ctx, run(ctx, lambda: as_owner(ctx.obj["workspace"], resets.set_mode, "off")))
 
 
 @reset.command("time")
@@ -131,7 +132,7 @@ def at_time(ctx: click.Context, local_time: str) -> None:
     from store import reset as resets
 
     slug = ctx.obj["workspace"]
-    _show_status(ctx, run(ctx, lambda: _call(slug, resets.set_time, local_time)))
+    _show_status(ctx, run(ctx, lambda: as_owner(slug, resets.set_time, local_time)))
 
 
 @reset.command("run")
@@ -144,7 +145,7 @@ def run_now(ctx: click.Context, mode: str | None) -> None:
     from store import reset as resets
 
     config = config_of(settings_of(ctx))
-    result = run(ctx, lambda: _call(ctx.obj["workspace"], resets.run_now, config, mode))
+    result = run(ctx, lambda: as_owner(ctx.obj["workspace"], resets.run_now, config, mode))
     if ctx.obj["json"]:
         show(result, True)
     else:
@@ -165,7 +166,7 @@ def events_cmd(
     """Notifications of a workspace: cap 80/100 %, reset soon/done/failed."""
     from store import events
 
-    found = run(ctx, lambda: _call(workspace_slug, events.list_events, after=after, limit=limit))
+    found = run(ctx, lambda: as_owner(workspace_slug, events.list_events, after=after, limit=limit))
     if as_json:
         click.echo(json.dumps([asdict(e) for e in found], indent=2, default=str))
         return

@@ -295,7 +295,7 @@ async def test_at_the_cap_the_whole_message_is_held_then_admitted(client: TestCl
     await send_parts(client, 3, 1)
     assert await h.scalar("SELECT count(*) AS n FROM held_message") == 1
     assert len(await messages()) == 1
-    usage = await plan.set_cap("acme", 2, actor="test", surface="test")
+    usage = await plan.set_cap(await h.owner(), 2)
     assert (usage.admitted_now, usage.used, usage.held_messages) == (1, 2, 0)
     whole = (await messages())[1]
     assert whole == {**WHOLE, "meta": {**WHOLE["meta"], "held_since": whole["meta"]["held_since"]}}
