@@ -2,16 +2,21 @@
 #   make run    install what is needed, then run the gateway on the embedded SQLite file
 #   make test   install what is needed, then lint, type-check and run the whole test suite
 #   (CI also runs `make test-clock`: the date-sensitive tests under moved clocks)
+#
+# Installs are reproducible: every package comes from requirements/dev.txt (the Dockerfile uses
+# requirements/runtime.txt), pinned with its hashes, and pip refuses anything else. After a change
+# to the dependencies in pyproject.toml run `make lock`; tests/test_lockfile.py fails until then.
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet
 
-.PHONY: run test test-clock lint bench clean
+.PHONY: run test test-clock lint lock bench clean
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml requirements/dev.txt
 	python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 run: $(INSTALLED)
@@ -42,6 +47,14 @@ test-clock: $(INSTALLED)
 	  CONTACTGATE_TEST_CLOCK=$${c%@*} CONTACTGATE_TEST_ZONE=$${c#*@} \
 	    $(BIN)/pytest -q $(CLOCK_TESTS) || exit 1; \
 	done
+
+# Re-resolve the lock files after editing dependencies in pyproject.toml (needs the registry).
+# Versions already locked are kept where they still fit; `make lock UPGRADE=1` takes new releases.
+lock: $(INSTALLED)
+	$(BIN)/uv pip compile $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) \
+	  pyproject.toml requirements/build.in -o requirements/runtime.txt
+	$(BIN)/uv pip compile $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) --extra dev \
+	  pyproject.toml requirements/build.in -o requirements/dev.txt
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/ingest.py

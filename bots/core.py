@@ -15,13 +15,14 @@ from typing import Protocol, TypeVar
 
 import structlog
 
-from bots import buttons
+from bots import buttons, render
 from bots.buttons import SHORT_TTL, Forged, sign_action
-from store import audit, bot_actions
-from store.access import ROLE_RANK, Actor
+from store import access, bot_actions
+from store.access import Actor, Stranger
 from store.chat_admin import Binding, binding
 from store.errors import DomainError, Forbidden
-from store.reset_run import ResetConfig, Run
+from store.refs import Ambiguous
+from store.reset import ResetConfig, Run
 
 log = structlog.get_logger("contactgate.bots")
 MAX_INLINE_LINES = 100  # longer lists: a "next" button, and above the platform limit a file
@@ -95,14 +96,6 @@ class Usage(Exception):
     """The arguments cannot be read; the message says why (the usage line is added)."""
 
 
-class Ambiguous(Exception):
-    """A reference matches several contacts; the adapter shows them and asks."""
-
-    def __init__(self, ref: str, contact_ids: list[int], lines: list[str]) -> None:
-        super().__init__(ref)
-        self.ref, self.contact_ids, self.lines = ref, contact_ids, lines
-
-
 class ResetStarter(Protocol):
     """What the core needs of the gateway's reset runner (gateway.resets.ResetRunner)."""
 
@@ -161,7 +154,7 @@ class Context:
 
     def allows(self, role: str) -> bool:
         """Whether the user's role is at least `role`."""
-        return ROLE_RANK.get(self.binding.role, 0) >= ROLE_RANK[role]
+        return access.allows(self.binding.role, role)
 
     def button(
         self, label: str, action: str, style: str | None = None, ttl: timedelta = SHORT_TTL
@@ -205,7 +198,7 @@ COMMANDS: dict[str, Command] = {}  # name (and alias) -> command; "view save" is
 
 def command(name: str, *, role: str, usage: str, aliases: tuple[str, ...] = ()) -> Callable[[C], C]:
     """Register a command; the docstring's first line is its help."""
-    if role not in ROLE_RANK:
+    if role not in access.ROLES:
         raise ValueError(f"unknown role {role!r}")
 
     def register(func: C) -> C:
@@ -222,7 +215,7 @@ def command(name: str, *, role: str, usage: str, aliases: tuple[str, ...] = ()) 
 def listed(role: str | None = None) -> list[Command]:
     """Registered commands once each, by name; only those `role` may run when given."""
     unique = {c.name: c for c in COMMANDS.values()}
-    chosen = [c for c in unique.values() if role is None or ROLE_RANK[role] >= ROLE_RANK[c.role]]
+    chosen = [c for c in unique.values() if role is None or access.allows(role, c.role)]
     return sorted(chosen, key=lambda c: c.name)
 
 
@@ -277,6 +270,16 @@ async def dispatch(incoming: Incoming) -> list[Reply]:
     return await run(ctx, cmd.name, lambda: cmd.func(ctx, rest), cmd.usage)
 
 
+async def may_run(user: ChatUser, command_name: str) -> bool:
+    """Whether a chat user is bound with the role a command needs (an adapter asks before
+    costly work such as a download; dispatch checks again and answers a refusal)."""
+    found = find(command_name, "")
+    bound = await binding(user.platform, user.user_id)
+    if found is None or bound is None:
+        return False
+    return access.allows(bound.role, found[0].role)
+
+
 async def run(
     ctx: Context, what: str, work: Callable[[], Awaitable[Result]], usage: str = ""
 ) -> list[Reply]:
@@ -312,25 +315,26 @@ def sentence(exc: Exception) -> str:
 
 def ambiguous_reply(ctx: Context, exc: Ambiguous) -> Reply:
     """Several contacts match: list them with a show button each and ask for one."""
-    text = "\n".join([f"Several contacts match {exc.ref!r}; name one by its #id:", *exc.lines])
-    shown = tuple(ctx.button(f"Show #{cid}", f"show:{cid}") for cid in exc.contact_ids)
-    return Reply(text, shown)
+    lines = [f"Several contacts match {exc.phrase!r}; name one by its #id:"]
+    lines += [render.contact_line(c) for c in exc.contacts]
+    if exc.more:
+        lines.append(f"… and more; narrow it down (`search {exc.phrase}` lists them all).")
+    shown = tuple(ctx.button(f"Show #{c.id}", f"show:{c.id}") for c in exc.contacts)
+    return Reply("\n".join(lines), shown)
 
 
 async def refuse(ctx: Context, what: str, reason: str) -> list[Reply]:
     """Refuse politely and audit it; nothing changes."""
-    await audit.record(
-        ctx.binding.workspace_id, ctx.actor.name, ctx.user.platform, "bot.refused", what,
-        {"reason": reason, "role": ctx.binding.role, "name": ctx.user.name},
-    )  # fmt: skip
+    detail = {"reason": reason, "role": ctx.binding.role, "name": ctx.user.name}
+    await access.refused(ctx.actor, what, detail)
     return [Reply(f"Sorry, you cannot do that: {reason}.")]
 
 
 async def refuse_unknown(user: ChatUser, what: str) -> list[Reply]:
     """Refuse a chat user bound to no workspace, and audit it."""
-    actor = f"{user.platform}:{user.user_id}"
+    stranger = Stranger(f"{user.platform}:{user.user_id}", user.platform)
     detail = {"reason": "unknown user", "name": user.name}
-    await audit.record(None, actor, user.platform, "bot.refused", what[:200], detail)
+    await access.refused(stranger, what[:200], detail)
     return [
         Reply(
             "Sorry, I do not know you yet. Ask an owner of your workspace to bind your"

@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 from bots.buttons import Expired, Forged, verify_action
 from bots.core import Context, Reply, Result, refuse, run
 from store import bot_actions
-from store.access import ROLE_RANK
+from store.access import ROLES
 from store.bot_actions import PendingAction
 
 ButtonFunc = Callable[[Context, list[str]], Awaitable[Result]]
@@ -41,7 +41,7 @@ def on_button(verb: str, *, role: str) -> Callable[[ButtonFunc], ButtonFunc]:
     """Register a stateless button verb (`show`, `borrar`…) and the role it needs."""
 
     def register(func: ButtonFunc) -> ButtonFunc:
-        if verb in BUTTONS or verb == "p" or role not in ROLE_RANK:
+        if verb in BUTTONS or verb == "p" or role not in ROLES:
             raise ValueError(f"bad button verb registration {verb!r}")
         BUTTONS[verb] = _Handler(func, role)
         return func
@@ -53,7 +53,7 @@ def on_pending(kind: str, *, role: str, once: bool) -> Callable[[PendingFunc], P
     """Register what pressing a stored action's button does; `once`: it runs one time only."""
 
     def register(func: PendingFunc) -> PendingFunc:
-        if kind in PENDING or role not in ROLE_RANK:
+        if kind in PENDING or role not in ROLES:
             raise ValueError(f"bad pending kind registration {kind!r}")
         PENDING[kind] = _Handler(func, role, once)
         return func

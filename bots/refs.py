@@ -1,23 +1,19 @@
-"""Contact references in chat: `#12`, a phone in any common format, an email, `@username`,
-`email:…`-style typed references, or a search phrase that matches exactly one contact."""
+"""Contact references in chat: splitting a reference from the rest of a command, resolving it
+in the chat grammar of store.refs (`#12`, a phone, an email, `@username`, a phrase)."""
 
 from __future__ import annotations
 
 import re
 import shlex
 
-from bots import render
-from bots.core import Ambiguous, ChatUser, Context, Usage
-from store import chat_admin, contacts, query
+from bots.core import ChatUser, Context, Usage
+from store import chat_admin, contacts, refs
 from store.chat_admin import binding
 from store.contacts import Contact
-from store.errors import DomainError, NotFound
+from store.errors import DomainError
+from store.refs import MAX_PHONE, MIN_PHONE, Ref
 
-MAX_CHOICES = 10
-ID = re.compile(r"^(?:#|id:)(\d{1,10})$")
 PHONE_TOKEN = re.compile(r"^\+?[\d().\-]*\d[\d().\-]*$")
-PHONE = re.compile(r"^\+?[\d\s().\-]+$")
-TYPED = ("email:", "phone:", "identifier:", "username:")
 
 
 def words(text: str) -> list[str]:
@@ -46,53 +42,20 @@ def take_ref(text: str) -> tuple[str, str]:
     taken = 0
     while taken < len(tokens) and PHONE_TOKEN.match(tokens[taken]):
         digits = sum(ch.isdigit() for t in tokens[: taken + 1] for ch in t)
-        if digits > 15:
+        if digits > MAX_PHONE:
             break
         taken += 1
     grouped = " ".join(tokens[:taken])
-    if taken > 1 and sum(ch.isdigit() for ch in grouped) >= 7:
+    if taken > 1 and sum(ch.isdigit() for ch in grouped) >= MIN_PHONE:
         return grouped, " ".join(tokens[taken:])
     return tokens[0], " ".join(tokens[1:])
 
 
 async def resolve(ctx: Context, ref: str) -> Contact:
-    """The one contact `ref` names; NotFound, or Ambiguous listing the candidates."""
-    ref = ref.strip()
-    if not ref:
+    """The one contact `ref` names (chat's grammar, store.refs); NotFound, or Ambiguous."""
+    if not ref.strip():
         raise Usage("name a contact: #id, phone, email, @username or a name")
-    actor, region = ctx.actor, ctx.binding.region
-    match = ID.match(ref)
-    if match:
-        return await contacts.get(actor, int(match.group(1)))
-    digits = sum(ch.isdigit() for ch in ref)
-    numeric = ref.isascii() and ref.isdigit()
-    if numeric and digits < 7:
-        return await contacts.get(actor, int(ref))
-    if ref.startswith(TYPED) or (ref.startswith("@") and " " not in ref):
-        return await contacts.find(actor, ref, region)
-    if "@" in ref and " " not in ref:
-        return await contacts.find(actor, f"email:{ref}", region)
-    if PHONE.match(ref) and 7 <= digits <= 15:
-        try:
-            return await contacts.find(actor, f"phone:{ref}", region)
-        except NotFound:
-            if not numeric:
-                raise
-            return await contacts.get(actor, int(ref))  # a long id, written without #
-    return await _by_search(ctx, ref)
-
-
-async def _by_search(ctx: Context, phrase: str) -> Contact:
-    page = await query.list_contacts(ctx.actor, q=phrase, limit=MAX_CHOICES + 1)
-    found = page.contacts
-    if not found:
-        raise NotFound(f"no contact matches {phrase!r}")
-    if len(found) == 1:
-        return found[0]
-    lines = [render.contact_line(c) for c in found[:MAX_CHOICES]]
-    if len(found) > MAX_CHOICES:
-        lines.append(f"… and more; narrow it down (`search {phrase}` lists them all).")
-    raise Ambiguous(phrase, [c.id for c in found[:MAX_CHOICES]], lines)
+    return await refs.contact(ctx.actor, refs.parse_chat(ref), ctx.binding.region)
 
 
 async def contact_and_rest(
@@ -138,7 +101,7 @@ async def hinted_contact(
             return found
     if phone:
         try:
-            return (await contacts.find(ctx.actor, f"phone:{phone}", bound.region)).id
+            return (await refs.contact(ctx.actor, Ref("phone", phone), bound.region)).id
         except DomainError:
             return None
     return None

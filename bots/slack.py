@@ -38,8 +38,6 @@ from bots.slack_delivery import Delivery, Target
 from bots.slack_files import FileProblem, SlackFiles, find_file
 from gateway.http import error_response, guarded, read_body
 from gateway.settings import Settings
-from store.access import ROLE_RANK
-from store.chat_admin import binding
 
 log = structlog.get_logger("contactgate.slack")
 PATH = "/slack/events"
@@ -173,7 +171,7 @@ class SlackBot:
         command, text = split_command(str(body.get("text", "")))
         incoming = Incoming(user, command, text, target.channel)
         ref = find_file(text) if command == "import" else None
-        if ref is not None and await may_run(user, "import"):
+        if ref is not None and await core.may_run(user, "import"):
             try:
                 file = await self._uploads().fetch(ref.file_id)
             except FileProblem as exc:
@@ -231,16 +229,6 @@ class SlackBot:
         return self._delivery
 
 
-async def may_run(user: ChatUser, command: str) -> bool:
-    """Whether a user is bound with the role `command` needs (checked before a download; the
-    core checks again and answers a refusal)."""
-    found = core.find(command, "")
-    bound = await binding(user.platform, user.user_id)
-    if found is None or bound is None:
-        return False
-    return ROLE_RANK.get(bound.role, 0) >= ROLE_RANK[found[0].role]
-
-
 def split_command(text: str) -> tuple[str, str]:
     """`tag #12 vip` -> ("tag", "#12 vip"); an empty line is `help`."""
     parts = re.split(r"\s+", text.strip(), maxsplit=1)
@@ -266,22 +254,18 @@ def _action_target(body: dict[str, Any], *, pressed: bool) -> Target:
 SLACK_BOT: web.AppKey[SlackBot] = web.AppKey("slack_bot")
 
 
-def mount(app: web.Application, settings: Settings) -> SlackBot | None:
-    """Serve the Slack bot at /slack/events when its token and signing secret are set."""
-    if not (settings.slack_bot_token and settings.slack_signing_secret):
-        return None
-    bot = SlackBot(settings)
-    app[SLACK_BOT] = bot
+def mount(app: web.Application, settings: Settings) -> None:
+    """Add the Slack bot's route (/slack/events) and lifecycle to the gateway app."""
+    app[SLACK_BOT] = SlackBot(settings)
     app.router.add_post(PATH, guarded(_handle))
-    app.cleanup_ctx.append(_lifetime)
-    return bot
+    app.cleanup_ctx.append(_lifecycle)
 
 
 async def _handle(request: web.Request) -> web.StreamResponse:
     return await request.app[SLACK_BOT].handle(request)
 
 
-async def _lifetime(app: web.Application) -> AsyncIterator[None]:
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     bot = app[SLACK_BOT]
     await bot.start()
     core.register_sender("slack", bot.send)

@@ -36,7 +36,7 @@ from gateway.http import error_response, guarded, read_body
 from gateway.settings import Settings
 
 log = structlog.get_logger("contactgate.telegram_admin")
-BOT: web.AppKey[TelegramAdmin] = web.AppKey("telegram_admin")
+TELEGRAM_BOT: web.AppKey[TelegramAdmin] = web.AppKey("telegram_admin")
 ACK_SECONDS = 8.0  # answer Telegram by then; longer work finishes in the background
 MAX_UPDATE = 1024 * 1024
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API serves bots files up to 20 MB
@@ -117,7 +117,7 @@ class TelegramAdmin:
 async def webhook(request: web.Request) -> web.StreamResponse:
     """POST from Telegram: check the secret token, then process the update (acked within
     ACK_SECONDS; slower work answers in the chat when done)."""
-    bot = request.app[BOT]
+    bot = request.app[TELEGRAM_BOT]
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
     if not hmac.compare_digest(given.encode(), bot.secret.encode()):
         return error_response(401, "unauthorized", "bad X-Telegram-Bot-Api-Secret-Token")
@@ -137,15 +137,15 @@ async def webhook(request: web.Request) -> web.StreamResponse:
 
 def mount(app: web.Application, settings: Settings) -> None:
     """Add the admin bot's route and lifecycle to the gateway app."""
-    app[BOT] = TelegramAdmin(settings)
+    app[TELEGRAM_BOT] = TelegramAdmin(settings)
     app.router.add_post(settings.telegram_admin_path, guarded(webhook))
     app.cleanup_ctx.append(_lifecycle)
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    await app[BOT].ready()
+    await app[TELEGRAM_BOT].ready()
     yield
-    await app[BOT].close()
+    await app[TELEGRAM_BOT].close()
 
 
 # --- handlers: an update in, an Incoming or a press out, replies sent back -------------------

@@ -1,5 +1,5 @@
-"""The bots inside the gateway: the core's button key and reset runner, the Telegram admin bot
-when its token is set (the Slack bot mounts itself in gateway/app.py)."""
+"""The bots inside the gateway: the core's button key and reset runner, and each admin bot
+(Telegram, Slack) mounted the same way when its settings are set."""
 
 from __future__ import annotations
 
@@ -13,13 +13,18 @@ from gateway import keys
 
 
 def install(app: web.Application) -> None:
-    """Configure the core at start; mount the Telegram admin bot when configured."""
+    """Configure the core at start; mount each admin bot whose settings are set (Telegram: its
+    token; Slack: its token and signing secret). A platform's SDK is imported only then."""
     app.cleanup_ctx.append(_core)
     settings = app[keys.SETTINGS]
     if settings.telegram_admin_bot_token:
         from bots import telegram
 
         telegram.mount(app, settings)
+    if settings.slack_bot_token and settings.slack_signing_secret:
+        from bots import slack
+
+        slack.mount(app, settings)
 
 
 async def _core(app: web.Application) -> AsyncIterator[None]:

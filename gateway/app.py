@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bots import slack as slack_bot
 from bots.wiring import install as install_bots
 from gateway import keys, ops, webchat, webhooks
 from gateway.api import routes as api_routes
@@ -24,7 +23,7 @@ from gateway.scheduler import scheduler_ctx
 from gateway.settings import Settings
 from gateway.startup import check_database, learn_channel_secrets
 from store import db
-from store.writer import BatchWriter
+from store.inbound import BatchWriter
 
 # aiohttp's own ceiling: the largest channel limit (email, 25 MiB) plus headroom; each channel
 # enforces its own limit below it (gateway.http.read_body).
@@ -57,7 +56,6 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(parsers_ctx)
     _routes(app)
     install_bots(app)
-    slack_bot.mount(app, settings)  # when its token and signing secret are set
     app[IMPORT_LIMIT] = settings.api_import_max_bytes
     return app
 
@@ -65,7 +63,7 @@ def create_app(settings: Settings) -> web.Application:
 def _routes(app: web.Application) -> None:
     app.router.add_post("/webhooks/{key}", guarded(webhooks.receive))
     app.router.add_get("/webhooks/{key}", guarded(webhooks.handshake))
-    app.router.add_route("OPTIONS", "/webhooks/{key}", guarded(webchat.preflight))
+    app.router.add_route("OPTIONS", "/webhooks/{key}", guarded(webhooks.preflight))
     app.router.add_get("/healthz", guarded(ops.healthz))
     app.router.add_get("/readyz", guarded(ops.readyz))
     app.router.add_get("/metrics", guarded(ops.metrics))

@@ -16,7 +16,7 @@ from yarl import URL
 
 from gateway.cli_access import admin, token
 from gateway.cli_channels import channel
-from gateway.cli_common import run, show, start, start_up_errors
+from gateway.cli_common import as_owner, run, show, start, start_up_errors
 from gateway.cli_contacts import export_contacts, import_contacts
 from gateway.cli_reset import events_cmd, reset
 from gateway.settings import Settings
@@ -177,7 +177,7 @@ def plan(ctx: click.Context, workspace_slug: str, cap: int | None, as_json: bool
     if cap is None:
         result = run(ctx, lambda: plans.usage(workspace_slug))
     else:
-        result = run(ctx, lambda: plans.set_cap(workspace_slug, cap, actor="cli", surface="cli"))
+        result = run(ctx, lambda: as_owner(workspace_slug, plans.set_cap, cap))
     if as_json:
         show(result, True)
     else:

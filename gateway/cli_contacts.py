@@ -12,7 +12,7 @@ import click
 from gateway.cli_common import run, show
 
 if TYPE_CHECKING:
-    from store.import_conflicts import OnConflict
+    from store.files import OnConflict
 
 
 @click.command("export")
@@ -40,8 +40,8 @@ def export_contacts(
     output: str,
 ) -> None:
     """Export contacts to CSV or PDF: all, a filter, a view or a search (count on stderr)."""
-    from store import export
     from store.access import Actor
+    from store.files import export
     from store.setup import get_workspace
 
     pdf = fmt == "pdf" or (fmt is None and output.lower().endswith(".pdf"))
@@ -120,7 +120,7 @@ def import_contacts(
     """
     from store.access import Actor
     from store.errors import Invalid
-    from store.importer import ImportResult, import_csv
+    from store.files.importer import ImportResult, import_csv
     from store.setup import get_workspace
 
     async def work() -> ImportResult:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from gateway.resets import ResetRunner
     from gateway.settings import Settings
     from gateway.webchat import WebchatLimits
-    from store.writer import BatchWriter
+    from store.inbound import BatchWriter
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 WRITER: web.AppKey[BatchWriter] = web.AppKey("writer")

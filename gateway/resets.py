@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import structlog
 
 from gateway.settings import Settings
-from store import reset_run, reset_schedule
+from store import reset
 from store.errors import Conflict
 
 log = structlog.get_logger("contactgate.resets")
@@ -23,9 +23,9 @@ log = structlog.get_logger("contactgate.resets")
 
 def config_of(
     settings: Settings, between: Callable[[], Awaitable[None]] | None = None
-) -> reset_run.ResetConfig:
+) -> reset.ResetConfig:
     """The run configuration the settings describe (`between`: see ResetConfig)."""
-    return reset_run.ResetConfig(
+    return reset.ResetConfig(
         between=between,
         export_dir=settings.reset_export_dir,
         lease_seconds=settings.reset_lease_seconds,
@@ -54,13 +54,13 @@ class ResetRunner:
     async def tick(self, now: datetime | None = None) -> list[int]:
         """Warn of runs due within 48 h; claim and start every due run; returns run ids."""
         now = now or datetime.now(UTC)
-        await reset_schedule.warn_upcoming(now)
+        await reset.warn_upcoming(now)
         started = []
-        for due in await reset_schedule.due(now, self._catch_up):
+        for due in await reset.due(now, self._catch_up):
             if self.running(due.workspace_id):
                 continue
             try:
-                run = await reset_run.claim(
+                run = await reset.claim(
                     due.workspace_id,
                     due.period,
                     due.mode,
@@ -75,18 +75,18 @@ class ResetRunner:
             started.append(run.id)
         return started
 
-    def start(self, run: reset_run.Run) -> asyncio.Task[None]:
+    def start(self, run: reset.Run) -> asyncio.Task[None]:
         """Execute a claimed run in the background."""
         if self.running(run.workspace_id):
-            raise reset_run.RunBusy(f"a reset of {run.slug} is already running in this process")
+            raise reset.RunBusy(f"a reset of {run.slug} is already running in this process")
         task = asyncio.create_task(self._execute(run), name=f"reset-{run.slug}-{run.period}")
         self._tasks[run.workspace_id] = task
         return task
 
-    async def _execute(self, run: reset_run.Run) -> None:
+    async def _execute(self, run: reset.Run) -> None:
         log.info("reset_started", run=run.id, workspace=run.slug, period=run.period, mode=run.mode)
         with contextlib.suppress(Exception):  # logged, recorded and notified by execute()
-            await reset_run.execute(run)
+            await reset.execute(run)
 
     async def join(self) -> None:
         """Wait for this process's running resets to end (however they end)."""

@@ -19,8 +19,8 @@ from aiohttp import web
 from bots import notify
 from gateway import keys
 from gateway.resets import ResetRunner
-from store.concat_expiry import DEFAULT_TIMEOUT, close_expired
 from store.db import optimize
+from store.inbound import DEFAULT_TIMEOUT, close_expired
 from store.plan import admit_if_room, workspaces_with_held
 
 log = structlog.get_logger("contactgate.scheduler")

@@ -1,11 +1,11 @@
 """Web chat over HTTP: the widget's CORS, per-IP and per-visitor rate limits, JSON answers.
 
-`POST /webhooks/{key}` of a `webchat` channel comes here from gateway.webhooks.receive and
-takes the same path as every channel (verify -> parse -> writer -> answer after COMMIT), with
-three steps around it: the page's Origin must be on the channel's allow-list (403), the
-client IP and then the visitor must have a token left (429 with Retry-After), and every answer
-to an allowed origin carries the CORS headers the browser needs to read it.
-`OPTIONS /webhooks/{key}` answers the browser's CORS preflight.
+`POST /webhooks/{key}` of a `webchat` channel takes the one pipeline of gateway.webhooks
+(verify -> parse -> writer -> answer after COMMIT); `WebchatEdge` is what web chat hooks into
+it: the page's Origin must be on the channel's allow-list (403), the client IP and then the
+visitor must have a token left (429 with Retry-After), the answer is JSON, and every answer to
+an allowed origin carries the CORS headers the browser needs to read it. `OPTIONS
+/webhooks/{key}` answers the browser's CORS preflight.
 
 The buckets live in this process: with N gateway processes behind a load balancer a visitor
 can send up to N times the configured rate.
@@ -20,27 +20,26 @@ import orjson
 from aiohttp import web
 
 from gateway import keys
-from gateway.channels import webchat
-from gateway.channels.base import WebhookError, WebhookRequest, check_ids
-from gateway.http import BodyTooLarge, error_response, read_body
+from gateway.channels import ChannelModule, webchat
+from gateway.channels.base import WebhookError, WebhookRequest
+from gateway.http import error_response
 from gateway.ratelimit import TokenBuckets
 from gateway.settings import Settings
-from store.types import ChannelInfo, Item
-from store.writer import WriteFailed, WriterClosed
+from store.types import ChannelInfo
 
 KINDS = webchat.KINDS
 PREFLIGHT_MAX_AGE = 3600  # seconds a browser may cache the preflight (Chrome caps it at 7200)
-Outcome = dict[str, int]
 
 
 class RateLimited(WebhookError):
-    """Too many requests from one IP or one visitor; `retry_after` is in whole seconds."""
+    """Too many requests from one IP or one visitor; Retry-After says the whole seconds."""
 
     status = 429
+    error = "rate_limited"
 
     def __init__(self, reason: str, wait: float) -> None:
         super().__init__(reason)
-        self.retry_after = max(1, math.ceil(wait))
+        self.headers = {"Retry-After": str(max(1, math.ceil(wait)))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,66 +84,62 @@ def client_ip(request: web.Request, proxy_hops: int) -> str:
     return request.remote or "unknown"
 
 
-async def receive(request: web.Request, channel: ChannelInfo) -> tuple[web.Response, Outcome]:
-    """A widget's POST: store its message, answer in JSON with CORS headers for its origin."""
-    origin = request.headers.get("Origin")
-    if origin is not None and not webchat.origin_allowed(channel.secrets, origin):
-        return error_response(403, "forbidden", "origin not allowed"), {"rejected": 1}
-    try:
-        response, outcome = await _accept(request, channel)
-    except WebhookError as exc:
-        response, outcome = (
-            error_response(exc.status, _error_name(exc), exc.reason),
-            {"rejected": 1},
-        )
-        if isinstance(exc, RateLimited):
-            response.headers["Retry-After"] = str(exc.retry_after)
-    except BodyTooLarge:
-        detail = f"body over {webchat.MAX_BODY} bytes"
-        response, outcome = error_response(413, "too_large", detail), {"rejected": 1}
-    except (WriteFailed, WriterClosed) as exc:
-        response, outcome = error_response(503, "unavailable", str(exc)), {"failed": 1}
-    if origin is not None:
-        response.headers.update(_cors(origin))
-    return response, outcome
+class OriginRefused(WebhookError):
+    """A page whose origin is not on the channel's allow-list."""
+
+    status = 403
+    error = "forbidden"
 
 
-async def _accept(request: web.Request, channel: ChannelInfo) -> tuple[web.Response, Outcome]:
-    limits = request.app[keys.WEBCHAT]
-    limits.check_ip(request)
-    body = await read_body(request, webchat.MAX_BODY)
-    hook = WebhookRequest(request.method, str(request.url), request.headers, request.query, body)
-    webchat.verify(channel.secrets, hook)
-    visit = webchat.parse_visit(hook)
-    check_ids(visit.result.messages)
-    limits.check_visitor(channel, visit.visitor_id)
-    if not visit.result.messages:
-        return _json({"ok": True, "status": "ignored"}), {"ignored": visit.result.ignored}
-    items = [Item(channel, m) for m in visit.result.messages]
-    [outcome] = await request.app[keys.WRITER].submit(items)
-    status = "duplicate" if outcome == "duplicate" else "accepted"  # held is not the visitor's
-    return _json({"ok": True, "status": status, "id": visit.message_id}), {outcome: 1}
+class WebchatEdge:
+    """Web chat's hooks on gateway.webhooks' pipeline: the widget's page calls us."""
+
+    def before(self, request: web.Request, channel: ChannelInfo) -> None:
+        """The page's origin must be allowed, and the client's IP have a token left."""
+        origin = request.headers.get("Origin")
+        if origin is not None and not webchat.origin_allowed(channel.secrets, origin):
+            raise OriginRefused("origin not allowed")
+        request.app[keys.WEBCHAT].check_ip(request)
+
+    def admit(self, request: web.Request, channel: ChannelInfo, hook: WebhookRequest) -> None:
+        """The visitor must have a token left (known once the body is parsed)."""
+        visit: webchat.Visit = hook.memo["visit"]
+        request.app[keys.WEBCHAT].check_visitor(channel, visit.visitor_id)
+
+    def answer(
+        self, module: ChannelModule, hook: WebhookRequest, outcome: dict[str, int]
+    ) -> web.Response:
+        """JSON for the widget: ignored, or accepted / duplicate with its client message id."""
+        visit: webchat.Visit = hook.memo["visit"]
+        if not visit.result.messages:
+            return _json({"ok": True, "status": "ignored"})
+        # held is not the visitor's business: it is accepted like any other message
+        status = "duplicate" if outcome.get("duplicate") else "accepted"
+        return _json({"ok": True, "status": status, "id": visit.message_id})
+
+    def finish(self, request: web.Request, channel: ChannelInfo, response: web.Response) -> None:
+        """Every answer to an allowed origin carries the CORS headers the browser needs."""
+        origin = request.headers.get("Origin")
+        if origin is not None and webchat.origin_allowed(channel.secrets, origin):
+            response.headers.update(_cors(origin))
+
+    async def preflight(self, request: web.Request, channel: ChannelInfo) -> web.StreamResponse:
+        """OPTIONS: whether the widget's page may POST here."""
+        origin = request.headers.get("Origin")
+        if origin is None or "Access-Control-Request-Method" not in request.headers:
+            return error_response(400, "rejected", "not a CORS preflight request")
+        if not webchat.origin_allowed(channel.secrets, origin):
+            return error_response(403, "forbidden", "origin not allowed")
+        headers = {
+            **_cors(origin),
+            "Access-Control-Allow-Methods": "POST",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE),
+        }
+        return web.Response(status=204, headers=headers)
 
 
-async def preflight(request: web.Request) -> web.StreamResponse:
-    """OPTIONS /webhooks/{key}: the browser asks whether the widget's page may POST here."""
-    channel = await request.app[keys.CHANNELS].get(request.match_info["key"])
-    if channel is None or not channel.active:
-        return error_response(404, "not_found", "no such channel")
-    if channel.kind not in webchat.KINDS:
-        return error_response(405, "method_not_allowed", f"{channel.kind} takes no CORS requests")
-    origin = request.headers.get("Origin")
-    if origin is None or "Access-Control-Request-Method" not in request.headers:
-        return error_response(400, "rejected", "not a CORS preflight request")
-    if not webchat.origin_allowed(channel.secrets, origin):
-        return error_response(403, "forbidden", "origin not allowed")
-    headers = {
-        **_cors(origin),
-        "Access-Control-Allow-Methods": "POST",
-        "Access-Control-Allow-Headers": "Content-Type",
-        "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE),
-    }
-    return web.Response(status=204, headers=headers)
+EDGE = WebchatEdge()
 
 
 def _cors(origin: str) -> dict[str, str]:
@@ -153,10 +148,6 @@ def _cors(origin: str) -> dict[str, str]:
         "Access-Control-Expose-Headers": "Retry-After",
         "Vary": "Origin",
     }
-
-
-def _error_name(exc: WebhookError) -> str:
-    return {429: "rate_limited", 415: "unsupported_media_type"}.get(exc.status, "rejected")
 
 
 def _json(data: dict[str, object]) -> web.Response:

@@ -1,9 +1,15 @@
-"""POST /webhooks/{key}: verify -> parse -> durable batched write -> provider's ack."""
+"""/webhooks/{key}: the one inbound pipeline, verify -> parse -> durable batched write -> answer.
+
+Every channel kind takes the same path; what a kind adds at the HTTP edge (web chat's origin
+check, rate limits, JSON answer and CORS headers) comes in as the hooks of its `Edge`, so the
+public URL, verification, error mapping, logging and metrics are written once, here.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import Protocol
 
 import structlog
 from aiohttp import web
@@ -15,11 +21,59 @@ from gateway.channels.base import (
     WebhookError,
     WebhookRequest,
 )
-from gateway.http import error_response, read_body
+from gateway.http import BodyTooLarge, error_response, read_body
+from store.inbound import WriteFailed, WriterClosed
 from store.types import ChannelInfo, Item
-from store.writer import WriteFailed, WriterClosed
 
 log = structlog.get_logger("contactgate.webhook")
+Outcome = dict[str, int]
+
+
+class Edge(Protocol):
+    """What a channel kind adds around the pipeline, at the HTTP edge."""
+
+    def before(self, request: web.Request, channel: ChannelInfo) -> None:
+        """Checks before the body is read; raise a WebhookError to refuse."""
+
+    def admit(self, request: web.Request, channel: ChannelInfo, hook: WebhookRequest) -> None:
+        """Checks once the request is verified and parsed, before the write."""
+
+    def answer(self, module: ChannelModule, hook: WebhookRequest, outcome: Outcome) -> web.Response:
+        """The answer once what the request carries is stored."""
+
+    def finish(self, request: web.Request, channel: ChannelInfo, response: web.Response) -> None:
+        """The last touch on every answer of the pipeline, refusals included."""
+
+    async def preflight(self, request: web.Request, channel: ChannelInfo) -> web.StreamResponse:
+        """OPTIONS: a browser's CORS preflight."""
+
+
+class ProviderEdge:
+    """A provider's servers call us: nothing around the pipeline, the channel's own ACK."""
+
+    def before(self, request: web.Request, channel: ChannelInfo) -> None:
+        """Nothing to check before the body."""
+
+    def admit(self, request: web.Request, channel: ChannelInfo, hook: WebhookRequest) -> None:
+        """Nothing to check before the write."""
+
+    def answer(self, module: ChannelModule, hook: WebhookRequest, outcome: Outcome) -> web.Response:
+        """The body the provider expects back."""
+        ack = module.ACK
+        return web.Response(
+            status=ack.status, body=ack.body, headers={"Content-Type": ack.content_type}
+        )
+
+    def finish(self, request: web.Request, channel: ChannelInfo, response: web.Response) -> None:
+        """Answers go out as they are."""
+
+    async def preflight(self, request: web.Request, channel: ChannelInfo) -> web.StreamResponse:
+        """Providers' servers send no CORS requests."""
+        return error_response(405, "method_not_allowed", f"{channel.kind} takes no CORS requests")
+
+
+PROVIDER = ProviderEdge()
+EDGES: dict[str, Edge] = {kind: webchat.EDGE for kind in webchat.KINDS}
 
 
 def _info_enabled() -> bool:
@@ -28,39 +82,55 @@ def _info_enabled() -> bool:
 
 
 async def receive(request: web.Request) -> web.StreamResponse:
-    """Store what a channel delivered, then answer the way its provider expects."""
+    """POST: store what a channel delivered, then answer the way its sender expects."""
     started = time.perf_counter()
     channel, module = await _channel(request)
-    if channel.kind in webchat.KINDS:  # CORS, rate limits and a JSON answer for the widget
-        answer, counts = await webchat.receive(request, channel)
-        _observe(request, channel, counts, answer.status, started)
-        return answer
-    outcome: dict[str, int] = {}
-    hook = _webhook_request(request, await read_body(request, module.MAX_BODY))
+    edge = EDGES.get(channel.kind, PROVIDER)
+    hook: WebhookRequest | None = None
     try:
-        result = await parsing.verified(request.app, channel.kind, channel.secrets, hook)
-        if admit := getattr(module, "admit", None):
-            admit(hook)
-        outcome = {"ignored": result.ignored, "unsupported": len(result.unsupported)}
-        if result.messages:
-            items = [Item(channel, m) for m in result.messages]
-            for name in await request.app[keys.WRITER].submit(items):
-                outcome[name] = outcome.get(name, 0) + 1
-        response: web.StreamResponse = _ack(module)
+        edge.before(request, channel)
+        hook = _webhook_request(request, await read_body(request, module.MAX_BODY))
+        outcome = await _store(request, channel, module, edge, hook)
+        response = edge.answer(module, hook, outcome)
     except WebhookError as exc:
         outcome = {"rejected": 1}
-        response = error_response(exc.status, "rejected", exc.reason)
+        response = error_response(exc.status, exc.error, exc.reason)
+        response.headers.update(exc.headers)
+    except BodyTooLarge:
+        outcome = {"rejected": 1}
+        response = error_response(413, "too_large", f"body over {module.MAX_BODY} bytes")
     except (WriteFailed, WriterClosed) as exc:
         outcome = {"failed": 1}
         response = error_response(503, "unavailable", str(exc))
-    if settle := getattr(module, "settle", None):
+    if hook is not None and (settle := getattr(module, "settle", None)):
         settle(hook, response.status)
+    edge.finish(request, channel, response)
     _observe(request, channel, outcome, response.status, started)
     return response
 
 
+async def _store(
+    request: web.Request,
+    channel: ChannelInfo,
+    module: ChannelModule,
+    edge: Edge,
+    hook: WebhookRequest,
+) -> Outcome:
+    """Verify and parse, admit, then write: what happened to the request's messages."""
+    result = await parsing.verified(request.app, channel.kind, channel.secrets, hook)
+    if admit := getattr(module, "admit", None):
+        admit(hook)
+    edge.admit(request, channel, hook)
+    outcome = {"ignored": result.ignored, "unsupported": len(result.unsupported)}
+    if result.messages:
+        items = [Item(channel, m) for m in result.messages]
+        for name in await request.app[keys.WRITER].submit(items):
+            outcome[name] = outcome.get(name, 0) + 1
+    return outcome
+
+
 async def handshake(request: web.Request) -> web.StreamResponse:
-    """GET /webhooks/{key}: a provider's subscription check (Meta echoes hub.challenge)."""
+    """GET: a provider's subscription check (Meta echoes hub.challenge)."""
     channel, _module = await _channel(request)
     check = handshake_of(channel.kind)
     if check is None:
@@ -72,6 +142,12 @@ async def handshake(request: web.Request) -> web.StreamResponse:
     except WebhookError as exc:
         return error_response(exc.status, "rejected", exc.reason)
     return web.Response(text=challenge)
+
+
+async def preflight(request: web.Request) -> web.StreamResponse:
+    """OPTIONS: a browser asks whether a page may POST here (web chat's widget)."""
+    channel, _module = await _channel(request)
+    return await EDGES.get(channel.kind, PROVIDER).preflight(request, channel)
 
 
 async def _channel(request: web.Request) -> tuple[ChannelInfo, ChannelModule]:
@@ -96,15 +172,8 @@ def _webhook_request(request: web.Request, body: bytes) -> WebhookRequest:
     return WebhookRequest(request.method, url, request.headers, request.query, body)
 
 
-def _ack(module: ChannelModule) -> web.Response:
-    ack = module.ACK
-    return web.Response(
-        status=ack.status, body=ack.body, headers={"Content-Type": ack.content_type}
-    )
-
-
 def _observe(
-    request: web.Request, channel: ChannelInfo, outcome: dict[str, int], status: int, started: float
+    request: web.Request, channel: ChannelInfo, outcome: Outcome, status: int, started: float
 ) -> None:
     metrics = request.app[keys.METRICS]
     for name, n in outcome.items():

@@ -1,4 +1,5 @@
-"""Who is calling: the actor every contact operation takes, and the one role check."""
+"""Who is calling: the actor every operation takes, the one role ranking and the one audit
+writer (inside the transaction of the change it records)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from store.db import RawTx
+from store.db import RawTx, raw_transaction
 from store.errors import Forbidden
 from store.serial import dump_json
 
-ROLE_RANK = {"agent": 1, "admin": 2, "owner": 3}
+ROLES = ("agent", "admin", "owner")  # each may do what the ones before it may
+_RANK = {role: rank for rank, role in enumerate(ROLES, start=1)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +28,23 @@ class Actor:
     role: str  # agent | admin | owner
 
 
+@dataclass(frozen=True, slots=True)
+class Stranger:
+    """A caller bound to no workspace (a chat user nobody added): audited, never served."""
+
+    name: str
+    surface: str
+    workspace_id: None = None
+
+
+def allows(role: str, needed: str) -> bool:
+    """Whether `role` is at least `needed` (an unknown role allows nothing)."""
+    return _RANK.get(role, 0) >= _RANK[needed]
+
+
 def require(actor: Actor, role: str) -> None:
     """Refuse (Forbidden) unless the actor's role is at least `role`."""
-    if ROLE_RANK.get(actor.role, 0) < ROLE_RANK[role]:
+    if not allows(actor.role, role):
         raise Forbidden(f"this needs the {role} role; you are {actor.role}")
 
 
@@ -39,7 +55,7 @@ def system(workspace_id: int, name: str = "system") -> Actor:
 
 async def audit(
     tx: RawTx,
-    actor: Actor,
+    actor: Actor | Stranger,
     action: str,
     target: str | None,
     detail: dict[str, Any] | None = None,
@@ -60,3 +76,9 @@ async def audit(
             at or datetime.now(UTC),
         ],
     )
+
+
+async def refused(actor: Actor | Stranger, what: str, detail: dict[str, Any]) -> None:
+    """Audit a refused request: nothing changed, so its line is a transaction of its own."""
+    async with raw_transaction() as tx:
+        await audit(tx, actor, "bot.refused", what, detail)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from store import audit
-from store.access import Actor, require
-from store.access import audit as audit_in
+from store.access import Actor, audit, require
 from store.contacts import load
 from store.db import ClientTx, raw_transaction
 from store.errors import Invalid, NotFound
@@ -67,7 +65,7 @@ async def add_chat(actor: Actor, platform: str, chat_id: str) -> bool:
             [actor.workspace_id, platform, chat_id],
         )
         if rows:
-            await audit_in(tx, actor, "admin_chat.add", f"{platform}:{chat_id}")
+            await audit(tx, actor, "admin_chat.add", f"{platform}:{chat_id}")
     return bool(rows)
 
 
@@ -83,7 +81,7 @@ async def remove_chat(actor: Actor, platform: str, chat_id: str) -> bool:
             return False
         await tx.execute("DELETE FROM event_delivery WHERE chat_id = ?", [rows[0][0]])
         await tx.execute("DELETE FROM admin_chat WHERE id = ?", [rows[0][0]])
-        await audit_in(tx, actor, "admin_chat.remove", f"{platform}:{chat_id}")
+        await audit(tx, actor, "admin_chat.remove", f"{platform}:{chat_id}")
     return True
 
 
@@ -95,16 +93,7 @@ async def add_chat_for(
     rows = await ClientTx().fetch("SELECT id FROM workspace WHERE slug = ?", [workspace])
     if not rows:
         raise NotFound(f"no workspace {workspace!r}")
-    ws = int(rows[0][0])
-    async with raw_transaction() as tx:
-        added = await tx.fetch(
-            "INSERT INTO admin_chat (workspace_id, platform, chat_id) VALUES (?,?,?)"
-            " ON CONFLICT DO NOTHING RETURNING id",
-            [ws, platform, chat_id],
-        )
-    if added:
-        await audit.record(ws, actor, surface, "admin_chat.add", f"{platform}:{chat_id}")
-    return bool(added)
+    return await add_chat(Actor(int(rows[0][0]), actor, surface, "owner"), platform, chat_id)
 
 
 async def list_chats(workspace_id: int) -> list[ChatInfo]:

@@ -1,4 +1,4 @@
-"""Contacts: read one (by id or typed reference), create-or-update, patch, delete."""
+"""Contacts: read one by id, create-or-update, patch, delete (references: store.refs)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from store.access import Actor, audit, require
 from store.contact_fields import clean_fields
 from store.db import ClientTx, RawTx, raw_transaction
 from store.errors import Conflict, Invalid, NotFound
-from store.phones import normalise_email, to_e164
 from store.serial import dump_json, load_json
 
 COLUMNS = (
@@ -102,6 +101,9 @@ async def with_tags(tx: RawTx, contacts: list[Contact]) -> list[Contact]:
     return contacts
 
 
+MAX_ID = 2**31 - 1  # contact ids are 32-bit integers
+
+
 async def load(tx: RawTx, workspace_id: int, contact_id: int) -> Contact:
     """The live contact with this id in the workspace; a merged-away id gives its primary."""
     if not 0 < contact_id <= MAX_ID:
@@ -123,75 +125,6 @@ async def get(actor: Actor, contact_id: int) -> Contact:
     """One contact by id (a merged-away id resolves to the primary)."""
     require(actor, "agent")
     return await load(ClientTx(), actor.workspace_id, contact_id)
-
-
-REF_KINDS = ("id", "email", "phone", "identifier", "username")
-
-
-async def find(actor: Actor, ref: str, region: str = "US") -> Contact:
-    """One contact by a typed reference: `#12`, `12`, `email:…`, `phone:…`, `identifier:…`,
-    `username:…` or `@username`."""
-    require(actor, "agent")
-    kind, value = parse_ref(ref)
-    tx = ClientTx()
-    if kind == "id":
-        return await load(tx, actor.workspace_id, contact_id_of(value))
-    contact_id = await _lookup(tx, actor.workspace_id, kind, value, region)
-    if contact_id is None:
-        raise NotFound(f"no contact with {kind} {value!r}")
-    return await load(tx, actor.workspace_id, contact_id)
-
-
-MAX_ID = 2**31 - 1  # contact ids are 32-bit integers
-
-
-def contact_id_of(value: str | int) -> int:
-    """A contact id from text; NotFound when it cannot be one (too large, not a number)."""
-    text_value = str(value).strip().removeprefix("#")
-    if not (text_value.isascii() and text_value.isdigit()) or int(text_value) > MAX_ID:
-        raise NotFound(f"no contact #{text_value[:20]}")
-    return int(text_value)
-
-
-def parse_ref(ref: str) -> tuple[str, str]:
-    """Split a reference into (kind, value); Invalid when it names no known kind."""
-    ref = ref.strip()
-    if ref.startswith("#"):
-        ref = ref[1:]
-    if ref.isascii() and ref.isdigit():
-        return "id", ref
-    if ref.startswith("@") and len(ref) > 1:
-        return "username", ref[1:]
-    kind, sep, value = ref.partition(":")
-    if sep and kind in REF_KINDS and value.strip():
-        if kind == "id" and not (value.strip().isascii() and value.strip().isdigit()):
-            raise Invalid(f"id must be a number, not {value!r}")
-        return kind, value.strip()
-    raise Invalid(
-        f"cannot read contact reference {ref!r}: use #id, email:…, phone:…, identifier:…"
-        " or @username"
-    )
-
-
-async def _lookup(tx: RawTx, ws: int, kind: str, value: str, region: str) -> int | None:
-    if kind == "username":
-        rows = await tx.fetch(
-            "SELECT contact_id FROM identity WHERE workspace_id = ?"
-            " AND (lower(username) = ? OR external_id = ?) ORDER BY id LIMIT 1",
-            [ws, value.lower(), value],
-        )
-        return int(rows[0][0]) if rows else None
-    if kind == "phone":
-        value = to_e164(value, region) or ""
-        if not value:  # a number that cannot be a phone number names no contact
-            return None
-    elif kind == "email":
-        value = normalise_email(value) or ""
-    rows = await tx.fetch(
-        f"SELECT id FROM contact WHERE workspace_id = ? AND {kind} = ? ORDER BY id LIMIT 1",
-        [ws, value],
-    )
-    return int(rows[0][0]) if rows else None
 
 
 async def workspace_region(tx: RawTx, workspace_id: int) -> str:

@@ -13,9 +13,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from store.fold import fold
 from store.health import DISCARD, classify
 from store.pg_conn import DiscardingConnection
-from store.text import fold
 
 APP = "models"
 MODELS_MODULES = ["store.models", "store.models_ops"]
@@ -132,7 +132,7 @@ async def _analyze_postgres(db: BaseDBAsyncClient) -> None:
 
 
 def sql_fold(value: object) -> str | None:
-    """`cg_fold(x)` on SQLite: store.text.fold (PostgreSQL has it as lower(unaccent(x)))."""
+    """`cg_fold(x)` on SQLite: store.fold.fold (PostgreSQL has it as lower(unaccent(x)))."""
     return None if value is None else fold(str(value))
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 import structlog
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for annotations only: store.db imports this module at run time
     from store.db import RawTx
 
 log = structlog.get_logger("contactgate.storage")

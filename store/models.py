@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: models_ops imports Workspace from here at run time
     from store.models_ops import AdminChat, Event
 
 
@@ -192,7 +192,7 @@ class HeldMessage(Model):
 class MessagePart(Model):
     """One part of a multipart message (SMS concat): waits for its set, then stays as a dedupe mark.
 
-    A set is the parts sharing (channel, external_id, ref, total, set_key); see store.concat.
+    A set is the parts sharing (channel, external_id, ref, total, set_key): store.inbound.concat.
     """
 
     id = fields.BigIntField(primary_key=True)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from store import audit, capacity
+from store.access import Actor, audit, require
 from store.db import RawTx, raw_transaction
 from store.errors import Invalid, NotFound
-from store.ingest import admit_held
+from store.inbound import admit_held, capacity
 from store.models import HeldMessage, Workspace
 from store.periods import days_to_next, period_of
 
@@ -52,31 +52,33 @@ async def usage(slug: str) -> PlanUsage:
     now = datetime.now(UTC)
     async with raw_transaction() as tx:
         lock = await capacity.lock_period(tx, ws.id, period_of(now, ws.timezone), now)
-        return await _read_usage(tx, ws, lock, now)
+        return await _read_usage(tx, ws.slug, ws.timezone, lock)
 
 
-async def set_cap(slug: str, cap: int, *, actor: str, surface: str) -> PlanUsage:
-    """Change the cap; when it rises, held senders are admitted up to it, oldest first."""
+async def set_cap(actor: Actor, cap: int) -> PlanUsage:
+    """Change the cap (owners); when it rises, held senders are admitted up to it, oldest first."""
+    require(actor, "owner")
     if cap < 0:
         raise Invalid("plan cap must be 0 or more")
-    ws = await _workspace(slug)
-    before = ws.plan_cap
     now = datetime.now(UTC)
     async with raw_transaction() as tx:
-        await tx.execute("UPDATE workspace SET plan_cap = ? WHERE id = ?", [cap, ws.id])
-        lock = await capacity.lock_period(tx, ws.id, period_of(now, ws.timezone), now)
+        rows = await tx.fetch(
+            f"SELECT slug, timezone, plan_cap FROM workspace WHERE id = ?{tx.for_update}",
+            [actor.workspace_id],
+        )
+        if not rows:
+            raise NotFound(f"no workspace #{actor.workspace_id}")
+        slug, timezone, before = str(rows[0][0]), str(rows[0][1]), int(rows[0][2])
+        await tx.execute(
+            "UPDATE workspace SET plan_cap = ? WHERE id = ?", [cap, actor.workspace_id]
+        )
+        lock = await capacity.lock_period(tx, actor.workspace_id, period_of(now, timezone), now)
         admitted = await admit_held(tx, lock, now)
         await lock.flush()
-        result = await _read_usage(tx, ws, lock, now)
-    await audit.record(
-        ws.id,
-        actor,
-        surface,
-        "plan.set_cap",
-        slug,
-        {"from": before, "to": cap, "admitted_senders": admitted},
-    )
-    return _with_admitted(result, admitted)
+        result = await _read_usage(tx, slug, timezone, lock)
+        detail = {"from": before, "to": cap, "admitted_senders": admitted}
+        await audit(tx, actor, "plan.set_cap", slug, detail)
+    return replace(result, admitted_now=admitted)
 
 
 async def admit_if_room(slug: str) -> int:
@@ -97,14 +99,12 @@ async def workspaces_with_held() -> list[str]:
     return [str(slug) for slug in slugs]
 
 
-async def _read_usage(
-    tx: RawTx, ws: Workspace, lock: capacity.PlanLock, now: datetime
-) -> PlanUsage:
+async def _read_usage(tx: RawTx, slug: str, timezone: str, lock: capacity.PlanLock) -> PlanUsage:
     period = await tx.fetch("SELECT carried_over FROM plan_period WHERE id = ?", [lock.period_id])
     held = await tx.fetch(
         "SELECT count(*), count(DISTINCT channel_id || ':' || external_id) FROM held_message"
         " WHERE workspace_id = ?",
-        [ws.id],
+        [lock.workspace_id],
     )
     rows = await tx.fetch(
         "SELECT c.key, c.kind, u.carried_over, u.created FROM period_channel_usage u"
@@ -113,19 +113,13 @@ async def _read_usage(
     )
     channels = [ChannelUsage(str(k), str(kind), int(c), int(n)) for k, kind, c, n in rows]
     return PlanUsage(
-        ws.slug,
+        slug,
         lock.period,
         lock.cap,
         lock.used,
         int(period[0][0]),
         int(held[0][0]),
         int(held[0][1]),
-        round(days_to_next(now, ws.timezone), 2),
+        round(days_to_next(lock.now, timezone), 2),
         channels,
     )
-
-
-def _with_admitted(result: PlanUsage, admitted: int) -> PlanUsage:
-    from dataclasses import replace
-
-    return replace(result, admitted_now=admitted)

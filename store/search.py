@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from store import text
 from store.db import RawTx
+from store.fold import fold
 from store.phones import normalise_email, to_e164
 from store.where import Where, like_pattern
 
@@ -26,7 +26,7 @@ def words(q: str) -> list[str]:
     if PHONE_LIKE.match(q) and sum(ch.isdigit() for ch in q) >= 3:
         return ["".join(ch for ch in q if ch.isdigit())]
     return [
-        text.fold(w.removeprefix("@") if w.count("@") == 1 and w.startswith("@") else w)
+        fold(w.removeprefix("@") if w.count("@") == 1 and w.startswith("@") else w)
         for w in q.split()
     ][:MAX_WORDS]
 

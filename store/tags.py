@@ -6,11 +6,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from store import text
 from store.access import Actor, audit, require
 from store.contacts import Contact, load
 from store.db import ClientTx, RawTx, raw_transaction
 from store.errors import Invalid, NotFound
+from store.fold import fold
 
 MAX_TAG = 100
 
@@ -25,7 +25,7 @@ class TagInfo:
 
 def key(name: str) -> str:
     """The folded form two spellings of one tag share."""
-    return text.fold(name.strip())
+    return fold(name.strip())
 
 
 def clean(names: Iterable[str]) -> list[str]:

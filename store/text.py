@@ -1,25 +1,17 @@
-"""Text folding and the derived search columns of a contact (search_text, name_key)."""
+"""The derived search columns of a contact (search_text, name_key), folded by store.fold."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 from typing import Any
 
 import phonenumbers
 
+from store.db import ClientTx
+from store.fold import fold
+from store.serial import load_json
+
 SEPARATOR = "\n"  # between fields, so no trigram of a query spans two of them
-
-
-@lru_cache(maxsize=4096)
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form: `José` and `JOSE` both fold to `jose`."""
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return unicodedata.normalize("NFC", stripped.casefold())
 
 
 def fold_or_none(text: str | None) -> str | None:
@@ -87,8 +79,6 @@ CONTACT_COLUMNS = ("name", "email", "phone", "identifier", "company", "city", "c
 
 async def refresh(tx: Any, contact_ids: Sequence[int]) -> None:
     """Recompute search_text and name_key of contacts from their rows (any RawTx)."""
-    from store.serial import load_json
-
     for start in range(0, len(contact_ids), 500):
         chunk = list(contact_ids[start : start + 500])
         marks = ",".join("?" * len(chunk))
@@ -117,8 +107,6 @@ async def refresh(tx: Any, contact_ids: Sequence[int]) -> None:
 
 async def backfill(client: Any, postgres: bool) -> None:
     """Fill the derived columns of contacts that predate them (migration 0002)."""
-    from store.db import ClientTx
-
     tx = ClientTx(client, "postgres" if postgres else "sqlite")
     rows = await tx.fetch("SELECT id FROM contact WHERE search_text = ''")
     await refresh(tx, [int(r[0]) for r in rows])

@@ -7,7 +7,7 @@ import secrets as pysecrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from store.access import ROLE_RANK, Actor, audit, require
+from store.access import ROLES, Actor, audit, require
 from store.channels import workspace_id
 from store.contacts import as_datetime, stamp
 from store.db import ClientTx, raw_transaction
@@ -32,8 +32,8 @@ def hash_token(token: str) -> str:
 
 def check_role(role: str) -> None:
     """Refuse (Invalid) a role name that is not agent, admin or owner."""
-    if role not in ROLE_RANK:
-        raise Invalid(f"role must be one of {', '.join(ROLE_RANK)}")
+    if role not in ROLES:
+        raise Invalid(f"role must be one of {', '.join(ROLES)}")
 
 
 async def create_token(

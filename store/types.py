@@ -35,7 +35,7 @@ class Inbound:
     scoped_id: str | None = None  # a second stable id for the same person (WhatsApp BSUID)
     identifier: str | None = None  # the business's own id of the person, when vouched (web chat)
     meta: dict[str, Any] = field(default_factory=dict)  # location, card, reaction, edit, reply…
-    part: Part | None = None  # one piece of a multipart message (SMS concat): store.concat
+    part: Part | None = None  # one piece of a multipart message (SMS concat): store.inbound.concat
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from store import filters
 from store.access import Actor, audit, require
 from store.contacts import stamp
 from store.db import ClientTx, raw_transaction
@@ -62,8 +63,6 @@ async def save(
     replace: bool = False,
 ) -> ViewInfo:
     """Save (or with replace=True, overwrite) a named view; the filter is validated first."""
-    from store import filters
-
     require(actor, "admin")
     name = _clean_name(name)
     tree = filters.parse_filter(filter)

@@ -4,17 +4,13 @@ record every request, and can be told to answer an error or to hang next."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import itertools
-from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl
 
-import orjson
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from tests.fake_server import HANG, FakeServer, Recorded
 
 TG_TOKEN = "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 META_TOKEN = "EAAGm0PX4ZCpsBAtest"
@@ -22,48 +18,27 @@ PHONE_NUMBER_ID = "106540352242922"
 TWILIO_SID = "AC" + "a1" * 16
 TWILIO_TOKEN = "twilio-auth-token"
 VERSION = "v24.0"
-HANG = "hang"
 
 
-@dataclass
-class Call:
-    """One request a fake received."""
+class FakeProviders(FakeServer[Recorded]):
+    """The fake server; `url` once started. A call's route: telegram | whatsapp | messenger |
+    instagram | twilio."""
 
-    route: str  # telegram | whatsapp | messenger | instagram | twilio
-    path: str
-    headers: dict[str, str]
-    body: Any  # decoded JSON, or the form as a dict
+    def __init__(self) -> None:
+        super().__init__()
+        self._ids = itertools.count(1)
 
+    def routes(self, router: web.UrlDispatcher) -> None:
+        """The send endpoints of each provider."""
+        router.add_post("/bot{token}/sendMessage", self._telegram)
+        router.add_post("/{version}/me/messages", self._messenger)
+        router.add_post("/ig/{version}/me/messages", self._instagram)
+        router.add_post("/{version}/{phone}/messages", self._whatsapp)
+        router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._twilio)
 
-@dataclass
-class FakeProviders:
-    """The fake server; `url` once started."""
-
-    calls: list[Call] = field(default_factory=list)
-    scripts: dict[str, list[tuple[int, Any, dict[str, str]] | str]] = field(default_factory=dict)
-    url: str = ""
-    _server: TestServer | None = None
-    _release: asyncio.Event = field(default_factory=asyncio.Event)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-
-    async def __aenter__(self) -> FakeProviders:
-        app = web.Application()
-        app.router.add_post("/bot{token}/sendMessage", self._telegram)
-        app.router.add_post("/{version}/me/messages", self._messenger)
-        app.router.add_post("/ig/{version}/me/messages", self._instagram)
-        app.router.add_post("/{version}/{phone}/messages", self._whatsapp)
-        app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._twilio)
-        self._server = TestServer(app, host="127.0.0.1")
-        await self._server.start_server()
-        self.url = str(self._server.make_url("")).rstrip("/")
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._release.set()  # let hanging handlers finish so the server closes at once
-        if self._server is not None:
-            await self._server.close()
+    def call_of(self, request: Recorded) -> Recorded:
+        """Requests are kept as they arrived."""
+        return request
 
     def settings(self) -> dict[str, Any]:
         """Settings that point every provider API at this fake."""
@@ -78,36 +53,15 @@ class FakeProviders:
 
     def answer(self, route: str, status: int, body: Any, **headers: str) -> None:
         """Answer the next request on `route` with this status and JSON body."""
-        self.scripts.setdefault(route, []).append((status, body, headers))
+        self.script(route, web.json_response(body, status=status, headers=headers))
 
     def hang(self, route: str) -> None:
         """Never answer the next request on `route` (until the fake closes)."""
-        self.scripts.setdefault(route, []).append(HANG)
-
-    async def _record(self, route: str, request: web.Request) -> Call:
-        raw = await request.read()
-        if request.content_type == "application/json":
-            body = orjson.loads(raw)
-        else:
-            body = dict(parse_qsl(raw.decode(), keep_blank_values=True))
-        call = Call(route, request.path, dict(request.headers), body)
-        self.calls.append(call)
-        return call
-
-    async def _scripted(self, route: str) -> web.Response | None:
-        queue = self.scripts.get(route)
-        if not queue:
-            return None
-        step = queue.pop(0)
-        if isinstance(step, str):  # HANG
-            await self._release.wait()
-            return web.json_response({}, status=500)
-        status, body, headers = step
-        return web.json_response(body, status=status, headers=headers)
+        self.script(route, HANG)
 
     async def _telegram(self, request: web.Request) -> web.Response:
-        call = await self._record("telegram", request)
-        if scripted := await self._scripted("telegram"):
+        call = await self.record("telegram", request)
+        if scripted := await self.scripted("telegram"):
             return scripted
         if request.match_info["token"] != TG_TOKEN:
             error = {"ok": False, "error_code": 401, "description": "Unauthorized"}
@@ -117,8 +71,8 @@ class FakeProviders:
         return web.json_response({"ok": True, "result": {**result, "text": call.body["text"]}})
 
     async def _whatsapp(self, request: web.Request) -> web.Response:
-        call = await self._record("whatsapp", request)
-        if scripted := await self._scripted("whatsapp"):
+        call = await self.record("whatsapp", request)
+        if scripted := await self.scripted("whatsapp"):
             return scripted
         if denied := _bearer(request):
             return denied
@@ -140,8 +94,8 @@ class FakeProviders:
         return await self._meta("instagram", request)
 
     async def _meta(self, route: str, request: web.Request) -> web.Response:
-        call = await self._record(route, request)
-        if scripted := await self._scripted(route):
+        call = await self.record(route, request)
+        if scripted := await self.scripted(route):
             return scripted
         if denied := _bearer(request):
             return denied
@@ -150,8 +104,8 @@ class FakeProviders:
         return web.json_response({"recipient_id": recipient, **answer} if recipient else answer)
 
     async def _twilio(self, request: web.Request) -> web.Response:
-        call = await self._record("twilio", request)
-        if scripted := await self._scripted("twilio"):
+        call = await self.record("twilio", request)
+        if scripted := await self.scripted("twilio"):
             return scripted
         expected = base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode()
         if request.headers.get("Authorization") != f"Basic {expected}":

@@ -13,8 +13,9 @@ from aiohttp.test_utils import TestClient
 
 from gateway.provision import known_kinds
 from store import db
+from store.access import Actor
 from store.channels import upsert_channel
-from store.setup import upsert_workspace
+from store.setup import get_workspace, upsert_workspace
 from store.types import ChannelInfo
 from tests.signing import meta_signature, telegram_headers, twilio_signature
 
@@ -39,6 +40,11 @@ async def workspace(
 ) -> None:
     """Create a workspace (in UTC, or CONTACTGATE_TEST_ZONE where a run moves the zone)."""
     await upsert_workspace(slug, plan_cap=cap, timezone=tz, default_region=region)
+
+
+async def owner(slug: str = "acme") -> Actor:
+    """The workspace's owner, as the tests act."""
+    return Actor((await get_workspace(slug)).id, "test", "test", "owner")
 
 
 async def channel(kind: str, ws: str = "acme", key: str | None = None) -> ChannelInfo:

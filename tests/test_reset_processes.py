@@ -24,7 +24,7 @@ import pytest
 from store import db
 from store.channels import channel_info
 from store.db import ClientTx, raw_transaction
-from store.ingest import write_batch
+from store.inbound import write_batch
 from store.serial import load_json
 from store.types import Inbound, Item
 from tests.test_processes import ROOT, TG_KEY, _env, any_db, prepare

@@ -10,7 +10,8 @@ from bots.pressing import on_button, on_pending
 from bots.refs import one_contact
 from store import contacts, messages, notes, tags
 from store.bot_actions import PendingAction
-from store.contacts import Contact, contact_id_of
+from store.contacts import Contact
+from store.refs import contact_id_of
 
 LAST_MESSAGES = 5
 LAST_NOTES = 5

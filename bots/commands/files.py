@@ -14,10 +14,10 @@ from bots.buttons import SHORT_TTL
 from bots.commands.common import filter_value
 from bots.core import Context, InFile, OutFile, Reply, Usage, command
 from bots.pressing import on_pending, pending_action
-from store import export, importer, views
+from store import views
 from store.bot_actions import PendingAction
 from store.errors import Invalid, NotFound
-from store.import_conflicts import OnConflict
+from store.files import OnConflict, export, importer
 
 MIMES = {"csv": "text/csv", "pdf": "application/pdf"}
 MAX_EXPORT = 45 * 1024 * 1024  # Telegram bots upload at most 50 MB

@@ -10,8 +10,9 @@ from bots.buttons import SHORT_TTL
 from bots.commands.common import confirm_buttons
 from bots.core import Button, Context, Reply, Usage, command
 from bots.pressing import on_pending, pending_action
-from bots.refs import ID, contact_and_rest, one_contact, resolve, take_ref
+from bots.refs import contact_and_rest, one_contact, resolve, take_ref
 from store import merge as merging
+from store import refs
 from store.bot_actions import PendingAction, update
 from store.bot_actions import take as take_action
 
@@ -150,10 +151,9 @@ async def _confirm(ctx: Context, action: PendingAction, state: dict[str, Any]) -
 @command("unmerge", role="admin", usage="unmerge <merged contact>")
 async def unmerge(ctx: Context, args: str) -> Reply:
     """Undo a merge: name the contact that was merged away (or its primary, if only one)."""
-    match = ID.match(args.strip())
-    short = args.strip().isascii() and args.strip().isdigit() and len(args.strip()) < 7
-    if (match or short) and ctx.contact_id is None:  # a merged-away id, not its primary
-        target = int(match.group(1) if match else args.strip())
+    ref = refs.parse_chat(args)
+    if ref.kind == "id" and ctx.contact_id is None:  # a merged-away id, not its primary
+        target = await refs.contact_id(ctx.actor, ref)
     else:
         target = (await one_contact(ctx, args)).id
     primary, secondary = await merging.unmerge(ctx.actor, target)

@@ -45,8 +45,5 @@ async def set_cap(ctx: Context, args: str) -> Reply:
     value = args.strip().replace(",", "").replace("_", "")
     if not (value.isascii() and value.isdigit()) or int(value) > MAX_CAP:
         raise Usage("give the new cap as a whole number, e.g. `plan set 2000`")
-    actor = ctx.actor
-    result = await plan.set_cap(
-        ctx.binding.workspace, int(value), actor=actor.name, surface=actor.surface
-    )
+    result = await plan.set_cap(ctx.actor, int(value))
     return Reply(f"The cap is now {result.cap}.\n{usage_text(result)}")

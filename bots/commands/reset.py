@@ -9,8 +9,7 @@ from bots.core import RUNTIME, Context, Reply, Usage, command
 from bots.pressing import on_pending
 from store import reset as resets
 from store.bot_actions import PendingAction
-from store.reset import Preview, ResetStatus
-from store.reset_run import RunBusy
+from store.reset import Preview, ResetStatus, RunBusy
 
 MODES = ("all", "tagged")
 SUBCOMMANDS = "status, preview, enable all|tagged, disable, time HH:MM, now"

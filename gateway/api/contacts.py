@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aiohttp import web
 
 from gateway.api.common import (
-    MAX_INT,
     MAX_LIMIT,
     contact_json,
     int_field,
@@ -22,11 +20,10 @@ from gateway.api.common import (
     read_json,
     text_field,
 )
-from store import bulk, contacts, query
+from store import bulk, contacts, query, refs
 from store.auth import Caller
-from store.errors import Invalid, NotFound
+from store.errors import Invalid
 
-_ID_REF = re.compile(r"(?:#|id:)?([0-9]+)")
 SEARCH_FIELDS = ("filter", "q", "sort", "cursor", "limit", "count")
 
 
@@ -37,14 +34,7 @@ async def contact_id(request: web.Request, caller: Caller, name: str = "ref") ->
 
 async def resolve(caller: Caller, ref: str) -> int:
     """The contact id of a reference: `12`, `#12`, `id:12`, `email:…`, `phone:…`…"""
-    match = _ID_REF.fullmatch(ref.strip())
-    if match:
-        if len(match.group(1)) > 10 or int(match.group(1)) > MAX_INT:
-            raise NotFound(f"no contact #{match.group(1)[:20]}")
-        return int(match.group(1))
-    if ref.strip().startswith(("id:", "#")) or ref.strip().isdigit():  # e.g. superscript digits
-        raise Invalid(f"a contact id is a number, not {ref[:40]!r}")
-    return (await contacts.find(caller.actor, ref, caller.region)).id
+    return await refs.contact_id(caller.actor, refs.parse(ref), caller.region)
 
 
 def page_json(page: query.Page) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from contextlib import aclosing
 from aiohttp import web
 
 from gateway.api.common import query_filter, query_text
-from store import export
 from store.auth import Caller
 from store.errors import Invalid
+from store.files import export
 
 FORMATS = {"csv": "text/csv", "pdf": "application/pdf"}
 

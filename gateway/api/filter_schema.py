@@ -1,23 +1,29 @@
 """JSON Schemas of the filter forms (a Chatwoot `payload`, a JSON tree), derived from the filter
-grammar's own tables (store.filters, store.filter_chatwoot): which operators each field takes and
-what values go with each, so that a value the schema accepts is one the grammar accepts."""
+grammar's own tables (store.filters: its tree and chatwoot modules): which operators each field
+takes and what values go with each, so that a value the schema accepts is one the grammar
+accepts."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from store.filter_chatwoot import ANY_OF, ATTRIBUTES, MAX_ITEMS, NONE_OF, OPERATORS, REFUSED
 from store.filters import (
+    ANY_OF,
+    ATTRIBUTES,
     CUSTOM_KEY_MAX,
     CUSTOM_PREFIXES,
     FIELD_ALIASES,
     KINDS,
     MAX_DAYS,
+    MAX_ITEMS,
     MAX_NAMES,
     MAX_VALUE,
+    NONE_OF,
     OP_ALIASES,
+    OPERATORS,
     OPS,
+    REFUSED,
 )
 from store.tags import MAX_TAG
 

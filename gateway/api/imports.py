@@ -10,8 +10,8 @@ from aiohttp import web
 
 from gateway.api.common import bad_request, json_response, plain, query_bool, query_text
 from gateway.http import BodyTooLarge
-from store import import_conflicts, importer
 from store.auth import Caller
+from store.files import importer, on_conflict
 
 IMPORT_LIMIT: web.AppKey[int] = web.AppKey("api_import_limit")
 DEFAULT_IMPORT_LIMIT = 200 * 1024 * 1024
@@ -24,13 +24,13 @@ async def create(request: web.Request, caller: Caller) -> web.Response:
     if request.content_type not in CSV_TYPES:
         raise bad_request("send the CSV as the body with Content-Type: text/csv")
     dry_run = query_bool(request, "dry_run")
-    on_conflict = import_conflicts.on_conflict(query_text(request, "on_conflict", "skip"))
+    conflicts = on_conflict(query_text(request, "on_conflict", "skip"))
     limit = request.app.get(IMPORT_LIMIT, DEFAULT_IMPORT_LIMIT)
     with tempfile.TemporaryDirectory(prefix="cg-import-") as folder:
         upload, report = Path(folder) / "api-import.csv", Path(folder) / "errors.csv"
         await _save(request, upload, limit)
         result = await importer.import_csv(
-            caller.actor, upload, dry_run=dry_run, errors_path=report, on_conflict=on_conflict
+            caller.actor, upload, dry_run=dry_run, errors_path=report, on_conflict=conflicts
         )
         shown = {k: v for k, v in plain(result).items() if k != "errors_path"}  # a temp file
         return json_response({**shown, **_errors(result.errors_path, result.encoding)})

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.api.filter_schema import NO_NUL, NOT_BLANK, OBJECT_FILTER, PAYLOAD, SPACE
+from store import refs
 from store.contact_fields import CUSTOM_KEY_MAX, CUSTOM_VALUE_MAX, FIELD_LIMITS
-from store.contacts import MAX_ID, REF_KINDS
+from store.contacts import MAX_ID
 from store.query import SORT_ALIASES, SORTS
 from store.tags import MAX_TAG
 from store.views import VIEW_COLUMNS
@@ -32,7 +33,7 @@ COLUMN = {
     "description": f"a column: {', '.join(VIEW_COLUMNS)} or custom.<key>",
     "anyOf": [{"enum": list(VIEW_COLUMNS)}, {"type": "string", "pattern": "^custom\\.[^,]+$"}],
 }
-KINDS = "|".join(k for k in REF_KINDS if k != "id")
+KINDS = "|".join(k for k in refs.KINDS if k != "id")
 TIME_OF_DAY = {
     "description": "reset time must be HH:MM on a 24-hour clock, like 23:00 (workspace time)",
     "type": "string",

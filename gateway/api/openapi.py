@@ -12,7 +12,7 @@ from gateway.api.common import PREFIX
 from gateway.api.parameters import PATH, QUERY
 from gateway.api.schemas import SCHEMAS, ref
 from gateway.http import Handler
-from store.csvio import IDENTIFYING, SYNONYMS
+from store.files import IDENTIFYING, SYNONYMS
 
 if TYPE_CHECKING:
     from gateway.api.routes import Route

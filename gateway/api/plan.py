@@ -19,7 +19,4 @@ async def set_cap(request: web.Request, caller: Caller) -> web.Response:
     body = await read_json(request)
     only(body, ("cap",))
     cap = int_field(body, "cap", required=True) or 0
-    result = await plan.set_cap(
-        caller.workspace, cap, actor=caller.actor.name, surface=caller.actor.surface
-    )
-    return json_response(plain(result))
+    return json_response(plain(await plan.set_cap(caller.actor, cap)))

@@ -55,7 +55,7 @@ async def run(request: web.Request, caller: Caller) -> web.Response:
     only(body, ("mode",))
     runner = request.app[keys.RESETS]
     if runner.running(caller.actor.workspace_id):
-        raise resets.reset_run.RunBusy("a reset of this workspace is already running")
+        raise resets.RunBusy("a reset of this workspace is already running")
     claimed = await resets.claim_now(caller.actor, runner.config, text_field(body, "mode"))
     runner.start(claimed)
     return json_response(plain(await resets.get_run(caller.actor, claimed.id)), status=202)

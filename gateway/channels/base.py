@@ -7,6 +7,7 @@ import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl
 
@@ -31,9 +32,14 @@ MESSAGE_TYPES: tuple[str, ...] = MessageType.__args__  # type: ignore[attr-defin
 
 
 class WebhookError(Exception):
-    """A request the gateway refuses; `status` is the HTTP answer, `reason` is safe to show."""
+    """A request the gateway refuses; `status` is the HTTP answer, `reason` is safe to show.
+
+    `error` is the answer's `error` field; `headers` go out with the answer (Retry-After).
+    """
 
     status = 400
+    error = "rejected"
+    headers: Mapping[str, str] = MappingProxyType({})
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

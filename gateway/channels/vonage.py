@@ -9,12 +9,12 @@ within five minutes of now.
 Concatenated (multipart) SMS arrive as one webhook per part (``concat=true`` with
 ``concat-ref``, ``concat-part``, ``concat-total``), in any order, each retried on its own. A part
 is parsed into an Inbound whose ``part`` names its set; the store reassembles them
-(store.concat): each part is durably parked before its webhook is acknowledged, and the part
+(store.inbound.concat): each part is durably parked before its webhook is acknowledged, and the part
 that completes a set becomes one message, text joined in part order, ``provider_message_id``
 ``concat:<messageId of its first part>``, ``meta`` with ``concat_ref``, ``concat_total`` and
 ``concat_part_ids``; it then goes through the cap like any message (the sender counts once).
 A set still missing parts after ``sms_concat_timeout_hours`` is stored as it is, with
-``meta.incomplete`` and ``meta.missing_parts`` (store.concat_expiry, run by the scheduler).
+``meta.incomplete`` and ``meta.missing_parts`` (store.inbound.concat_expiry, run by the scheduler).
 """
 
 from __future__ import annotations

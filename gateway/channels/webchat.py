@@ -68,6 +68,7 @@ class UnsupportedMediaType(PayloadError):
     """A body that is not declared as JSON."""
 
     status = 415
+    error = "unsupported_media_type"
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +173,11 @@ def normalise_origin(text: str) -> str | None:
 
 
 def parse(kind: str, request: WebhookRequest) -> ParseResult:
-    """The message a widget request carries (none for an ignored event)."""
-    return parse_visit(request).result
+    """The message a widget request carries (none for an ignored event); the whole Visit is
+    kept in `request.memo["visit"]` for gateway.webchat's visitor limit and answer."""
+    visit = parse_visit(request)
+    request.memo["visit"] = visit
+    return visit.result
 
 
 def parse_visit(request: WebhookRequest) -> Visit:

@@ -64,7 +64,7 @@ POSTGRES_SQL = [
     "CREATE EXTENSION IF NOT EXISTS unaccent",
     "CREATE INDEX idx_contact_search_trgm ON contact USING gin (search_text gin_trgm_ops)",
     "CREATE INDEX idx_contact_phone_num ON contact (workspace_id, length(phone), phone)",
-    # The SQL twin of store.text.fold for filters (SQLite gets a Python function per connection).
+    # The SQL twin of store.fold.fold for filters (SQLite gets a Python function per connection).
     "CREATE OR REPLACE FUNCTION cg_fold(text) RETURNS text AS"
     " $$ SELECT lower(public.unaccent('public.unaccent'::regdictionary, $1)) $$"
     " LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT",

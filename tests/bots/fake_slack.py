@@ -5,16 +5,14 @@ to answer an error next."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from dataclasses import dataclass, field
-from types import TracebackType
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from tests.fake_server import FakeServer, Recorded
 
 BOT_TOKEN = "xoxb-1111-2222-fakebottoken"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -55,36 +53,30 @@ class Upload:
     initial_comment: str | None
 
 
-@dataclass
-class FakeSlack:
+class FakeSlack(FakeServer[Call]):
     """The fake server; `url` once started, `api_url` is the Web API base for the settings."""
 
-    calls: list[Call] = field(default_factory=list)
-    shared: dict[str, SharedFile] = field(default_factory=dict)
-    uploads: list[Upload] = field(default_factory=list)
-    errors: dict[str, list[str]] = field(default_factory=dict)
-    url: str = ""
-    _pending: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _server: TestServer | None = None
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    client_max_size = 64 * 1024 * 1024
 
-    async def __aenter__(self) -> FakeSlack:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/api/{method}", self._api)
-        app.router.add_post("/upload/{file_id}", self._upload)
-        app.router.add_get("/files-pri/{team_file}/{name}", self._download)
-        app.router.add_post("/hooks/{hook}", self._hook)
-        self._server = TestServer(app, host="127.0.0.1")
-        await self._server.start_server()
-        self.url = str(self._server.make_url("")).rstrip("/")
-        return self
+    def __init__(self) -> None:
+        super().__init__()
+        self.shared: dict[str, SharedFile] = {}
+        self.uploads: list[Upload] = []
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._ids = itertools.count(1)
 
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._server is not None:
-            await self._server.close()
+    def routes(self, router: web.UrlDispatcher) -> None:
+        """The Web API, upload URLs, private downloads and response_url hooks."""
+        router.add_route("*", "/api/{method}", self._api)
+        router.add_post("/upload/{file_id}", self._upload)
+        router.add_get("/files-pri/{team_file}/{name}", self._download)
+        router.add_post("/hooks/{hook}", self._hook)
+
+    def call_of(self, request: Recorded) -> Call:
+        """Query, form and JSON fields merged, the raw bytes under "_raw"."""
+        fields = request.body if isinstance(request.body, dict) else {}
+        body = {**request.query, **fields, "_raw": request.raw}
+        return Call(request.route, request.path, request.headers, body)
 
     @property
     def api_url(self) -> str:
@@ -102,8 +94,12 @@ class FakeSlack:
         return shared
 
     def fail(self, method: str, error: str) -> None:
-        """Answer the next call of `method` with {"ok": false, "error": error}."""
-        self.errors.setdefault(method, []).append(error)
+        """Answer the next call of `method` with {"ok": false, "error": error} (a response_url
+        with a 404 saying `error`)."""
+        if method == "response_url":
+            self.script(method, web.Response(status=404, text=error))
+        else:
+            self.script(method, web.json_response({"ok": False, "error": error}))
 
     def of(self, method: str) -> list[Call]:
         """The calls of one method, in order."""
@@ -111,34 +107,19 @@ class FakeSlack:
 
     async def wait_for(self, method: str, count: int = 1) -> list[Call]:
         """Wait until `method` was called `count` times; its calls (bound it with a timeout)."""
-        async with self._changed:
-            await self._changed.wait_for(lambda: len(self.of(method)) >= count)
+        await self.wait_until(lambda: len(self.of(method)) >= count)
         return self.of(method)
-
-    async def _record(self, method: str, request: web.Request) -> Call:
-        raw = await request.read()
-        body: dict[str, Any] = dict(request.query)
-        if request.content_type == "application/json" and raw:
-            body.update(orjson.loads(raw))
-        elif request.content_type == "application/x-www-form-urlencoded":
-            body.update(parse_qsl(raw.decode(), keep_blank_values=True))
-        body["_raw"] = raw
-        call = Call(method, request.path, dict(request.headers), body)
-        async with self._changed:
-            self.calls.append(call)
-            self._changed.notify_all()
-        return call
 
     def _authorized(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {BOT_TOKEN}"
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        call = await self._record(method, request)
+        call = await self.record(method, request)
         if not self._authorized(request):
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        if queue := self.errors.get(method):
-            return web.json_response({"ok": False, "error": queue.pop(0)})
+        if scripted := await self.scripted(method):
+            return scripted
         answer = getattr(self, "_" + method.replace(".", "_"), None)
         if answer is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
@@ -208,7 +189,7 @@ class FakeSlack:
         return {"files": done}
 
     async def _upload(self, request: web.Request) -> web.Response:
-        call = await self._record("upload", request)
+        call = await self.record("upload", request)
         pending = self._pending.get(request.match_info["file_id"])
         if pending is None:
             return web.Response(status=404, text="unknown upload")
@@ -216,7 +197,7 @@ class FakeSlack:
         return web.Response(text=f"OK - {len(call.body['_raw'])}")
 
     async def _download(self, request: web.Request) -> web.Response:
-        await self._record("download", request)
+        await self.record("download", request)
         team_file = request.match_info["team_file"]
         shared = self.shared.get(team_file.split("-", 1)[1])
         if not self._authorized(request) or shared is None:
@@ -225,7 +206,7 @@ class FakeSlack:
         return web.Response(body=shared.content, content_type=shared.mimetype)
 
     async def _hook(self, request: web.Request) -> web.Response:
-        await self._record("response_url", request)
-        if queue := self.errors.get("response_url"):
-            return web.Response(status=404, text=queue.pop(0))
+        await self.record("response_url", request)
+        if scripted := await self.scripted("response_url"):
+            return scripted
         return web.Response(text="ok")

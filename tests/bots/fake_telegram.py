@@ -9,12 +9,12 @@ import html
 import itertools
 import re
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 import orjson
-from aiohttp import BodyPartReader, web
-from aiohttp.test_utils import TestServer
+from aiohttp import web
+
+from tests.fake_server import FakeServer, Recorded
 
 TOKEN = "7000000001:AAF-admin-bot-test-token-0123456789"
 BOT_ID = 7000000001
@@ -38,37 +38,33 @@ class Call:
                 for b in row]  # fmt: skip
 
 
-@dataclass
-class FakeTelegram:
+class FakeTelegram(FakeServer[Call]):
     """The fake server; `url` once started."""
 
-    calls: list[Call] = field(default_factory=list)
-    files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content
-    failures: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
-    url: str = ""
-    _server: TestServer | None = None
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(500))
+    client_max_size = 60 * 1024 * 1024
 
-    async def __aenter__(self) -> FakeTelegram:
-        app = web.Application(client_max_size=60 * 1024 * 1024)
-        app.router.add_post("/bot{token}/{method}", self._method)
-        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
-        self._server = TestServer(app, host="127.0.0.1")
-        await self._server.start_server()
-        self.url = str(self._server.make_url("")).rstrip("/")
-        return self
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: dict[str, bytes] = {}  # file_id -> content
+        self._ids = itertools.count(500)
 
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._server is not None:
-            await self._server.close()
+    def routes(self, router: web.UrlDispatcher) -> None:
+        """Bot API methods and file downloads."""
+        router.add_post("/bot{token}/{method}", self._method)
+        router.add_get("/file/bot{token}/{path:.+}", self._file)
+
+    def call_of(self, request: Recorded) -> Call:
+        """The method's parameters (reply_markup decoded) and uploaded files."""
+        params = dict(request.body)
+        if isinstance(params.get("reply_markup"), str):
+            params["reply_markup"] = orjson.loads(params["reply_markup"])
+        return Call(request.route, params, request.files)
 
     def fail(
         self, method: str, status: int = 500, description: str = "Internal Server Error"
     ) -> None:
         """Answer the next call of `method` with this error."""
-        self.failures.setdefault(method, []).append((status, description))
+        self.script(method, _error(status, description))
 
     def of(self, method: str) -> list[Call]:
         """The recorded calls of one method."""
@@ -83,11 +79,9 @@ class FakeTelegram:
         if request.match_info["token"] != TOKEN:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
-        call = await _read(method, request)
-        self.calls.append(call)
-        if self.failures.get(method):
-            status, description = self.failures[method].pop(0)
-            return _error(status, description)
+        call = await self.record(method, request)
+        if scripted := await self.scripted(method):
+            return scripted
         call.result = self._result(call)
         return web.json_response({"ok": True, "result": call.result})
 
@@ -127,28 +121,6 @@ class FakeTelegram:
         if file_id not in self.files:
             return web.Response(status=404)
         return web.Response(body=self.files[file_id])
-
-
-async def _read(method: str, request: web.Request) -> Call:
-    params: dict[str, Any] = {}
-    files: dict[str, tuple[str, bytes]] = {}
-    if request.content_type.startswith("multipart/"):
-        reader = await request.multipart()
-        async for part in reader:
-            assert isinstance(part, BodyPartReader)
-            data = await part.read()
-            name = part.name or ""
-            if part.filename:
-                files[name] = (part.filename, bytes(data))
-            else:
-                params[name] = bytes(data).decode()
-    elif request.content_type == "application/json":
-        params = await request.json() if request.can_read_body else {}
-    else:
-        params = dict(await request.post())
-    if isinstance(params.get("reply_markup"), str):
-        params["reply_markup"] = orjson.loads(params["reply_markup"])
-    return Call(method, params, files)
 
 
 def parsed(text: str) -> str:

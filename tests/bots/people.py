@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from store import contacts, db
 from store.access import Actor
-from store.ingest import write_batch
+from store.inbound import write_batch
 from store.setup import get_workspace
 from store.types import Inbound, Item
 from tests import helpers as h
@@ -63,7 +63,7 @@ async def many(count: int, name_width: int = 20, prefix: str = "Zed") -> None:
     import tempfile
     from pathlib import Path
 
-    from store import importer
+    from store.files import importer
 
     lines = ["name,country"]
     lines += [f"{f'{prefix} {i:03d} '.ljust(name_width, 'x')},EC" for i in range(count)]

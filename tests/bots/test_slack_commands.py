@@ -14,7 +14,7 @@ import pytest
 from bots import buttons, core, notify
 from bots.slack import split_command
 from store import contacts, db, events, tags
-from store.access import ROLE_RANK
+from store.access import allows
 from tests import helpers as h
 from tests.bots import slack_support
 from tests.bots.fake_slack import TEAM
@@ -148,7 +148,7 @@ REFUSALS = [
     (c.name, who, c.role)
     for c in core.listed()
     for who, role in ((AGENT, "agent"), (ADMIN, "admin"))
-    if ROLE_RANK[c.role] > ROLE_RANK[role]
+    if not allows(role, c.role)
 ]
 
 

@@ -1,4 +1,5 @@
-"""Messenger and Instagram: verify(), handshake() and parse() against Meta messaging webhooks."""
+"""Messenger and Instagram: parse() against Meta messaging webhooks (verify() and handshake(),
+the same for every Meta kind: tests/gateway/test_channel_meta_hub.py)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,10 @@ from gateway.channels.base import (
     Inbound,
     ParseResult,
     PayloadError,
-    SignatureError,
     WebhookRequest,
 )
-from tests.signing import FIXTURES, load_fixture, meta_signature
+from tests.signing import FIXTURES, load_fixture
 
-SECRETS = {"app_secret": "4c3b2a19f8e7d6c5b4a3928170f6e5d4", "verify_token": "fb-verify-7"}
 URL = "https://gw.example.com/hooks/messenger/5"
 PAGE = "104938205527419"
 PSID = "6732519843385021"
@@ -65,10 +64,6 @@ def post(body: bytes, headers: dict[str, str] | None = None) -> WebhookRequest:
     return WebhookRequest("POST", URL, headers or {}, {}, body)
 
 
-def get(**query: str) -> WebhookRequest:
-    return WebhookRequest("GET", URL, {}, query, b"")
-
-
 def messenger(name: str) -> ParseResult:
     return meta.parse("messenger", post(load_fixture("messenger", f"{name}.json")))
 
@@ -93,7 +88,7 @@ def from_igsid(**fields: Any) -> Inbound:
     return Inbound(external_id=IGSID, **fields)
 
 
-# --- module contract, verify and handshake ----------------------------------------------------
+# --- module contract ----------------------------------------------------------------------------
 
 
 def test_module_contract() -> None:
@@ -101,102 +96,6 @@ def test_module_contract() -> None:
     assert meta.SECRETS == ("app_secret", "verify_token")
     assert meta.MAX_BODY == 1024 * 1024
     assert (meta.ACK.status, meta.ACK.body) == (200, b"EVENT_RECEIVED")
-
-
-def signed(body: bytes, secret: str = SECRETS["app_secret"]) -> dict[str, str]:
-    return {"X-Hub-Signature-256": meta_signature(secret, body)}
-
-
-@pytest.mark.parametrize(("channel", "name"), [("messenger", "text"), ("instagram", "text")])
-def test_verify_accepts_meta_signature(channel: str, name: str) -> None:
-    body = load_fixture(channel, name)
-    meta.verify(SECRETS, post(body, signed(body)))
-
-
-def test_verify_refuses_a_request_without_signature() -> None:
-    with pytest.raises(SignatureError, match="missing X-Hub-Signature-256"):
-        meta.verify(SECRETS, post(b"{}"))
-
-
-def test_verify_refuses_a_wrong_signature() -> None:
-    headers = {"X-Hub-Signature-256": "sha256=" + "0" * 64}
-    with pytest.raises(SignatureError, match="wrong X-Hub-Signature-256"):
-        meta.verify(SECRETS, post(b"{}", headers))
-
-
-def test_verify_refuses_a_body_signed_with_another_app_secret() -> None:
-    body = load_fixture("messenger", "text")
-    with pytest.raises(SignatureError, match="wrong"):
-        meta.verify(SECRETS, post(body, signed(body, "another-app-secret")))
-
-
-def test_verify_refuses_a_tampered_body() -> None:
-    body = load_fixture("messenger", "text")
-    tampered = body.replace(b"#1001", b"#6666")
-    assert tampered != body
-    with pytest.raises(SignatureError, match="wrong"):
-        meta.verify(SECRETS, post(tampered, signed(body)))
-
-
-@pytest.mark.parametrize(
-    "header",
-    ["0123abcd", "sha1=0123abcd", "sha256=", "SHA256:abc", "", "sha256 = abc"],
-)
-def test_verify_refuses_a_malformed_header(header: str) -> None:
-    with pytest.raises(SignatureError, match="malformed X-Hub-Signature-256"):
-        meta.verify(SECRETS, post(b"{}", {"X-Hub-Signature-256": header}))
-
-
-def test_verify_refuses_the_bare_hex_digest() -> None:
-    body = b"{}"
-    bare = meta_signature(SECRETS["app_secret"], body).removeprefix("sha256=")
-    with pytest.raises(SignatureError, match="malformed"):
-        meta.verify(SECRETS, post(body, {"X-Hub-Signature-256": bare}))
-
-
-def test_verify_refuses_every_request_when_no_app_secret_is_configured() -> None:
-    body = b"{}"
-    with pytest.raises(SignatureError, match="no app_secret configured"):
-        meta.verify({"verify_token": "x"}, post(body, signed(body)))
-
-
-def test_handshake_echoes_the_challenge() -> None:
-    request = get(
-        **{"hub.mode": "subscribe", "hub.verify_token": "fb-verify-7", "hub.challenge": "CHAL42"}
-    )
-    assert meta.handshake(SECRETS, request) == "CHAL42"
-
-
-def test_handshake_refuses_a_wrong_verify_token() -> None:
-    request = get(**{"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"})
-    with pytest.raises(SignatureError, match=r"wrong hub.verify_token"):
-        meta.handshake(SECRETS, request)
-
-
-def test_handshake_refuses_a_missing_verify_token() -> None:
-    request = get(**{"hub.mode": "subscribe", "hub.challenge": "1"})
-    with pytest.raises(SignatureError, match=r"wrong hub.verify_token"):
-        meta.handshake(SECRETS, request)
-
-
-def test_handshake_refuses_another_mode() -> None:
-    request = get(
-        **{"hub.mode": "unsubscribe", "hub.verify_token": "fb-verify-7", "hub.challenge": "1"}
-    )
-    with pytest.raises(SignatureError, match=r"hub.mode must be subscribe"):
-        meta.handshake(SECRETS, request)
-
-
-def test_handshake_needs_a_challenge() -> None:
-    request = get(**{"hub.mode": "subscribe", "hub.verify_token": "fb-verify-7"})
-    with pytest.raises(PayloadError, match=r"missing hub.challenge"):
-        meta.handshake(SECRETS, request)
-
-
-def test_handshake_refuses_when_no_verify_token_is_configured() -> None:
-    request = get(**{"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "1"})
-    with pytest.raises(SignatureError, match="no verify_token configured"):
-        meta.handshake({"app_secret": "x"}, request)
 
 
 # --- Messenger: one test per fixture ----------------------------------------------------------

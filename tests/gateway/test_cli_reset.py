@@ -11,11 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from gateway.cli import main
-from store import db, reset_policy
+from store import db
 from store.channels import channel_by_key
 from store.db import raw_transaction
-from store.ingest import write_batch
+from store.inbound import write_batch
 from store.periods import period_of
+from store.reset import policy as reset_policy
 from store.types import Inbound, Item
 
 

@@ -32,7 +32,7 @@ async def test_known_senders_are_served_when_cap_is_lowered(client: TestClient) 
     await h.workspace(cap=2)
     tg = await h.channel("telegram")
     await _send_users(client, tg.key, range(1, 3))
-    await plan.set_cap("acme", 1, actor="test", surface="test")
+    await plan.set_cap(await h.owner(), 1)
     assert await _send_users(client, tg.key, range(1, 3)) == [200, 200]
     assert await h.scalar("SELECT count(*) AS n FROM message") == 4
     await _send_users(client, tg.key, range(3, 4))
@@ -46,7 +46,7 @@ async def test_raising_the_cap_admits_held_senders_oldest_first(client: TestClie
     await _send_users(client, tg.key, range(1, 2))
     for user in (7, 8, 7, 9):  # user 7 twice: both messages wait and are admitted together
         await h.send_telegram(client, tg.key, h.telegram_update(user))
-    result = await plan.set_cap("acme", 3, actor="test", surface="test")
+    result = await plan.set_cap(await h.owner(), 3)
     assert (result.admitted_now, result.used, result.held_messages) == (2, 3, 1)
     admitted = await h.rows(
         "SELECT i.external_id AS who, count(m.id) AS n FROM identity i"

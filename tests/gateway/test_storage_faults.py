@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestClient
 
 from gateway.app import create_app
 from gateway.settings import load_settings
-from store import writer
+from store.inbound import writer
 from store.types import ChannelInfo
 from tests import helpers as h
 from tests.conftest import OFFLINE, PG_ADMIN

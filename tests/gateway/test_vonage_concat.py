@@ -23,8 +23,7 @@ from gateway.provision import known_kinds
 from gateway.scheduler import tick
 from store import db, plan
 from store.channels import upsert_channel
-from store.concat_expiry import close_expired
-from store.ingest import write_batch
+from store.inbound import close_expired, write_batch
 from store.types import ChannelInfo, Item
 from tests import helpers as h
 from tests.gateway.test_channel_vonage import vonage_sig
@@ -296,7 +295,7 @@ async def test_at_the_cap_the_whole_message_is_held_then_admitted(client: TestCl
     await send_parts(client, 3, 1)
     assert await h.scalar("SELECT count(*) AS n FROM held_message") == 1
     assert len(await messages()) == 1
-    usage = await plan.set_cap("acme", 2, actor="test", surface="test")
+    usage = await plan.set_cap(await h.owner(), 2)
     assert (usage.admitted_now, usage.used, usage.held_messages) == (1, 2, 0)
     whole = (await messages())[1]
     assert whole == {**WHOLE, "meta": {**WHOLE["meta"], "held_since": whole["meta"]["held_since"]}}

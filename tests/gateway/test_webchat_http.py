@@ -3,7 +3,7 @@ rate limits (429 + Retry-After), and a channel declared in the settings."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import orjson
@@ -12,6 +12,8 @@ from aiohttp.test_utils import TestClient
 
 from gateway import keys
 from gateway.app import create_app
+from gateway.channels import webchat as webchat_channel
+from gateway.channels.base import WebhookRequest
 from gateway.ratelimit import TokenBuckets
 from gateway.settings import Settings, load_settings
 from gateway.webchat import WebchatLimits
@@ -21,6 +23,7 @@ from tests.gateway.test_webhooks_common import counts, inbound_metrics
 from tests.gateway.test_webhooks_webchat import KEY, NOTHING, ORIGIN, SECRETS, acme, message
 
 PREFLIGHT = {"Origin": ORIGIN, "Access-Control-Request-Method": "POST"}
+JSON_FROM_PAGE = {"Content-Type": "application/json", "Origin": ORIGIN}
 
 
 class Clock:
@@ -209,6 +212,37 @@ async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_bucket(
 
     assert [await from_ip(n, f"10.1.0.{n}") for n in range(6)] == [200] * 6
     assert [await from_ip(n, "10.9.9.9") for n in range(10, 15)] == [200] * 4 + [429]
+
+
+# --- the one webhook pipeline -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("public_url", [None, "https://gw.example.com"], ids=["direct", "proxied"])
+async def test_web_chat_sees_the_public_url_as_every_channel_does(
+    aiohttp_client: Any, db_url: str, monkeypatch: pytest.MonkeyPatch, public_url: str | None
+) -> None:
+    """Web chat signs nothing over the URL (only the visitor's identifier), so this checks the
+    URL its verify() is given: the one every channel gets, CONTACTGATE_PUBLIC_URL behind a proxy
+    (Twilio's signature test: tests/gateway/test_webhooks_twilio.py)."""
+    seen: list[str] = []
+    checked = webchat_channel.verify
+
+    def verify(secrets: Mapping[str, str], request: WebhookRequest) -> None:
+        seen.append(request.url)
+        checked(secrets, request)
+
+    monkeypatch.setattr(webchat_channel, "verify", verify)
+    settings = load_settings(
+        database_url=db_url, public_url=public_url, channel_cache_seconds=0, log_level="WARNING"
+    )
+    client: TestClient = await aiohttp_client(create_app(settings))
+    await acme()
+    path = f"/webhooks/{KEY}?v=2"
+    resp = await client.post(
+        path, data=orjson.dumps(message("visitor-aaaaaaaaaaaa", "1")), headers=JSON_FROM_PAGE
+    )
+    internal = str(client.make_url(path))
+    assert (resp.status, seen) == (200, [f"{public_url}{path}" if public_url else internal])
 
 
 # --- configuration ----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
+from gateway.channels import CHANNELS
 from store import plan
 from store.models import Channel, Contact, Workspace
 from store.types import ChannelInfo
@@ -305,6 +306,15 @@ async def test_nul_byte_in_text_is_acknowledged_and_stored_without_it(
     ch = await acme(kind)
     assert await answer(await deliver(client, ch, text_body(kind, "before\x00after"))) == ACK[kind]
     assert [m["text"] for m in await messages()] == ["beforeafter"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_body_over_the_channel_limit_is_a_413(client: TestClient, kind: str) -> None:
+    ch = await acme(kind)
+    limit = CHANNELS[kind].MAX_BODY  # 1 MiB; WhatsApp's batches 4 MiB
+    resp = await deliver(client, ch, text_body(kind, "x" * limit))
+    assert await answer(resp) == (413, {"error": "too_large", "detail": f"body over {limit} bytes"})
+    assert await counts() == NOTHING
 
 
 async def test_nul_bytes_in_names_and_meta_are_stripped_too(client: TestClient) -> None:

@@ -21,7 +21,7 @@ from gateway.channels import email, email_mime
 from gateway.provision import known_kinds
 from store import db
 from store.channels import upsert_channel
-from store.ingest import write_batch
+from store.inbound import write_batch
 from store.types import Item
 from tests import helpers as h
 from tests import hostile_mail as mail
@@ -189,7 +189,7 @@ async def test_a_storage_failure_leaves_the_token_for_mailguns_retry(
             raise RuntimeError("disk I/O error")
         return await write_batch(tx, items)  # type: ignore[return-value]
 
-    monkeypatch.setattr("store.writer.write_batch", fails_once)
+    monkeypatch.setattr("store.inbound.writer.write_batch", fails_once)
     form = _mailgun({"body-mime": load_fixture("email", "raw__plain").decode()})
     first = await client.post(f"/webhooks/{KEY}", data=form, headers=FORM)
     retry = await client.post(f"/webhooks/{KEY}", data=form, headers=FORM)

@@ -91,7 +91,7 @@ async def test_signed_delivery_is_stored_once(client: TestClient, kind: str) -> 
     assert await h.scalar("SELECT used FROM plan_period") == 1
 
 
-@pytest.mark.parametrize("kind", sorted(SECRETS))
+@pytest.mark.parametrize("kind", ["bird_sms", "vonage_sms"])  # Meta's: test_webhooks_meta_hub.py
 async def test_forged_delivery_is_refused_and_nothing_is_stored(
     client: TestClient, kind: str
 ) -> None:

@@ -358,17 +358,6 @@ async def test_malformed_updates_are_400s_naming_the_problem_and_store_nothing(
     assert await counts() == NOTHING
 
 
-async def test_body_over_one_mebibyte_is_a_413(client: TestClient) -> None:
-    tg = await acme("telegram")
-    body = h.telegram_update(5, text="x" * telegram.MAX_BODY)
-    resp = await h.send_telegram(client, tg.key, body)
-    assert await answer(resp) == (
-        413,
-        {"error": "too_large", "detail": "body over 1048576 bytes"},
-    )
-    assert await counts() == NOTHING
-
-
 async def test_chunked_body_over_one_mebibyte_is_a_413(client: TestClient) -> None:
     tg = await acme("telegram")
 

@@ -294,14 +294,6 @@ async def test_malformed_forms_are_400s_naming_the_field_and_store_nothing(
     assert await counts() == NOTHING
 
 
-async def test_form_over_one_mebibyte_is_a_413(client: TestClient) -> None:
-    sms = await acme("twilio_sms")
-    params = _form(Body="x" * twilio.MAX_BODY)
-    resp = await h.send_twilio(client, sms.key, params)
-    assert await answer(resp) == (413, {"error": "too_large", "detail": "body over 1048576 bytes"})
-    assert await counts() == NOTHING
-
-
 async def test_form_with_an_encoded_body_is_stored_decoded(client: TestClient) -> None:
     sms = await acme("twilio_sms")
     body = "a&b=c+d%e 😀"

@@ -391,7 +391,7 @@ async def test_at_the_cap_a_new_visitor_is_held_and_admitted_on_upgrade(
     usage = await plan.usage("acme")
     assert (usage.used, usage.held_messages) == (1, 1)
     assert (await send(client, load_fixture("webchat", "message__text"))).status == 200
-    result = await plan.set_cap("acme", 2, actor="test", surface="test")
+    result = await plan.set_cap(await h.owner(), 2)
     assert (result.admitted_now, result.used, result.held_messages) == (1, 2, 0)
     details = await people()  # the held identity kept its vouched details and joins José
     assert [c["name"] for c in details["contacts"]] == ["José (CRM)", None]

@@ -1,5 +1,6 @@
-"""WhatsApp Cloud API webhooks through real HTTP: every captured notification, Meta's signature
-and GET handshake, batches, bad bodies, and business-scoped user ids (BSUID)."""
+"""WhatsApp Cloud API webhooks through real HTTP: every captured notification, batches, bad
+bodies, and business-scoped user ids (BSUID). Meta's signature and GET handshake, the same for
+every Meta kind: tests/gateway/test_webhooks_meta_hub.py."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from tests.gateway.test_webhooks_common import (
 )
 from tests.gateway.test_webhooks_common import deliver_fixture as post
 from tests.gateway.test_webhooks_common import inbound_metrics as metrics
-from tests.signing import FIXTURES, load_fixture, meta_signature
+from tests.signing import FIXTURES, load_fixture
 
 SHEENA = "15551234567"
 OMAR = "15557654321"
@@ -46,7 +47,6 @@ SHEENA_CONTACT = {
     "email": None,
     "source": "inbound",
 }
-SIGNATURE = "X-Hub-Signature-256"
 
 
 def wamid(n: int) -> str:
@@ -249,11 +249,6 @@ OWN_TESTS = [
 ]
 
 
-def signed(body: bytes, secret: str = h.WA_SECRET) -> dict[str, str]:
-    """Headers of a request Meta signed with `secret`."""
-    return {SIGNATURE: meta_signature(secret, body), "Content-Type": "application/json"}
-
-
 def batch_of(*texts: tuple[str, str, str]) -> bytes:
     """A notification with one text message per (sender, wamid, text)."""
     people = {
@@ -451,83 +446,6 @@ async def test_phone_identity_learns_the_bsuid_so_bsuid_only_messages_join_it(
     assert (await plan.usage("acme")).used == 1
 
 
-# --- signature and handshake ------------------------------------------------------------------
-
-TEXT = load_fixture("whatsapp", "text")
-GOOD_DIGEST = meta_signature(h.WA_SECRET, TEXT).removeprefix("sha256=")
-MALFORMED_SIGNATURE = "malformed X-Hub-Signature-256: expected sha256=<hex digest>"
-SIGNATURE_CASES = {
-    "missing": (TEXT, {}, "missing X-Hub-Signature-256"),
-    "wrong-value": (TEXT, {SIGNATURE: "sha256=" + "0" * 64}, "wrong X-Hub-Signature-256"),
-    "another-secret": (TEXT, signed(TEXT, "another-app-secret"), "wrong X-Hub-Signature-256"),
-    "tampered-body": (
-        TEXT.replace(b"#1001", b"#1009"),
-        signed(TEXT),
-        "wrong X-Hub-Signature-256",
-    ),
-    "no-prefix": (TEXT, {SIGNATURE: GOOD_DIGEST}, MALFORMED_SIGNATURE),
-    "sha1-prefix": (TEXT, {SIGNATURE: "sha1=" + GOOD_DIGEST}, MALFORMED_SIGNATURE),
-    "empty-digest": (TEXT, {SIGNATURE: "sha256="}, MALFORMED_SIGNATURE),
-}
-
-
-async def test_unsigned_or_badly_signed_notifications_are_401s_and_store_nothing(
-    client: TestClient,
-) -> None:
-    wa = await acme("whatsapp")
-    url = f"/webhooks/{wa.key}"
-    answers = {
-        case: await answer(await client.post(url, data=body, headers=headers))
-        for case, (body, headers, _) in SIGNATURE_CASES.items()
-    }
-    assert answers == {
-        case: (401, {"error": "rejected", "detail": detail})
-        for case, (_, _, detail) in SIGNATURE_CASES.items()
-    }
-    assert await counts() == NOTHING
-
-
-async def test_handshake_with_the_verify_token_echoes_the_challenge(client: TestClient) -> None:
-    wa = await acme("whatsapp")
-    query = {"hub.mode": "subscribe", "hub.verify_token": h.WA_VERIFY, "hub.challenge": "11582"}
-    resp = await client.get(f"/webhooks/{wa.key}", params=query)
-    assert (resp.status, resp.content_type, await resp.text()) == (200, "text/plain", "11582")
-
-
-HANDSHAKE_CASES = {
-    "wrong-token": (
-        {"hub.mode": "subscribe", "hub.verify_token": "guess"},
-        "wrong hub.verify_token",
-    ),
-    "no-token": ({"hub.mode": "subscribe"}, "wrong hub.verify_token"),
-    "wrong-mode": (
-        {"hub.mode": "unsubscribe", "hub.verify_token": h.WA_VERIFY},
-        "hub.mode must be subscribe",
-    ),
-    "no-mode": ({"hub.verify_token": h.WA_VERIFY}, "hub.mode must be subscribe"),
-}
-
-
-async def test_handshakes_without_the_verify_token_are_403s(client: TestClient) -> None:
-    wa = await acme("whatsapp")
-    url = f"/webhooks/{wa.key}"
-    answers = {
-        case: await answer(await client.get(url, params=query | {"hub.challenge": "11582"}))
-        for case, (query, _) in HANDSHAKE_CASES.items()
-    }
-    assert answers == {
-        case: (403, {"error": "forbidden", "detail": detail})
-        for case, (_, detail) in HANDSHAKE_CASES.items()
-    }
-
-
-async def test_handshake_with_the_right_token_but_no_challenge_is_a_400(client: TestClient) -> None:
-    wa = await acme("whatsapp")
-    query = {"hub.mode": "subscribe", "hub.verify_token": h.WA_VERIFY}
-    response = await client.get(f"/webhooks/{wa.key}", params=query)
-    assert await answer(response) == (400, {"error": "rejected", "detail": "missing hub.challenge"})
-
-
 # --- bad bodies -------------------------------------------------------------------------------
 
 AT = "entry[0].changes[0].value.messages[0]"
@@ -618,11 +536,3 @@ async def test_three_megabyte_batch_is_stored(client: TestClient) -> None:
     assert await answer(await h.send_whatsapp(client, wa.key, body)) == OK
     found = [(m["sender"], m["provider_message_id"], m["text"]) for m in await messages()]
     assert found == texts
-
-
-async def test_body_over_four_mebibytes_is_a_413(client: TestClient) -> None:
-    wa = await acme("whatsapp")
-    body = batch_of((SHEENA, wamid(999), "x" * whatsapp.MAX_BODY))
-    resp = await h.send_whatsapp(client, wa.key, body)
-    assert await answer(resp) == (413, {"error": "too_large", "detail": "body over 4194304 bytes"})
-    assert await counts() == NOTHING

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from store import contacts, notes, tags
+from store import contacts, notes, refs, tags
 from store.access import Actor
 from store.db import ClientTx
 from store.errors import Conflict, Forbidden, Invalid, NotFound
@@ -100,11 +100,11 @@ async def test_find_by_typed_reference(orm: str) -> None:
         "phone:0991112222",
         "identifier:b-1",
     ):
-        assert (await contacts.find(actor, ref, region="EC")).id == made.id, ref
+        assert (await refs.contact(actor, refs.parse(ref), "EC")).id == made.id, ref
     with pytest.raises(NotFound, match=r"no contact with email 'nobody@x\.org'"):
-        await contacts.find(actor, "email:nobody@x.org")
+        await refs.contact(actor, refs.parse("email:nobody@x.org"))
     with pytest.raises(Invalid, match="cannot read contact reference"):
-        await contacts.find(actor, "shoe:42")
+        await refs.contact(actor, refs.parse("shoe:42"))
     with pytest.raises(NotFound):
         await contacts.get(actor, 999999)
 

@@ -11,11 +11,12 @@ from typing import Any
 import pypdfium2
 import pytest
 
-from store import export, pdf, views
+from store import views
 from store.access import Actor
 from store.contacts import insert, upsert
 from store.db import ClientTx, raw_transaction
 from store.errors import Forbidden, Invalid
+from store.files import export, pdf
 from store.serial import load_json
 from store.setup import get_workspace
 from store.tags import add as add_tags

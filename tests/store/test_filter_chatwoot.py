@@ -1,4 +1,4 @@
-"""Chatwoot's flat filter payload (store.filter_chatwoot): the tree it gives, and its errors."""
+"""Chatwoot's flat filter payload (store.filters.chatwoot): the tree it gives, and its errors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The text form of filters (store.filter_text): the tree each input gives, and every error."""
+"""The text form of filters (store.filters.text): the tree each input gives, and every error."""
 
 from __future__ import annotations
 

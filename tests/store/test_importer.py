@@ -16,12 +16,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from store import contacts, csvio, importer, merge, phones, tags, text
+from store import contacts, merge, phones, refs, tags, text
 from store.access import Actor
 from store.db import raw_transaction
 from store.errors import Forbidden, Invalid
-from store.import_conflicts import Written
-from store.importer import ImportResult, import_csv
+from store.files import csvio, importer
+from store.files.import_conflicts import Written
+from store.files.importer import ImportResult, import_csv
 from store.serial import load_json
 from store.setup import get_workspace
 from tests import helpers
@@ -172,7 +173,7 @@ async def test_spanish_headers_and_custom_columns_as_written(orm: str) -> None:
             "source": "import",
         }
     ]
-    found = await contacts.find(actor, "identifier:crm-7")
+    found = await refs.contact(actor, refs.parse("identifier:crm-7"))
     search = await helpers.scalar("SELECT search_text FROM contact WHERE id = ?", found.id)
     assert search == "\n".join(
         [

@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from store import db
-from store.ingest import write_batch
+from store.inbound import BatchWriter, WriteFailed, write_batch
 from store.types import ChannelInfo, Inbound, Item
-from store.writer import BatchWriter, WriteFailed
 from tests import helpers as h
 
 SENT = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -120,7 +119,7 @@ async def test_a_failing_request_does_not_sink_the_others_in_its_batch(
             raise RuntimeError("simulated database failure")
         return await real(tx, items)  # type: ignore[return-value]
 
-    monkeypatch.setattr("store.writer.write_batch", flaky)
+    monkeypatch.setattr("store.inbound.writer.write_batch", flaky)
     writer.start()
     try:
         import asyncio

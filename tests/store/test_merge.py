@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from store import contacts, merge, notes, tags
+from store import contacts, merge, notes, refs, tags
 from store.access import Actor
 from store.db import ClientTx, raw_transaction
 from store.errors import Conflict, Forbidden, Invalid, NotFound
-from store.ingest import write_batch
+from store.inbound import write_batch
 from store.merge import FieldDiff, MergeInfo, MergePreview
 from store.serial import load_json
 from store.setup import get_workspace
@@ -195,7 +195,7 @@ async def test_the_secondary_id_and_identifiers_keep_resolving_to_the_primary(or
         ("ana.m@example.com", "+593991234567", "crm-2")
     ]
     for ref in (f"#{s}", "email:ana.m@example.com", "identifier:crm-2", "phone:0991234567"):
-        assert (await contacts.find(actor, ref, "EC")).id == p, ref
+        assert (await refs.contact(actor, refs.parse(ref), "EC")).id == p, ref
     assert (await contacts.get(actor, s)).id == p
     # The moved identity, and a new identity vouching for the secondary's phone, find the primary.
     assert await ingest(tg, "200", "m3") == p
@@ -211,7 +211,7 @@ async def test_the_secondary_id_and_identifiers_keep_resolving_to_the_primary(or
         (s, None, "+593991234567", "crm-2"),
     ]
     assert await table(kept_sql) == kept
-    assert (await contacts.find(actor, "email:ana.m@example.com")).id == p
+    assert (await refs.contact(actor, refs.parse("email:ana.m@example.com"))).id == p
     # The secondary's own email is now the primary's: the unmerge says so and changes nothing.
     with pytest.raises(
         Conflict,
@@ -258,8 +258,8 @@ async def test_picks_choose_per_field_and_the_secondary_keeps_what_the_primary_l
     assert await table("SELECT email, phone, identifier FROM contact WHERE id = ?", s) == [
         ("ana@example.com", "+593991234567", None)
     ]
-    assert (await contacts.find(actor, "email:ana@example.com")).id == p
-    assert (await contacts.find(actor, "phone:+593991234567")).id == p
+    assert (await refs.contact(actor, refs.parse("email:ana@example.com"))).id == p
+    assert (await refs.contact(actor, refs.parse("phone:+593991234567"))).id == p
     primary, secondary = await merge.unmerge(actor, p)
     after = (await state(actor.workspace_id, p), await state(actor.workspace_id, s))
     assert after == before

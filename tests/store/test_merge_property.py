@@ -18,7 +18,8 @@ from store.access import Actor
 from store.contacts import Contact
 from store.db import raw_transaction
 from store.errors import Invalid
-from store.ingest import write_batch
+from store.inbound import write_batch
+from store.merge.operations import SIDES
 from store.setup import get_workspace
 from store.types import ChannelInfo, Inbound, Item
 from tests import helpers as h
@@ -80,7 +81,7 @@ KEY_CASE: dict[str, Any] = {
 }
 PICKS = st.dictionaries(
     st.sampled_from([*merge.FIELDS, *(f"custom.{k}" for k in CUSTOM_KEYS)]),
-    st.sampled_from(merge.SIDES),
+    st.sampled_from(SIDES),
     max_size=5,
 )
 

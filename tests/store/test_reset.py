@@ -13,13 +13,15 @@ from typing import Any
 
 import pytest
 
-from store import capacity, merge, notes, reset, reset_run, tags
+from store import merge, notes, reset, tags
 from store.access import Actor
 from store.db import ClientTx, raw_transaction
 from store.errors import Conflict, Forbidden, Invalid
-from store.ingest import write_batch
+from store.inbound import capacity, write_batch
 from store.periods import next_period, period_of
-from store.reset_export import CONTACTS, MANIFEST, MESSAGES
+from store.reset import lease
+from store.reset import run as reset_run
+from store.reset.export import CONTACTS, MANIFEST, MESSAGES
 from store.setup import get_workspace
 from store.types import Inbound, Item
 from tests import helpers as h
@@ -32,8 +34,8 @@ async def owner(slug: str = "acme") -> Actor:
     return Actor((await get_workspace(slug)).id, "token:boss", "api", "owner")
 
 
-def config(tmp_path: Path, **changes: Any) -> reset_run.ResetConfig:
-    base = reset_run.ResetConfig(export_dir=tmp_path / "exports", batch=3, pause_seconds=0)
+def config(tmp_path: Path, **changes: Any) -> lease.ResetConfig:
+    base = lease.ResetConfig(export_dir=tmp_path / "exports", batch=3, pause_seconds=0)
     return replace(base, **changes)
 
 
@@ -171,14 +173,14 @@ async def test_a_period_runs_once_and_a_live_run_is_not_taken(tmp_path: Path) ->
     cfg = config(tmp_path)
     claimed = await reset.claim_now(actor, cfg, "all")
     other = replace(cfg, owner="other-process")
-    with pytest.raises(reset_run.RunBusy, match="is running in"):
+    with pytest.raises(lease.RunBusy, match="is running in"):
         await reset.claim_now(actor, other, "all")
-    with pytest.raises(reset_run.RunBusy):  # the same process does not run it twice either
+    with pytest.raises(lease.RunBusy):  # the same process does not run it twice either
         await reset.claim_now(actor, cfg, "all")
     await reset_run.execute(claimed)
     done = await reset.get_run(actor, claimed.id)
     assert done.counts == {"contacts": 6, "identities": 6, "messages": 12, "notes": 2}
-    with pytest.raises(reset_run.RunDone, match="already ran"):
+    with pytest.raises(lease.RunDone, match="already ran"):
         await reset.run_now(actor, other, "all")
     assert await ids("SELECT id FROM contact") == []
     assert len(await reset.list_runs(actor)) == 1
@@ -238,7 +240,7 @@ async def test_an_interrupted_run_is_resumed_by_another_process_exactly(tmp_path
     assert stuck.state == "exported"
 
     second = config(tmp_path, owner="second", lease_seconds=30)
-    with pytest.raises(reset_run.RunBusy):  # the lease of "first" has not lapsed yet
+    with pytest.raises(lease.RunBusy):  # the lease of "first" has not lapsed yet
         await reset.run_now(actor, second)
     async with raw_transaction() as tx:  # ...now it has
         old = datetime.now(UTC) - timedelta(minutes=5)
@@ -259,7 +261,7 @@ async def test_a_stalled_owner_cannot_write_after_losing_its_lease(tmp_path: Pat
     run = await reset.claim_now(actor, config(tmp_path, owner="slow"), "all")
     async with raw_transaction() as tx:
         await tx.execute("UPDATE reset_run SET owner = 'someone-else'")
-    with pytest.raises(reset_run.LostLease):
+    with pytest.raises(lease.LostLease):
         await reset_run.execute(run)
     assert len(await ids("SELECT id FROM contact")) == 6  # nothing deleted by the stalled one
 
@@ -275,7 +277,7 @@ async def test_messages_arriving_during_the_run_are_exported_before_deleting(
     run = await reset.claim_now(actor, config(tmp_path), "all")
     original = reset_run._export
 
-    async def export_then_a_message_arrives(r: reset_run.Run) -> None:
+    async def export_then_a_message_arrives(r: lease.Run) -> None:
         await original(r)
         inbound = Inbound(
             external_id="q5", provider_message_id="late-1", type="text", sent_at=SENT, text="¿y?"
@@ -334,7 +336,7 @@ async def test_a_late_run_takes_back_the_next_periods_carry_over(tmp_path: Path)
 
 
 async def test_conflict_errors_are_conflicts() -> None:
-    assert issubclass(reset_run.RunBusy, Conflict) and issubclass(reset_run.RunDone, Conflict)
+    assert issubclass(lease.RunBusy, Conflict) and issubclass(lease.RunDone, Conflict)
 
 
 @pytest.mark.usefixtures("orm")
@@ -389,7 +391,7 @@ async def test_a_long_delete_keeps_the_sqlite_wal_small(
     if not orm.startswith("sqlite"):
         pytest.skip("SQLite's write-ahead log")
     from store import db as store_db
-    from store import reset_delete
+    from store.reset import delete as reset_delete
 
     actor = await owner()
     tg = await h.channel("telegram")

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from store import reset_policy as policy
-from store.reset_policy import Setting
+from store.reset import policy
+from store.reset.policy import Setting
 
 
 def at(text: str, tz: str = "UTC") -> datetime:

@@ -13,7 +13,7 @@ import time_machine
 from gateway.resets import ResetRunner
 from gateway.settings import load_settings
 from store import reset
-from store.reset_schedule import due, previous_period, warn_upcoming
+from store.reset.schedule import due, previous_period, warn_upcoming
 from tests import helpers as h
 from tests.store.test_reset import owner, person
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from store import db, sqlite_loop
+from store import db
+from store.inbound import BatchWriter, sqlite_loop
 from store.types import Inbound, Item
-from store.writer import BatchWriter
 from tests import helpers as h
 
 SENT = datetime(2026, 11, 2, tzinfo=UTC)

@@ -13,8 +13,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gateway.settings import Settings
-from store import reset_policy
 from store.periods import period_of
+from store.reset import policy as reset_policy
 from tests import helpers as h
 from tests.gateway.api.support import Api, error
 
