@@ -122,9 +122,9 @@ async def test_preflights_to_what_is_not_an_active_web_chat_are_refused(
     other_kind = await client.options(f"/webhooks/{telegram.key}", headers=PREFLIGHT)
     unknown = await client.options("/webhooks/no-such-key", headers=PREFLIGHT)
     await Channel.filter(key=KEY).update(active=False)
-    inactive = await client.options(f"/webhooks/{KEY}", headers=PREFLIGHT)
-    statuses = [r.status for r in (not_preflight, other_kind, unknown, inactive)]
-    assert statuses == [400, 405, 404, 404]
+    disabled = await client.options(f"/webhooks/{KEY}", headers=PREFLIGHT)
+    statuses = [r.status for r in (not_preflight, other_kind, unknown, disabled)]
+    assert statuses == [400, 405, 404, 410]
     assert (await other_kind.json())["detail"] == "telegram takes no CORS requests"
 
 
