@@ -126,8 +126,8 @@ async def _lookup(tx: RawTx, ws: int, kind: str, value: str, region: str) -> int
     if kind == "username":
         rows = await tx.fetch(
             "SELECT contact_id FROM identity WHERE workspace_id = ?"
-            " AND (lower(username) = ? OR external_id = ?) ORDER BY id LIMIT 1",
-            [ws, value.lower(), value],
+            " AND (lower(username) = ? OR external_id = ? OR scoped_id = ?) ORDER BY id LIMIT 1",
+            [ws, value.lower(), value, value],
         )
         return int(rows[0][0]) if rows else None
     if kind == "phone":

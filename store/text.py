@@ -43,14 +43,15 @@ def _custom_values(custom: Mapping[str, Any] | None) -> Iterable[str]:
 
 def search_text(
     fields: Mapping[str, Any],
-    identities: Iterable[tuple[str | None, str | None]] = (),
+    identities: Iterable[Sequence[str | None]] = (),
     *,
     variants: Sequence[str] | None = None,
 ) -> str:
     """The folded bag of everything a search should find a contact by.
 
     `fields` are contact columns (name, email, phone, identifier, company, city, country,
-    custom); `identities` are (username, external_id) pairs of its channel identities;
+    custom); `identities` are the handles of its channel identities (username, external id,
+    scoped id: store.text.IDENTITY_HANDLES);
     `variants` are phone_variants of the phone when the caller has them already
     (store.phones.parse_phone), saving a parse.
     """
@@ -61,8 +62,8 @@ def search_text(
             parts.append(str(value))
     parts.extend(phone_variants(fields.get("phone")) if variants is None else variants)
     parts.extend(_custom_values(fields.get("custom")))
-    for username, external_id in identities:
-        parts.extend(p for p in (username, external_id) if p)
+    for handles in identities:
+        parts.extend(p for p in handles if p)
     seen: dict[str, None] = {}
     for part in parts:
         seen.setdefault(fold(part.replace(SEPARATOR, " ")), None)
@@ -74,6 +75,8 @@ def appended(parts: Iterable[str | None]) -> str:
     return "".join(SEPARATOR + fold(p) for p in parts if p)
 
 
+# What of an identity a search finds its contact by (a WhatsApp BSUID is a scoped id).
+IDENTITY_HANDLES = "username, external_id, scoped_id"
 CONTACT_COLUMNS = ("name", "email", "phone", "identifier", "company", "city", "country", "custom")
 
 
@@ -86,13 +89,13 @@ async def refresh(tx: Any, contact_ids: Sequence[int]) -> None:
             f"SELECT id, {', '.join(CONTACT_COLUMNS)} FROM contact WHERE id IN ({marks})", chunk
         )
         idents = await tx.fetch(
-            f"SELECT contact_id, username, external_id FROM identity WHERE contact_id IN ({marks})"
+            f"SELECT contact_id, {IDENTITY_HANDLES} FROM identity WHERE contact_id IN ({marks})"
             " ORDER BY id",
             chunk,
         )
-        by_contact: dict[int, list[tuple[str | None, str | None]]] = {}
-        for cid, username, external_id in idents:
-            by_contact.setdefault(int(cid), []).append((username, external_id))
+        by_contact: dict[int, list[Sequence[str | None]]] = {}
+        for cid, *handles in idents:
+            by_contact.setdefault(int(cid), []).append(handles)
         updates = []
         for row in rows:
             fields = dict(zip(CONTACT_COLUMNS, row[1:], strict=True))

@@ -38,6 +38,8 @@ INBOUND_STATUSES = ("received",)
 SID_FIELDS = ("MessageSid", "SmsSid", "SmsMessageSid")
 WHATSAPP_PREFIX = "whatsapp:"
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+# WhatsApp's business-scoped user id (BSUID), sent beside From (or instead of a phone in From).
+SCOPED_ID_FIELD = "ExternalUserId"
 MEDIA_KINDS = ("image", "audio", "video")  # by MIME major type; anything else is a document
 DEFAULT_PORTS = {"https": "443", "http": "80"}
 
@@ -92,19 +94,24 @@ def parse(kind: str, request: WebhookRequest) -> ParseResult:
 def parse_inbound(kind: str, params: Params) -> Inbound:
     """An SMS, MMS or WhatsApp message; Twilio sends no timestamp, so it is stamped now."""
     sender = required_param(params, "From")
+    scoped_id = None
     if kind == "twilio_whatsapp":
         sender = sender.removeprefix(WHATSAPP_PREFIX)
+        scoped_id = params.get(SCOPED_ID_FIELD) or None
+    phone = sender if E164.fullmatch(sender) else None
     content = _content(params)
     if reply_to := params.get("OriginalRepliedMessageSid"):
         content.meta["reply_to"] = reply_to
     return Inbound(
-        external_id=sender,
+        # the phone while there is one (identities first seen by phone keep it), else the BSUID
+        external_id=phone or scoped_id or sender,
         provider_message_id=_sid(params),
         type=content.type,
         sent_at=utc_now(),
         text=content.text,
         media=content.media,
-        phone=sender if E164.fullmatch(sender) else None,
+        phone=phone,
+        scoped_id=scoped_id,
         display_name=params.get("ProfileName") or None,
         meta=content.meta,
     )

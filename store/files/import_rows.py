@@ -160,23 +160,23 @@ async def update(
         )
 
 
-async def _identities(tx: RawTx, ids: list[Any]) -> dict[int, list[tuple[str | None, str | None]]]:
-    found: dict[int, list[tuple[str | None, str | None]]] = {}
+async def _identities(tx: RawTx, ids: list[Any]) -> dict[int, list[Sequence[str | None]]]:
+    found: dict[int, list[Sequence[str | None]]] = {}
     rows = await fetch_in(
         tx,
-        "contact_id, username, external_id, id FROM identity WHERE true",
+        f"contact_id, {text.IDENTITY_HANDLES}, id FROM identity WHERE true",
         [],
         ("contact_id", ids, "int"),
         " ORDER BY id",
     )
-    for cid, username, external_id, _id in rows:
-        found.setdefault(int(cid), []).append((username, external_id))
+    for cid, *handles, _id in rows:
+        found.setdefault(int(cid), []).append(handles)
     return found
 
 
 def _derived(
     fields: dict[str, Any],
-    identities: list[tuple[str | None, str | None]],
+    identities: list[Sequence[str | None]],
     variants: Mapping[str, list[str]],
 ) -> tuple[str, str | None]:
     """search_text and name_key, as store.text.refresh computes them."""

@@ -193,12 +193,24 @@ async def _learn_ids(tx: RawTx, rows: Sequence[tuple[Item, Resolved | None]]) ->
 
 
 async def _learn_scoped_id(tx: RawTx, item: Item, hit: Resolved, scoped: str) -> None:
-    await tx.execute(
+    learnt = await tx.fetch(
         "UPDATE identity SET scoped_id = ? WHERE id = ? AND scoped_id IS NULL AND NOT EXISTS"
-        " (SELECT 1 FROM identity other WHERE other.channel_id = ? AND other.scoped_id = ?)",
+        " (SELECT 1 FROM identity other WHERE other.channel_id = ? AND other.scoped_id = ?)"
+        " RETURNING id",
         [scoped, hit.identity_id, item.channel.id, scoped],
     )
+    if learnt:  # once per identity: its contact is then found by the scoped id too
+        await tx.execute(
+            "UPDATE contact SET search_text = search_text || ? WHERE id = ?",
+            [text.appended([scoped]), hit.contact_id],
+        )
     hit.scoped_id = scoped
+
+
+def _handles(item: Item) -> tuple[str | None, ...]:
+    """What a search finds the sender's contact by (store.text.IDENTITY_HANDLES)."""
+    inbound = item.inbound
+    return (inbound.username, inbound.external_id, inbound.scoped_id)
 
 
 async def _learn_phone(tx: RawTx, item: Item, hit: Resolved, phone: str) -> None:
@@ -264,7 +276,7 @@ async def create_identity(
     else:  # a second identity of a known person: make it findable by its handle too
         await tx.execute(
             "UPDATE contact SET search_text = search_text || ? WHERE id = ?",
-            [text.appended([inbound.username, inbound.external_id]), contact_id],
+            [text.appended(_handles(item)), contact_id],
         )
     rows = await tx.fetch(
         "INSERT INTO identity (workspace_id, channel_id, contact_id, external_id, scoped_id,"
@@ -311,7 +323,7 @@ async def _insert_contact(
             item.channel.id,
             now,
             now,
-            text.search_text(fields, [(inbound.username, inbound.external_id)]),
+            text.search_text(fields, [_handles(item)]),
             text.fold_or_none(name),
         ],
     )
