@@ -34,6 +34,7 @@ class Inbound:
     email: str | None = None  # only when the channel vouches for it (email)
     scoped_id: str | None = None  # a second stable id for the same person (WhatsApp BSUID)
     identifier: str | None = None  # the business's own id of the person, when vouched (web chat)
+    language: str | None = None  # the person's language tag as the channel reports it (Telegram)
     meta: dict[str, Any] = field(default_factory=dict)  # location, card, reaction, edit, reply…
     part: Part | None = None  # one piece of a multipart message (SMS concat): store.inbound.concat
 

@@ -26,6 +26,9 @@ MessageType = Literal[
     "contact",
     "reaction",
     "interactive",
+    "share",  # a shared post or reel (Instagram): its URL in media
+    "story_mention",  # the customer's story mentions the business (Instagram)
+    "story_reply",  # an answer to the business's story (Instagram): the story in meta
     "unsupported",
 ]
 MESSAGE_TYPES: tuple[str, ...] = MessageType.__args__  # type: ignore[attr-defined]

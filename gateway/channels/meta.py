@@ -48,8 +48,17 @@ ATTACHMENT_TYPES = {
     "video": "video",
     "file": "document",
     "sticker": "sticker",
+    # Instagram: a shared post (`share`, since November 2025 beside `ig_post`) or reel, and a
+    # mention of the business in the customer's story; each keeps its URL.
+    "share": "share",
+    "ig_post": "share",
+    "ig_reel": "share",
+    "reel": "share",
+    "story_mention": "story_mention",
 }
 MEDIA_TYPES = (*ATTACHMENT_TYPES.values(), "location")
+# What else a shared post or reel says about it, kept beside its URL and caption (title).
+SHARE_IDS = ("ig_post_media_id", "reel_video_id")
 # A value this small is not a timestamp in milliseconds (that would be before 1973): seconds.
 SECONDS_BELOW = 10**11
 
@@ -97,6 +106,8 @@ def parse_message(event: Json, where: str) -> ParseResult:
         return ParseResult(ignored=1)
     content = _message_content(message, path)
     content.meta = _context(message, path) | content.meta
+    if "reply_to_story" in content.meta and content.type == "text":
+        content.type = "story_reply"  # an answer to the business's story, its URL in meta
     return _one(event, where, required(message, "mid", str, path), content)
 
 
@@ -240,6 +251,9 @@ def _attachments(attachments: list[Json], where: str) -> Content:
     # Until August 30, 2026 Messenger sends a sticker twice: as a sticker and as an image.
     if any(raw == "sticker" for raw, _ in items):
         items = [(raw, item) for raw, item in items if raw != "image"]
+    # Until February 2026 Instagram sends a shared post twice: as share and as ig_post.
+    if any(raw == "ig_post" for raw, _ in items):
+        items = [(raw, item) for raw, item in items if raw != "share"]
     media: list[Json] = []
     meta: Json = {}
     for raw, item in items:
@@ -264,9 +278,14 @@ def _attachment(attachment: Json, where: str) -> tuple[str, Json]:
     payload = optional(attachment, "payload", dict, where) or {}
     sticker = payload.get("sticker_id") is not None
     item: Json = {"kind": "sticker" if sticker else ATTACHMENT_TYPES.get(raw, raw)}
+    if item["kind"] == "share":
+        item["source"] = raw
     for key in ("url", "title"):
         if (value := optional(payload, key, str, path)) is not None:
             item[key] = value
+    for key in SHARE_IDS:
+        if payload.get(key) is not None:
+            item[key] = ident(payload, key, path)
     if sticker:
         item["sticker_id"] = ident(payload, "sticker_id", path)
     return raw, item

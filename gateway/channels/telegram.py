@@ -30,6 +30,8 @@ GENERATED_SECRETS = ("secret_token",)  # we choose it and hand it to setWebhook
 MAX_BODY = 1024 * 1024
 ACK = Ack(200, b"ok")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# Chats whose messages are a customer's: a private chat with the bot, or a group it is in.
+MESSAGE_CHATS = ("private", "group", "supergroup")
 Json = dict[str, Any]
 
 
@@ -96,22 +98,36 @@ def parse(kind: str, request: WebhookRequest) -> ParseResult:
 
 
 def parse_message(update_id: str, message: Json, where: str = "message") -> Inbound | None:
-    """A new message; None for group chats and service messages."""
-    if not _is_private(message, where):
+    """A new message in a private chat or a group; None for channels and service messages.
+
+    In a group the sender is the contact and the group goes to meta (chat_title, chat_type).
+    """
+    if _chat_type(message, where) not in MESSAGE_CHATS:
+        return None
+    if "sender_chat" in message:  # posted as a chat (an anonymous admin, a linked channel)
         return None
     content = _content(message, where)
     if content is None:
         return None
-    sender = required(message, "from", dict, where)
+    person = _person(required(message, "from", dict, where), f"{where}.from")
     return Inbound(
-        **_person(sender, f"{where}.from"),
+        **person,
         provider_message_id=update_id,
         type=content.type,
         sent_at=timestamp(message, "date", where),
         text=content.text,
         media=content.media,
+        phone=_own_phone(content, person["external_id"]),
         meta={**_message_meta(message, where), **content.meta},
     )
+
+
+def _own_phone(content: Content, sender_id: str) -> str | None:
+    """The phone of a contact card the sender shared of themselves (Telegram's own button)."""
+    card = content.meta.get("card") if content.type == "contact" else None
+    if card and str(card.get("user_id")) == sender_id:
+        return str(card["phone_number"])
+    return None
 
 
 def parse_edited_message(update_id: str, message: Json) -> Inbound | None:
@@ -172,9 +188,13 @@ UPDATE_PARSERS: dict[str, Callable[[str, Json], Inbound | None]] = {
 }
 
 
-def _is_private(holder: Json, where: str) -> bool:
+def _chat_type(holder: Json, where: str) -> str:
     chat = required(holder, "chat", dict, where)
-    return required(chat, "type", str, f"{where}.chat") == "private"
+    return required(chat, "type", str, f"{where}.chat")
+
+
+def _is_private(holder: Json, where: str) -> bool:
+    return _chat_type(holder, where) == "private"
 
 
 def _chat_id(holder: Json, where: str) -> int:
@@ -188,6 +208,7 @@ def _person(user: Json, where: str) -> Json:
         "external_id": ident(user, "id", where),
         "username": optional(user, "username", str, where),
         "display_name": display_name or None,
+        "language": optional(user, "language_code", str, where) or None,
     }
 
 
@@ -196,6 +217,9 @@ def _message_meta(message: Json, where: str) -> Json:
         "message_id": required(message, "message_id", int, where),
         "chat_id": _chat_id(message, where),
     }
+    chat = required(message, "chat", dict, where)
+    if (kind := _chat_type(message, where)) != "private":
+        meta |= {"chat_type": kind, "chat_title": optional(chat, "title", str, f"{where}.chat")}
     if (reply := optional(message, "reply_to_message", dict, where)) is not None:
         meta["reply_to"] = required(reply, "message_id", int, f"{where}.reply_to_message")
     return meta
@@ -231,6 +255,14 @@ def parse_file(message: Json, where: str, *, key: str, type_: str) -> Content:
     """A file: audio, voice note, video, round video, GIF, document or sticker."""
     media = _media(key, required(message, key, dict, where), f"{where}.{key}")
     return Content(type_, text=optional(message, "caption", str, where), media=[media])
+
+
+def parse_sticker(message: Json, where: str) -> Content:
+    """A sticker; its emoji is its text."""
+    content = parse_file(message, where, key="sticker", type_="sticker")
+    sticker = required(message, "sticker", dict, where)
+    content.text = optional(sticker, "emoji", str, f"{where}.sticker")
+    return content
 
 
 def parse_text(message: Json, where: str) -> Content:
@@ -296,5 +328,5 @@ CONTENT_PARSERS: dict[str, Callable[[Json, str], Content]] = {
     "video": partial(parse_file, key="video", type_="video"),
     "video_note": partial(parse_file, key="video_note", type_="video"),
     "document": partial(parse_file, key="document", type_="document"),
-    "sticker": partial(parse_file, key="sticker", type_="sticker"),
+    "sticker": parse_sticker,
 }

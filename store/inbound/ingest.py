@@ -24,7 +24,7 @@ from store.types import Item, Outcome
 # search_text in the same statement (search_text keeps its value otherwise, and the FTS
 # trigger fires only on a real change).
 TOUCH_SET = (
-    " name = COALESCE(contact.name, v.name),"
+    " name = COALESCE(contact.name, v.name), language = COALESCE(contact.language, v.language),"
     " name_key = CASE WHEN contact.name IS NULL THEN v.name_key ELSE contact.name_key END,"
     " search_text = CASE WHEN contact.name IS NULL AND v.name_key IS NOT NULL"
     " THEN contact.search_text || ? || v.name_key ELSE contact.search_text END,"
@@ -32,7 +32,8 @@ TOUCH_SET = (
 )
 PG_TOUCH_CONTACTS = (
     f"UPDATE contact SET{TOUCH_SET}"
-    " FROM unnest(?::int[], ?::text[], ?::text[], ?::int[]) AS v(id, name, name_key, channel_id)"
+    " FROM unnest(?::int[], ?::text[], ?::text[], ?::int[], ?::text[])"
+    " AS v(id, name, name_key, channel_id, language)"
     " WHERE contact.id = v.id"
 )
 MSG_COLS = (
@@ -40,6 +41,7 @@ MSG_COLS = (
     " type, text, media, meta, sent_at, received_at"
 )
 MSG_ROW = "(?,?,?,?,?,?,?,?,?,?,?,?)"
+LANGUAGE_MAX = 16  # contact.language
 CHUNK = 400  # rows per multi-row INSERT: 12 params each stays far below both databases' limits
 PG_INSERT_MESSAGES = (
     f"INSERT INTO message ({MSG_COLS}) SELECT * FROM unnest(?::int[], ?::int[], ?::int[],"
@@ -377,28 +379,32 @@ async def touch_contacts(
     One set-based UPDATE per batch: an executemany would cost a statement (and, on SQLite, a
     GIL hand-off) per contact.
     """
-    latest: dict[int, tuple[str | None, str | None, int]] = {}
+    latest: dict[int, tuple[str | None, str | None, int, str | None]] = {}
     for item, hit in rows:
         if hit is not None:
             inbound = item.inbound
             name = short_text(inbound.display_name or inbound.username)
-            latest[hit.contact_id] = (name, text.fold_or_none(name), item.channel.id)
+            language = _language(inbound.language)
+            latest[hit.contact_id] = (name, text.fold_or_none(name), item.channel.id, language)
     if not latest:
         return
     ordered = sorted(latest.items())  # one lock order across processes
     head = [text.SEPARATOR, now, now]
     if tx.dialect == "postgres":
-        ids, names, keys, channels = (
-            list(col) for col in zip(*[(cid, *v) for cid, v in ordered], strict=True)
-        )
-        await tx.execute(PG_TOUCH_CONTACTS, [*head, ids, names, keys, channels])
+        columns = [list(col) for col in zip(*[(cid, *v) for cid, v in ordered], strict=True)]
+        await tx.execute(PG_TOUCH_CONTACTS, [*head, *columns])
         return
-    values = ",".join(["(?,?,?,?)"] * len(ordered))
+    values = ",".join(["(?,?,?,?,?)"] * len(ordered))
     await tx.execute(
-        f"WITH v(id, name, name_key, channel_id) AS (VALUES {values}) UPDATE contact SET"
+        f"WITH v(id, name, name_key, channel_id, language) AS (VALUES {values}) UPDATE contact SET"
         f"{TOUCH_SET} FROM v WHERE contact.id = v.id",
         [*(x for cid, v in ordered for x in (cid, *v)), *head],  # VALUES come first
     )
+
+
+def _language(tag: str | None) -> str | None:
+    """A channel's language tag as a contact's language (`pt-br`), if it fits the column."""
+    return tag if tag and len(tag) <= LANGUAGE_MAX and tag.isprintable() else None
 
 
 async def admit_held(tx: RawTx, plan: capacity.PlanLock, now: datetime) -> int:

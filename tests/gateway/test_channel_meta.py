@@ -416,10 +416,9 @@ def test_instagram_story_mention() -> None:
         messages=[
             from_igsid(
                 provider_message_id=igmid(23),
-                type="unsupported",
+                type="story_mention",
                 sent_at=at(23),
                 media=[{"kind": "story_mention", "url": lookaside(23)}],
-                meta={"kind": "story_mention"},
             )
         ]
     )
@@ -430,10 +429,52 @@ def test_instagram_share() -> None:
         messages=[
             from_igsid(
                 provider_message_id=igmid(24),
-                type="unsupported",
+                type="share",
                 sent_at=at(24),
-                media=[{"kind": "share", "url": lookaside(24)}],
-                meta={"kind": "share"},
+                media=[{"kind": "share", "source": "share", "url": lookaside(24)}],
+            )
+        ]
+    )
+
+
+def test_instagram_share__ig_post() -> None:
+    post = {"source": "ig_post", "title": "New season, new colours", "url": lookaside(27)}
+    assert instagram("share__ig_post") == ParseResult(
+        messages=[
+            from_igsid(
+                provider_message_id=igmid(27),
+                type="share",
+                sent_at=at(27),
+                media=[{"kind": "share", **post, "ig_post_media_id": "18139494541428835"}],
+            )
+        ]
+    )
+
+
+def test_instagram_ig_reel() -> None:
+    reel = {"source": "ig_reel", "title": "How we pack your order", "url": lookaside(25)}
+    assert instagram("ig_reel") == ParseResult(
+        messages=[
+            from_igsid(
+                provider_message_id=igmid(25),
+                type="share",
+                sent_at=at(25),
+                media=[{"kind": "share", **reel, "reel_video_id": "17999887766554433"}],
+            )
+        ]
+    )
+
+
+def test_instagram_story_reply() -> None:
+    story = {"id": "17890455425012346", "url": lookaside(26)}
+    assert instagram("story_reply") == ParseResult(
+        messages=[
+            from_igsid(
+                provider_message_id=igmid(26),
+                type="story_reply",
+                sent_at=at(26),
+                text="Love this one!",
+                meta={"reply_to_story": story},
             )
         ]
     )
@@ -564,7 +605,6 @@ def test_a_message_without_text_or_attachments_is_a_marker() -> None:
             [{"kind": "fallback", "url": "https://example.com", "title": "Example"}],
         ),
         ({"type": "fallback"}, "fallback", [{"kind": "fallback"}]),
-        ({"type": "ig_reel", "payload": {"url": "u", "title": "t"}}, "ig_reel", None),
         ({"type": "template", "payload": {"template_type": "generic"}}, "template", None),
     ],
 )

@@ -26,6 +26,7 @@ ADA: dict[str, Any] = {
     "external_id": "111222333",
     "username": "ada_l",
     "display_name": "Ada Lovelace",
+    "language": "en",
 }
 CHAT = 111222333
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -97,6 +98,7 @@ def test_message__text() -> None:
                 text="Hello, I need help with my order #1001",
                 username="ada_l",
                 display_name="Ada Lovelace",
+                language="en",
                 meta={"message_id": 42, "chat_id": CHAT},
             )
         ],
@@ -281,6 +283,7 @@ def test_message__sticker() -> None:
                 provider_message_id="900000010",
                 type="sticker",
                 sent_at=at(9, 10),
+                text="👍",
                 media=[
                     {
                         "kind": "sticker",
@@ -448,7 +451,42 @@ def test_my_chat_member() -> None:
 
 
 def test_group_message() -> None:
-    assert parse_fixture("group_message") == ParseResult(ignored=1)
+    assert parse_fixture("group_message") == ParseResult(
+        messages=[
+            Inbound(
+                **ADA,
+                provider_message_id="900000022",
+                type="text",
+                sent_at=at(9, 22),
+                text="Anyone else waiting for a refund?",
+                meta={
+                    "message_id": 1207,
+                    "chat_id": -1001234567890,
+                    "chat_type": "supergroup",
+                    "chat_title": "Acme customers",
+                },
+            )
+        ]
+    )
+
+
+def test_message__contact__own() -> None:
+    [message] = parse_fixture("message__contact__own").messages
+    assert (message.external_id, message.phone, message.type) == (
+        "111222333",
+        "+15551234567",
+        "contact",
+    )
+    assert message.meta["card"]["user_id"] == 111222333
+
+
+def test_a_message_posted_as_the_group_is_ignored() -> None:
+    update = private_message(
+        chat={"id": -100, "title": "Acme", "type": "supergroup"},
+        sender_chat={"id": -100, "title": "Acme", "type": "supergroup"},
+        text="Announcement",
+    )
+    assert parse_json(update) == ParseResult(ignored=1)
 
 
 def test_channel_post() -> None:

@@ -150,6 +150,7 @@ STORED = {
         900000010,
         "sticker",
         at(9, 10),
+        text="👍",
         media=[{"kind": "sticker", "file_id": "CAACAgIAAxkBAAIBNWZ1stick", "file_size": 22016}],
         meta=in_chat(53),
     ),
@@ -207,11 +208,24 @@ STORED = {
         text="track:1001",
         meta={"callback_query_id": "4382bfdwdsb323b2d9", "message_id": 62, "chat_id": CHAT},
     ),
+    "group_message": message(
+        900000022,
+        "text",
+        at(9, 22),
+        text="Anyone else waiting for a refund?",
+        meta={
+            "message_id": 1207,
+            "chat_id": -1001234567890,
+            "chat_type": "supergroup",
+            "chat_title": "Acme customers",
+        },
+    ),
 }
-# Service messages, group chats, channel posts, the bot's own membership, anonymous reactions.
+# Stored too, and the sender's own card vouches their phone: tests/gateway/test_channel_details.py
+VOUCHING = ["message__contact__own"]
+# Service messages, channel posts, the bot's own membership, anonymous reactions.
 IGNORED = [
     "message__pinned_message",
-    "group_message",
     "channel_post",
     "my_chat_member",
     "message_reaction__anonymous",
@@ -225,7 +239,7 @@ def frozen_now(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_every_telegram_fixture_has_an_expected_result() -> None:
     names = sorted(p.stem for p in (FIXTURES / "telegram").iterdir())
-    assert names == sorted([*STORED, *IGNORED])
+    assert names == sorted([*STORED, *IGNORED, *VOUCHING])
 
 
 @pytest.mark.parametrize("name", STORED)
