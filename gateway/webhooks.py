@@ -87,25 +87,26 @@ async def receive(request: web.Request) -> web.StreamResponse:
     channel, module = await _channel(request)
     edge = EDGES.get(channel.kind, PROVIDER)
     hook: WebhookRequest | None = None
+    reason: str | None = None  # why a request was refused, for the log line as for the answer
     try:
         edge.before(request, channel)
         hook = _webhook_request(request, await read_body(request, module.MAX_BODY))
         outcome = await _store(request, channel, module, edge, hook)
         response = edge.answer(module, hook, outcome)
     except WebhookError as exc:
-        outcome = {"rejected": 1}
+        outcome, reason = {"rejected": 1}, exc.reason
         response = error_response(exc.status, exc.error, exc.reason)
         response.headers.update(exc.headers)
     except BodyTooLarge:
-        outcome = {"rejected": 1}
-        response = error_response(413, "too_large", f"body over {module.MAX_BODY} bytes")
+        outcome, reason = {"rejected": 1}, f"body over {module.MAX_BODY} bytes"
+        response = error_response(413, "too_large", reason)
     except (WriteFailed, WriterClosed) as exc:
         outcome = {"failed": 1}
         response = error_response(503, "unavailable", str(exc))
     if hook is not None and (settle := getattr(module, "settle", None)):
         settle(hook, response.status)
     edge.finish(request, channel, response)
-    _observe(request, channel, outcome, response.status, started)
+    _observe(request, channel, outcome, response.status, started, reason)
     return response
 
 
@@ -173,15 +174,24 @@ def _webhook_request(request: web.Request, body: bytes) -> WebhookRequest:
 
 
 def _observe(
-    request: web.Request, channel: ChannelInfo, outcome: Outcome, status: int, started: float
+    request: web.Request,
+    channel: ChannelInfo,
+    outcome: Outcome,
+    status: int,
+    started: float,
+    reason: str | None = None,
 ) -> None:
+    """Metrics, and the request's log line: a warning, with the reason, when it was refused."""
     metrics = request.app[keys.METRICS]
     for name, n in outcome.items():
         if n:
             metrics.count_inbound(channel.kind, name, n)
     metrics.count_webhook(channel.kind, status)
-    failed = "failed" in outcome  # storage: said once by store.health, here a warning line
+    # storage faults are said once by store.health, here a warning line; refusals say why, so
+    # an operator with a misconfigured secret sees it (reasons never hold a secret's value)
+    failed = "failed" in outcome or reason is not None
     if failed or _info_enabled():
+        extra = {"reason": reason} if reason is not None else {}
         (log.warning if failed else log.info)(
             "webhook",
             channel=channel.key,
@@ -189,4 +199,5 @@ def _observe(
             status=status,
             latency_ms=round((time.perf_counter() - started) * 1000, 2),
             **{k: v for k, v in outcome.items() if v},
+            **extra,
         )

@@ -192,7 +192,7 @@ def parse_forward(fields: Mapping[str, str], files: list[dict[str, Any]]) -> Par
     author = fields.get("from") or mime.header(headers, "From") or ""
     if mime.is_automatic(headers, (fields.get("sender"), author)):
         return ParseResult(ignored=1)
-    text = fields.get("stripped-text") or fields.get("body-plain") or None
+    text = mime.newlines(fields.get("stripped-text") or fields.get("body-plain") or "") or None
     html = fields.get("stripped-html") or fields.get("body-html") or None
     if text is None and html:
         text = mime.html_to_text(html) or None

@@ -111,9 +111,15 @@ def _content(part: Message) -> str:
     raw = payload if isinstance(payload, bytes) else b""
     charset = part.get_content_charset() or "utf-8"
     try:
-        return raw.decode(charset, errors="replace")
+        text = raw.decode(charset, errors="replace")
     except LookupError:  # a charset Python does not know
-        return raw.decode("utf-8", errors="replace")
+        text = raw.decode("utf-8", errors="replace")
+    return newlines(text)
+
+
+def newlines(text: str) -> str:
+    """Mail's CRLF (and any lone CR) as `\n`, the line ending of Mailgun's parsed fields."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def attachments(msg: EmailMessage) -> list[dict[str, Any]]:
