@@ -153,6 +153,12 @@ async def test_a_telegram_group_message_is_kept_with_its_group(client: TestClien
 # --- Instagram ----------------------------------------------------------------------------------
 
 
+async def _instagram() -> None:
+    await upsert_channel(
+        "acme", "instagram", "instagram-acme-key", IG_SECRETS, known_kinds=known_kinds()
+    )
+
+
 def _lookaside(n: int) -> str:
     return (
         f"https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1790{n:011d}"
@@ -176,7 +182,12 @@ INSTAGRAM = {  # fixture -> (type, text, media, meta)
         ],
         {},
     ),
-    "story_mention": ("story_mention", None, [{"kind": "story_mention", "url": _lookaside(23)}], {}),
+    "story_mention": (
+        "story_mention",
+        None,
+        [{"kind": "story_mention", "url": _lookaside(23)}],
+        {},
+    ),
     "story_reply": (
         "story_reply",
         "Love this one!",
@@ -191,7 +202,7 @@ async def test_instagram_shares_and_stories_are_messages_of_their_own_type(
     client: TestClient, name: str
 ) -> None:
     await h.workspace()
-    await upsert_channel("acme", "instagram", "instagram-acme-key", IG_SECRETS, known_kinds=known_kinds())
+    await _instagram()
     body = load_fixture("instagram", f"{name}.json")
     headers = {
         "X-Hub-Signature-256": meta_signature(IG_SECRETS["app_secret"], body),
@@ -232,7 +243,7 @@ async def test_raw_mime_text_has_the_line_endings_of_mailguns_parsed_form(
 
 async def test_a_refused_webhook_logs_why_and_no_secret(client: TestClient) -> None:
     tg = await acme("telegram")
-    await upsert_channel("acme", "instagram", "instagram-acme-key", IG_SECRETS, known_kinds=known_kinds())
+    await _instagram()
     body = load_fixture("instagram", "share.json")
     with capture_logs() as lines:
         refused = await client.post(
