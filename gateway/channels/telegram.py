@@ -39,7 +39,7 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# Updates that never carry a customer's message to the bot in a private chat.
+# Updates that never carry a customer's message to the bot.
 IGNORED_UPDATES = _words(
     "channel_post edited_channel_post business_connection business_message "
     "edited_business_message deleted_business_messages message_reaction_count inline_query "
