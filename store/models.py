@@ -62,7 +62,10 @@ class Contact(Model):
     )
     name = fields.CharField(max_length=255, null=True)
     email = fields.CharField(max_length=320, null=True)
-    phone = fields.CharField(max_length=20, null=True)  # E.164
+    phone = fields.CharField(max_length=20, null=True)  # E.164, canonical (store.phones)
+    # store.phone_keys.phone_key(phone): equal for every variant of one subscriber; kept by
+    # every writer of phone, looked up (indexed) wherever a phone finds a contact.
+    phone_key = fields.CharField(max_length=20, null=True)
     identifier = fields.CharField(max_length=255, null=True)
     company = fields.CharField(max_length=255, null=True)
     city = fields.CharField(max_length=255, null=True)
@@ -92,6 +95,7 @@ class Contact(Model):
         unique_together = (("workspace", "email"), ("workspace", "phone"))
         indexes = (
             Index(fields=("workspace_id", "identifier")),
+            Index(fields=("workspace_id", "phone_key")),
             Index(fields=("workspace_id", "last_activity_at")),
             Index(fields=("workspace_id", "name_key")),
             Index(fields=("workspace_id", "company")),

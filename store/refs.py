@@ -12,6 +12,7 @@ from store.access import Actor, require
 from store.contacts import MAX_ID, Contact, load
 from store.db import ClientTx, RawTx
 from store.errors import DomainError, Invalid, NotFound
+from store.phone_keys import lookup
 from store.phones import normalise_email, to_e164
 
 KINDS = ("id", "email", "phone", "identifier", "username")  # the typed forms, `kind:value`
@@ -136,8 +137,9 @@ async def _lookup(tx: RawTx, ws: int, kind: str, value: str, region: str) -> int
             return None
     elif kind == "email":
         value = normalise_email(value) or ""
+    column, value = lookup(kind, value)  # a phone under any variant of it
     rows = await tx.fetch(
-        f"SELECT id FROM contact WHERE workspace_id = ? AND {kind} = ? ORDER BY id LIMIT 1",
+        f"SELECT id FROM contact WHERE workspace_id = ? AND {column} = ? ORDER BY id LIMIT 1",
         [ws, value],
     )
     return int(rows[0][0]) if rows else None

@@ -12,6 +12,7 @@ import re
 
 from store.db import RawTx
 from store.fold import fold
+from store.phone_keys import lookup
 from store.phones import normalise_email, to_e164
 from store.where import Where, like_pattern
 
@@ -211,6 +212,7 @@ async def exact_ids(tx: RawTx, q: str, workspace_id: int, region: str) -> list[i
         column, value = "phone", to_e164(q, region)
     if column is None or not value:
         return []
+    column, value = lookup(column, value)  # a phone under any variant of it
     rows = await tx.fetch(
         f"SELECT COALESCE(merged_into_id, id) FROM contact WHERE workspace_id = ? AND {column} = ?",
         [workspace_id, value],
