@@ -26,6 +26,17 @@ def to_e164(raw: str | None, region: str = "US") -> str | None:
     return None if number is None else _e164(number)
 
 
+def to_e164_read(raw: str | None, region: str = "US") -> str | None:
+    """`to_e164` of a phone someone looks for: bare digits that are no valid number of the
+    region are read as international too (`5215512345678`, a wa_id copied from WhatsApp)."""
+    number = _parse(raw, region)
+    if raw and (number is None or not phonenumbers.is_valid_number(number)):
+        digits = "".join(ch for ch in raw if ch.isdigit())
+        if digits and not raw.lstrip().startswith(("+", "0")):
+            number = _parse("+" + digits, region) or number
+    return None if number is None else _e164(number)
+
+
 def parse_phone(raw: str | None, region: str = "US") -> tuple[str, list[str]] | None:
     """`to_e164(raw, region)` and `store.text.phone_variants` of it, parsing the number once."""
     number = _parse(raw, region)

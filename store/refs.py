@@ -13,7 +13,7 @@ from store.contacts import MAX_ID, Contact, load
 from store.db import ClientTx, RawTx
 from store.errors import DomainError, Invalid, NotFound
 from store.phone_keys import lookup
-from store.phones import normalise_email, to_e164
+from store.phones import normalise_email, to_e164_read
 
 KINDS = ("id", "email", "phone", "identifier", "username")  # the typed forms, `kind:value`
 TYPED = tuple(f"{kind}:" for kind in KINDS if kind != "id")
@@ -132,7 +132,7 @@ async def _lookup(tx: RawTx, ws: int, kind: str, value: str, region: str) -> int
         )
         return int(rows[0][0]) if rows else None
     if kind == "phone":
-        value = to_e164(value, region) or ""
+        value = to_e164_read(value, region) or ""
         if not value:  # a number that cannot be a phone number names no contact
             return None
     elif kind == "email":
