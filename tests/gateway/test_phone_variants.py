@@ -195,3 +195,14 @@ async def test_backfill_canonicalises_stored_phones_and_keys_them(client: TestCl
     ]
     found = await api("GET", "/contacts", params={"q": "1187654321"})
     assert [c["id"] for c in found.body["contacts"]] == [ids[0]]
+
+
+async def test_a_phone_filter_matches_any_variant(client: TestClient) -> None:
+    api = Api(client, await tokens(region="EC"))
+    ids = await _three(api)
+    for phone, variants in SUBSCRIBERS.items():
+        for variant in (v for v in variants if v.startswith("+")):  # a filter is typed, no wa_id
+            leaf = {"field": "phone", "op": "eq", "value": variant}
+            found = await api("POST", "/contacts/search", json={"filter": {"and": [leaf]}})
+            assert found.status == 200, found.body
+            assert [c["id"] for c in found.body["contacts"]] == [ids[phone]], variant
