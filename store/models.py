@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+from store.phone_keys import phone_key
 
 if TYPE_CHECKING:  # annotations only: models_ops imports Workspace from here at run time
     from store.models_ops import AdminChat, Event
@@ -89,6 +93,19 @@ class Contact(Model):
     # the folded bag searched through FTS5 trigram / pg_trgm, and the folded name sorted on.
     search_text = fields.TextField(default="")
     name_key = fields.CharField(max_length=255, null=True)
+
+    async def save(
+        self,
+        using_db: BaseDBAsyncClient | None = None,
+        update_fields: Iterable[str] | None = None,
+        force_create: bool = False,
+        force_update: bool = False,
+    ) -> None:
+        """Save, with phone_key following phone (the raw-SQL writers set it themselves)."""
+        self.phone_key = phone_key(self.phone)
+        if update_fields is not None and "phone" in update_fields:
+            update_fields = [*update_fields, "phone_key"]
+        await super().save(using_db, update_fields, force_create, force_update)
 
     class Meta:
         table = "contact"
