@@ -37,6 +37,7 @@ from store.access import Actor
 from store.channels import upsert_channel
 from store.db import raw_transaction
 from store.fold import fold
+from store.phone_keys import phone_key
 from store.setup import get_workspace, upsert_workspace
 
 FIRST = [
@@ -135,6 +136,7 @@ async def _insert_batch(
                 p["name"],
                 p["email"],
                 p["phone"],
+                phone_key(p["phone"]),
                 p["company"],
                 p["city"],
                 p["country"],
@@ -172,10 +174,10 @@ async def _insert_batch(
 
 def _multi_insert(n: int) -> str:
     cols = (
-        "workspace_id, name, email, phone, company, city, country, custom, source, created_at,"
-        " updated_at, last_activity_at, last_incoming_at, search_text, name_key"
+        "workspace_id, name, email, phone, phone_key, company, city, country, custom, source,"
+        " created_at, updated_at, last_activity_at, last_incoming_at, search_text, name_key"
     )
-    row = "(" + ",".join("?" * 15) + ")"
+    row = "(" + ",".join("?" * 16) + ")"
     return f"INSERT INTO contact ({cols}) VALUES {','.join([row] * n)} RETURNING id"
 
 

@@ -12,6 +12,7 @@ from store.access import Actor, audit, require
 from store.contact_fields import clean_fields
 from store.db import ClientTx, RawTx, raw_transaction
 from store.errors import Conflict, Invalid, NotFound
+from store.phone_keys import keyed, lookup
 from store.serial import dump_json, load_json
 
 COLUMNS = (
@@ -174,15 +175,17 @@ async def owner_of(
 ) -> int | None:
     """The live contact (following merges) holding the first of `pairs` (column, value) found.
 
-    With `vouched_identifier`, a phone or email match whose contact has another identifier is
-    no match: the identifier is what the business vouched for (web chat signs only it), and a
+    A phone finds the contact holding any variant of it (store.phone_keys). With
+    `vouched_identifier`, a phone or email match whose contact has another identifier is no
+    match: the identifier is what the business vouched for (web chat signs only it), and a
     signed-in user must not join someone else's contact by claiming their phone or email.
     """
-    for column, value in pairs:
-        if value is None:
+    for wanted, raw in pairs:
+        if raw is None:
             continue
+        column, value = lookup(wanted, raw)
         guard, params = "", [ws, value]
-        if vouched_identifier is not None and column != "identifier":
+        if vouched_identifier is not None and wanted != "identifier":
             guard = " AND (identifier IS NULL OR identifier = ?)"
             params.append(vouched_identifier)
         rows = await tx.fetch(
@@ -196,13 +199,15 @@ async def owner_of(
 
 
 async def taken(tx: RawTx, ws: int, pairs: Sequence[tuple[str, Any]]) -> set[str]:
-    """Which of the unique columns in `pairs` (phone, email) another contact already holds."""
+    """Which of the unique columns in `pairs` (phone, email) another contact already holds (a
+    phone under any variant)."""
     held = set()
-    for column, value in pairs:
+    for wanted, raw in pairs:
+        column, value = lookup(wanted, raw)
         if value is not None and await tx.fetch(
             f"SELECT 1 FROM contact WHERE workspace_id = ? AND {column} = ?", [ws, value]
         ):
-            held.add(column)
+            held.add(wanted)
     return held
 
 
@@ -210,7 +215,7 @@ async def insert(tx: RawTx, ws: int, fields: Mapping[str, Any], source: str) -> 
     """Insert a contact row (fields already clean) with its derived columns; returns its id."""
     await _check_unique(tx, ws, fields, None)
     now = datetime.now(UTC)
-    values = {k: v for k, v in fields.items() if k != "custom"}
+    values = keyed({k: v for k, v in fields.items() if k != "custom"})
     custom = fields.get("custom") or {}
     cols = [*values, "custom", "workspace_id", "source", "created_at", "updated_at"]
     cols += ["search_text", "name_key"]
@@ -230,7 +235,7 @@ async def insert(tx: RawTx, ws: int, fields: Mapping[str, Any], source: str) -> 
 async def update(tx: RawTx, ws: int, contact_id: int, fields: Mapping[str, Any]) -> None:
     """Apply clean fields to a contact (custom keys merge; a null custom value removes one)."""
     await _check_unique(tx, ws, fields, contact_id)
-    sets = {k: v for k, v in fields.items() if k != "custom"}
+    sets = keyed({k: v for k, v in fields.items() if k != "custom"})
     params: list[Any] = list(sets.values())
     assignments = [f"{k} = ?" for k in sets]
     if "custom" in fields:
@@ -251,17 +256,20 @@ async def _check_unique(
     for key in ("email", "phone"):
         if not fields.get(key):
             continue
+        column, value = lookup(key, fields[key])
         rows = await tx.fetch(
-            f"SELECT id, name, merged_into_id FROM contact WHERE workspace_id = ? AND {key} = ?",
-            [ws, fields[key]],
+            f"SELECT id, name, merged_into_id FROM contact WHERE workspace_id = ? AND {column} = ?",
+            [ws, value],
         )
-        if not rows or int(rows[0][0]) == contact_id:
+        rows = [r for r in rows if int(r[0]) != contact_id]  # two variants may share a key
+        if not rows:
             continue
         owner = int(rows[0][2] or rows[0][0])
         if owner != contact_id:
             raise Conflict(f"{key} {fields[key]} already belongs to contact #{owner}")
         # kept by a contact merged into this one (store.merge): it moves to this one
-        await tx.execute(f"UPDATE contact SET {key} = NULL WHERE id = ?", [rows[0][0]])
+        cleared = "phone = NULL, phone_key" if key == "phone" else key
+        await tx.execute(f"UPDATE contact SET {cleared} = NULL WHERE id = ?", [rows[0][0]])
 
 
 def _shown(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+from store.phone_keys import phone_key
 
 if TYPE_CHECKING:  # annotations only: models_ops imports Workspace from here at run time
     from store.models_ops import AdminChat, Event
@@ -62,7 +66,10 @@ class Contact(Model):
     )
     name = fields.CharField(max_length=255, null=True)
     email = fields.CharField(max_length=320, null=True)
-    phone = fields.CharField(max_length=20, null=True)  # E.164
+    phone = fields.CharField(max_length=20, null=True)  # E.164, canonical (store.phones)
+    # store.phone_keys.phone_key(phone): equal for every variant of one subscriber; kept by
+    # every writer of phone, looked up (indexed) wherever a phone finds a contact.
+    phone_key = fields.CharField(max_length=20, null=True)
     identifier = fields.CharField(max_length=255, null=True)
     company = fields.CharField(max_length=255, null=True)
     city = fields.CharField(max_length=255, null=True)
@@ -87,11 +94,25 @@ class Contact(Model):
     search_text = fields.TextField(default="")
     name_key = fields.CharField(max_length=255, null=True)
 
+    async def save(
+        self,
+        using_db: BaseDBAsyncClient | None = None,
+        update_fields: Iterable[str] | None = None,
+        force_create: bool = False,
+        force_update: bool = False,
+    ) -> None:
+        """Save, with phone_key following phone (the raw-SQL writers set it themselves)."""
+        self.phone_key = phone_key(self.phone)
+        if update_fields is not None and "phone" in update_fields:
+            update_fields = [*update_fields, "phone_key"]
+        await super().save(using_db, update_fields, force_create, force_update)
+
     class Meta:
         table = "contact"
         unique_together = (("workspace", "email"), ("workspace", "phone"))
         indexes = (
             Index(fields=("workspace_id", "identifier")),
+            Index(fields=("workspace_id", "phone_key")),
             Index(fields=("workspace_id", "last_activity_at")),
             Index(fields=("workspace_id", "name_key")),
             Index(fields=("workspace_id", "company")),

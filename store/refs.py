@@ -12,7 +12,8 @@ from store.access import Actor, require
 from store.contacts import MAX_ID, Contact, load
 from store.db import ClientTx, RawTx
 from store.errors import DomainError, Invalid, NotFound
-from store.phones import normalise_email, to_e164
+from store.phone_keys import lookup
+from store.phones import normalise_email, to_e164_read
 
 KINDS = ("id", "email", "phone", "identifier", "username")  # the typed forms, `kind:value`
 TYPED = tuple(f"{kind}:" for kind in KINDS if kind != "id")
@@ -131,13 +132,14 @@ async def _lookup(tx: RawTx, ws: int, kind: str, value: str, region: str) -> int
         )
         return int(rows[0][0]) if rows else None
     if kind == "phone":
-        value = to_e164(value, region) or ""
+        value = to_e164_read(value, region) or ""
         if not value:  # a number that cannot be a phone number names no contact
             return None
     elif kind == "email":
         value = normalise_email(value) or ""
+    column, value = lookup(kind, value)  # a phone under any variant of it
     rows = await tx.fetch(
-        f"SELECT id FROM contact WHERE workspace_id = ? AND {kind} = ? ORDER BY id LIMIT 1",
+        f"SELECT id FROM contact WHERE workspace_id = ? AND {column} = ? ORDER BY id LIMIT 1",
         [ws, value],
     )
     return int(rows[0][0]) if rows else None

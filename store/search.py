@@ -12,7 +12,8 @@ import re
 
 from store.db import RawTx
 from store.fold import fold
-from store.phones import normalise_email, to_e164
+from store.phone_keys import lookup
+from store.phones import normalise_email, to_e164_read
 from store.where import Where, like_pattern
 
 PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{3,}$")
@@ -208,9 +209,10 @@ async def exact_ids(tx: RawTx, q: str, workspace_id: int, region: str) -> list[i
     if "@" in q and " " not in q:
         column, value = "email", normalise_email(q)
     elif PHONE_LIKE.match(q):
-        column, value = "phone", to_e164(q, region)
+        column, value = "phone", to_e164_read(q, region)
     if column is None or not value:
         return []
+    column, value = lookup(column, value)  # a phone under any variant of it
     rows = await tx.fetch(
         f"SELECT COALESCE(merged_into_id, id) FROM contact WHERE workspace_id = ? AND {column} = ?",
         [workspace_id, value],

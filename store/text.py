@@ -9,6 +9,7 @@ import phonenumbers
 
 from store.db import ClientTx
 from store.fold import fold
+from store.phone_keys import key_digits
 from store.serial import load_json
 
 SEPARATOR = "\n"  # between fields, so no trigram of a query spans two of them
@@ -22,7 +23,8 @@ def fold_or_none(text: str | None) -> str | None:
 
 
 def phone_variants(e164: str | None) -> list[str]:
-    """Digits of a phone as typed internationally and nationally: +593991234567 -> 0991234567."""
+    """Digits of a phone as typed internationally and nationally: +593991234567 -> 0991234567;
+    and its match key's when they differ (+5491144445555 -> 541144445555, store.phone_keys)."""
     if not e164:
         return []
     digits = e164.lstrip("+")
@@ -32,7 +34,8 @@ def phone_variants(e164: str | None) -> list[str]:
         return [digits]
     national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
     national_digits = "".join(ch for ch in national if ch.isdigit())
-    return [digits] if national_digits in digits else [digits, national_digits]
+    found = [digits] if national_digits in digits else [digits, national_digits]
+    return [*found, *key_digits(e164)]
 
 
 def _custom_values(custom: Mapping[str, Any] | None) -> Iterable[str]:

@@ -16,6 +16,7 @@ from store.files import import_rows
 from store.files.csvio import Row
 from store.files.import_conflicts import Change, Conflict, Written, other_person, same_name
 from store.files.import_rows import STATE, UNIQUE, Target
+from store.phone_keys import phone_key
 from store.serial import load_json
 
 Outcome = tuple[Row, str, "str | Conflict | None"]  # row, count it goes to, error for the report
@@ -51,7 +52,7 @@ class Batch:
     async def _load(self, tx: RawTx, rows: list[Row]) -> None:
         hits: list[tuple[str, str, int, int | None]] = []
         for key in ("identifier", *UNIQUE):
-            values = list({r.fields[key] for r in rows if r.fields.get(key)})
+            values = list({_owned(key, r.fields[key]) for r in rows if r.fields.get(key)})
             hits += await import_rows.lookup(tx, self.ws, key, values)
         ids = {merged or own for _k, _v, own, merged in hits}
         live = await import_rows.live(tx, self.ws, ids, lock=self.lock)
@@ -119,7 +120,7 @@ class Batch:
         if identifier and identifier in self.by_identifier:
             return self.by_identifier[identifier], "identifier"
         for key in UNIQUE:
-            hit = self.owners.get((key, fields.get(key) or ""))
+            hit = self.owners.get((key, _owned(key, fields.get(key) or "")))
             if hit is not None:
                 return hit[0], key
         return None
@@ -152,7 +153,7 @@ class Batch:
             self.by_identifier[fields["identifier"]] = target
         for key in UNIQUE:
             if fields.get(key):
-                self.owners[(key, fields[key])] = (target, True)
+                self.owners[(key, _owned(key, fields[key]))] = (target, True)
 
     def _change(self, target: Target, row: Row) -> Change:
         """What a row would change on a contact (empty cells were dropped: they keep values).
@@ -165,7 +166,7 @@ class Batch:
         if "name" in changes and same_name(target.fields.get("name"), changes["name"]):
             del changes["name"]
         for key in UNIQUE:
-            hit = self.owners.get((key, changes.get(key) or ""))
+            hit = self.owners.get((key, _owned(key, changes.get(key) or "")))
             if hit is not None and hit[0] is not target:
                 raise Invalid(
                     f"{key} {changes[key]} already belongs to {hit[0].label()},"
@@ -194,7 +195,7 @@ class Batch:
             del self.by_identifier[old]
         for key in UNIQUE:
             if key in changes and target.fields.get(key):
-                self.owners.pop((key, target.fields[key]), None)
+                self.owners.pop((key, _owned(key, target.fields[key])), None)
                 target.released.add(key)
 
     async def _write(self, tx: RawTx, now: datetime) -> None:
@@ -226,3 +227,8 @@ class Batch:
                 groups.setdefault(tag_ids, []).append(target.id)
         for tag_ids, contact_ids in groups.items():
             await tags.link(tx, contact_ids, sorted(tag_ids))
+
+
+def _owned(key: str, value: str) -> str:
+    """What a unique column is owned by: an email as it is, a phone by its match key."""
+    return (phone_key(value) or "") if key == "phone" and value else value

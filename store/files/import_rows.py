@@ -13,6 +13,7 @@ from typing import Any
 
 from store import text
 from store.db import RawTx
+from store.phone_keys import phone_key
 from store.serial import dump_json
 
 STATE = (
@@ -22,10 +23,13 @@ STATE = (
 UNIQUE = ("email", "phone")
 INSERT_COLUMNS = (
     *("id", "workspace_id", *STATE, "source", "created_at", "updated_at"),
-    *("search_text", "name_key"),
+    *("search_text", "name_key", "phone_key"),
 )
-UPDATE_COLUMNS = (*STATE, "updated_at", "search_text", "name_key")
-UPDATE_TYPES = ("int", *(["text"] * (len(STATE) - 1)), "jsonb", "timestamptz", "text", "text")
+UPDATE_COLUMNS = (*STATE, "updated_at", "search_text", "name_key", "phone_key")
+UPDATE_TYPES = (
+    *("int", *(["text"] * (len(STATE) - 1)), "jsonb", "timestamptz"),
+    *("text", "text", "text"),
+)
 MAX_PARAMS = 16000  # per statement (SQLite allows 32766 since 3.32, PostgreSQL 32767)
 
 
@@ -90,14 +94,18 @@ def _in(tx: RawTx, column: str, values: list[Any], kind: str) -> tuple[str, list
 async def lookup(
     tx: RawTx, ws: int, key: str, values: list[str]
 ) -> list[tuple[str, str, int, int | None]]:
-    """(key, value, row id, merged_into_id) of rows holding these values, live rows first."""
+    """(key, value, row id, merged_into_id) of rows holding these values, live rows first.
+
+    Phones are looked up, and `values` given, by their match key (store.phone_keys).
+    """
     if not values:
         return []
+    column = "phone_key" if key == "phone" else key
     rows = await fetch_in(
         tx,
-        f"{key}, id, merged_into_id FROM contact WHERE workspace_id = ?",
+        f"{column}, id, merged_into_id FROM contact WHERE workspace_id = ?",
         [ws],
-        (key, values, "text"),
+        (column, values, "text"),
         " ORDER BY merged_into_id IS NOT NULL, id",
     )
     return [(key, str(v), int(i), int(m) if m is not None else None) for v, i, m in rows]
@@ -144,12 +152,13 @@ async def update(
         freed = [t.id for t in targets if key in t.released]
         if freed:
             where, params = _in(tx, "id", freed, "int")
-            await tx.execute(f"UPDATE contact SET {key} = NULL WHERE {where}", params)
+            also = ", phone_key = NULL" if key == "phone" else ""
+            await tx.execute(f"UPDATE contact SET {key} = NULL{also} WHERE {where}", params)
     identities = await _identities(tx, ids)
     rows = []
     for t in targets:
         derived = _derived(t.fields, identities.get(t.id or 0, []), variants)
-        rows.append([t.id, *_values(t.fields), now, *derived])
+        rows.append([t.id, *_values(t.fields), now, *derived, phone_key(t.fields.get("phone"))])
     sets = ", ".join(f"{k} = v.column{n}" for n, k in enumerate(UPDATE_COLUMNS, start=2))
     one = _typed(tx, UPDATE_TYPES)
     for chunk in _chunks(rows, len(UPDATE_TYPES)):
@@ -214,7 +223,11 @@ async def insert(tx: RawTx, ws: int, targets: list[Target], now: datetime) -> No
     for target, cid in zip(targets, await _new_ids(tx, len(targets)), strict=True):
         target.id = cid
     rows = [
-        [t.id, ws, *_values(t.fields), "import", now, now, *(t.text or _derived(t.fields, [], {}))]
+        [
+            *(t.id, ws, *_values(t.fields), "import", now, now),
+            *(t.text or _derived(t.fields, [], {})),
+            phone_key(t.fields.get("phone")),
+        ]
         for t in targets
     ]
     one = f"({marks(INSERT_COLUMNS)})"

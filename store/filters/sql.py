@@ -15,6 +15,7 @@ import phonenumbers
 from store import search, tags
 from store.filters.tree import DURATION, KINDS, ORDER_OPS, UNIT_DAYS, FilterError, normalise
 from store.fold import fold
+from store.phone_keys import phone_key
 from store.phones import to_e164
 from store.where import Where, like_pattern
 
@@ -130,7 +131,7 @@ def _phone_leaf(field: str, op: str, value: Any, ctx: _Ctx) -> Where:
         e164 = to_e164(value, ctx.region)
         if e164 is None:
             raise FilterError("not a phone number", value, why=f"default region {ctx.region}")
-        return _compare("c.phone", [], op, e164)
+        return _compare("c.phone_key", [], op, phone_key(e164))  # any variant of it
     digits = _phone_digits(value, ctx.region)
     prefix = "+" if op == "starts_with" else "%"
     sql = " OR ".join(["c.phone LIKE ?"] * len(digits))

@@ -16,6 +16,7 @@ from typing import Any
 from store import contacts, text
 from store.db import RawTx
 from store.inbound import capacity, concat
+from store.phone_keys import phone_key
 from store.phones import normalise_email, to_e164
 from store.serial import dump_json, inbound_to_json, nul_free, short_text
 from store.types import Item, Outcome
@@ -217,16 +218,18 @@ def _handles(item: Item) -> tuple[str | None, ...]:
 
 async def _learn_phone(tx: RawTx, item: Item, hit: Resolved, phone: str) -> None:
     await tx.execute("UPDATE identity SET phone = ? WHERE id = ?", [phone, hit.identity_id])
+    key = phone_key(phone)
     await tx.execute(
-        "UPDATE contact SET phone = ?, search_text = search_text || ? WHERE id = ?"
+        "UPDATE contact SET phone = ?, phone_key = ?, search_text = search_text || ? WHERE id = ?"
         " AND phone IS NULL AND NOT EXISTS"
-        " (SELECT 1 FROM contact other WHERE other.workspace_id = ? AND other.phone = ?)",
+        " (SELECT 1 FROM contact other WHERE other.workspace_id = ? AND other.phone_key = ?)",
         [
             phone,
+            key,
             text.appended(text.phone_variants(phone)),
             hit.contact_id,
             item.channel.workspace_id,
-            phone,
+            key,
         ],
     )
     hit.phone = phone
@@ -311,13 +314,14 @@ async def _insert_contact(
     identifier = short_text(inbound.identifier)
     fields = {"name": name, "phone": phone, "email": email, "identifier": identifier}
     rows = await tx.fetch(
-        "INSERT INTO contact (workspace_id, name, phone, email, identifier, custom, source,"
-        " last_channel_id, created_at, updated_at, search_text, name_key)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+        "INSERT INTO contact (workspace_id, name, phone, phone_key, email, identifier, custom,"
+        " source, last_channel_id, created_at, updated_at, search_text, name_key)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
         [
             item.channel.workspace_id,
             name,
             phone,
+            phone_key(phone),
             email,
             identifier,
             "{}",

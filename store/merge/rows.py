@@ -12,6 +12,7 @@ from store.access import Actor
 from store.contacts import COLUMNS, Contact, as_datetime
 from store.db import RawTx
 from store.errors import Conflict, Invalid, NotFound
+from store.phone_keys import keyed
 from store.serial import dump_json, load_json
 
 NAMES = tuple(c.strip() for c in COLUMNS.split(","))
@@ -233,7 +234,8 @@ async def insert_record(
 
 
 async def write_row(tx: RawTx, contact_id: int, values: Row) -> None:
-    """UPDATE the given columns of one contact."""
+    """UPDATE the given columns of one contact (a phone with its match key)."""
+    values = keyed(values)
     params = [dump_json(v) if k == "custom" else v for k, v in values.items()]
     sets = ", ".join(f"{k} = ?" for k in values)
     await tx.execute(f"UPDATE contact SET {sets} WHERE id = ?", [*params, contact_id])

@@ -128,6 +128,11 @@ SENDER = {
     "twilio_whatsapp": (WA_IDENTITY, WA_CONTACT),
 }
 IGNORED = [("twilio_sms", "status__delivered")]
+# Fixtures stored by their own tests: test_phone_variants.py, test_channel_details.py
+OWN_TESTS = [
+    ("twilio_whatsapp", "whatsapp__text_argentina"),
+    ("twilio_whatsapp", "whatsapp__text__bsuid"),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -146,11 +151,7 @@ def sign(url: str, body: bytes, token: str = h.TWILIO_TOKEN) -> dict[str, str]:
 
 def test_every_twilio_fixture_has_an_expected_result() -> None:
     names = sorted((p.parent.name, p.stem) for p in FIXTURES.glob("twilio_*/*"))
-    assert names == sorted([*STORED, *IGNORED, *WITH_SCOPED_ID])
-
-
-# Stored too, with the business-scoped user id: tests/gateway/test_channel_details.py
-WITH_SCOPED_ID = [("twilio_whatsapp", "whatsapp__text__bsuid")]
+    assert names == sorted([*STORED, *IGNORED, *OWN_TESTS])
 
 
 @pytest.mark.parametrize(("kind", "name"), STORED, ids=[name for _, name in STORED])

@@ -1,4 +1,4 @@
-"""Migration 0006_ids on a database with data: contacts whose identities have a scoped id (a
+"""Migration 0010_ids on a database with data: contacts whose identities have a scoped id (a
 WhatsApp BSUID) get it into search_text, so a search finds them; others are left alone."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from store import db, query
 from tests import helpers as h
 
 BSUID = "US.13491208655302741918"
-MIGRATION = importlib.import_module("store.migrations.0006_ids")
+MIGRATION = importlib.import_module("store.migrations.0010_ids")
 
 
 async def _found(q: str) -> list[str | None]:

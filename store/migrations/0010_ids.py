@@ -19,7 +19,7 @@ async def forward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0008_bots")]
+    dependencies = [("models", "0009_phone_key")]
 
     initial = False
 
