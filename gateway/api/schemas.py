@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.api.content_schema import CONTENT, VERSION
+from gateway.api.content_schema import VARIANTS as CONTENT_VARIANTS
 from gateway.api.filter_schema import FILTER_NODE
 from gateway.api.inputs import (
     ANY_FILTER,
@@ -193,7 +195,17 @@ SCHEMAS: dict[str, Schema] = {
         sent_by=nullable("string"),
         sent_at=TIME,
         received_at=TIME,
+        content=ref("MessageContent"),
+        reply_to=nullable("string", description="The provider's id of the message it answers."),
+        edited_at=nullable("string", format="date-time"),
+        history={
+            "type": "array",
+            "items": VERSION,
+            "description": "An edited message's earlier texts, oldest first.",
+        },
     ),
+    "MessageContent": CONTENT,
+    **CONTENT_VARIANTS,
     "MessagePage": obj(
         messages={"type": "array", "items": ref("Message")}, next_cursor=nullable("string")
     ),
