@@ -136,6 +136,28 @@ PLAN = obj(
 SCHEMAS: dict[str, Schema] = {
     "Error": obj(error=TEXT, detail=TEXT),
     "Contact": CONTACT,
+    "ContactDetail": {
+        **CONTACT,
+        "properties": {
+            **CONTACT["properties"],
+            "identities": {"type": "array", "items": ref("Identity")},
+        },
+        "required": [*CONTACT["required"], "identities"],
+    },
+    "Identity": obj(
+        channel_kind=TEXT,
+        channel_key=TEXT,
+        external_id=TEXT,
+        scoped_id=nullable("string", description="A second stable id (WhatsApp BSUID)."),
+        username=nullable("string"),
+        display_name=nullable("string"),
+        phone=nullable("string", description="The phone the channel vouched for."),
+        email=nullable("string", description="The email the channel vouched for."),
+        first_seen=TIME,
+        last_seen=nullable(
+            "string", format="date-time", description="Its newest message; null if none."
+        ),
+    ),
     "ContactInput": CONTACT_INPUT,
     "ContactPatch": CONTACT_PATCH,
     "ContactPage": PAGE,
