@@ -1,0 +1,258 @@
+"""What a person sent, as the API shows it: typed `content` per message type and channel, edits
+with their history, and a contact's identities. Provider fixtures go through real webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+
+from gateway.provision import known_kinds
+from store.channels import upsert_channel
+from tests import helpers as h
+from tests.gateway.api.support import Api, stable
+from tests.signing import load_fixture, meta_signature
+
+SECRETS = {
+    **h.SECRETS,
+    "messenger": {"app_secret": "fb-app-secret", "verify_token": "fb-verify"},
+    "instagram": {"app_secret": "ig-app-secret", "verify_token": "ig-verify"},
+}
+FIXTURE_FOLDER = {"twilio_whatsapp": "twilio_whatsapp"}
+
+
+async def deliver(api: Api, kind: str, name: str, body: bytes | None = None) -> int:
+    """POST the fixture `name` of `kind` to a channel of that kind; the status code."""
+    key = f"{kind}-acme-key"
+    await upsert_channel("acme", kind, key, SECRETS[kind], known_kinds=known_kinds())
+    raw = body if body is not None else load_fixture(kind, name)
+    if kind == "telegram":
+        reply = await h.send_telegram(api.client, key, raw)
+    elif kind.startswith("twilio"):
+        reply = await h.send_twilio(
+            api.client, key, parse_qsl(raw.decode(), keep_blank_values=True)
+        )
+    else:
+        signature = meta_signature(SECRETS[kind]["app_secret"], raw)
+        headers = {"X-Hub-Signature-256": signature, "Content-Type": "application/json"}
+        reply = await api.client.post(f"/webhooks/{key}", data=raw, headers=headers)
+    return reply.status
+
+
+async def conversation(api: Api) -> list[dict[str, Any]]:
+    """The messages of the only contact, oldest first."""
+    cid = await h.scalar("SELECT MIN(id) FROM contact")
+    reply = await api("GET", f"/contacts/{cid}/messages")
+    assert reply.status == 200, reply.body
+    return [stable(m) for m in reversed(reply.body["messages"])]
+
+
+def picked(message: dict[str, Any]) -> tuple[Any, ...]:
+    return message["type"], message["content"], message["reply_to"]
+
+
+IG_MID = (
+    "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDA1ODIyMzA0OTE0OjM0MDI4MjM2"
+    "Njg0MTcxMDMwMTI0NDI1OTk3NTk1NTc4MjQ4ODM2NzozMTM1OTk2MzQ5NTgx9999ZDZD"
+)
+FB_MID = "m_OurPageMessage0001Zq8Xw7Vu6Ts5Rq4Po3Nm2Lk1Jh0Gf9Ed8Cb7Aa6Zz5Yy4Xx3Ww2Vv1Uu0Tt9Ss8Rr"
+CONTENT_CASES = {  # (kind, fixture): (type, content, reply_to), each as the fixture says
+    ("instagram", "reaction"): (
+        "reaction",
+        {
+            "type": "reaction",
+            "emoji": "❤",
+            "message_id": IG_MID,
+        },
+        None,
+    ),
+    ("messenger", "location"): (
+        "location",
+        {
+            "type": "location",
+            "latitude": 37.483307,
+            "longitude": -122.148981,
+            "name": "Philz Coffee",
+            "address": None,
+        },
+        None,
+    ),
+    ("messenger", "postback"): (
+        "interactive",
+        {
+            "type": "interactive",
+            "kind": "postback",
+            "id": "HUMAN_AGENT",
+            "title": "Talk to a person",
+        },
+        None,
+    ),
+    ("messenger", "quick_reply"): (
+        "interactive",
+        {
+            "type": "interactive",
+            "kind": "quick_reply",
+            "id": "TRACK_ORDER",
+            "title": "Track my order",
+        },
+        None,
+    ),
+    ("messenger", "reaction__react"): (
+        "reaction",
+        {
+            "type": "reaction",
+            "emoji": "❤️",
+            "message_id": FB_MID,
+        },
+        None,
+    ),
+    ("messenger", "reply"): (
+        "text",
+        {"type": "text", "text": "Yes, that one"},
+        FB_MID,
+    ),
+    ("telegram", "callback_query"): (
+        "interactive",
+        {"type": "interactive", "kind": "callback", "id": "track:1001", "title": None},
+        None,
+    ),
+    ("telegram", "message__contact"): (
+        "contact",
+        {
+            "type": "contact",
+            "cards": [{"name": "Grace Hopper", "phones": ["+15551234567"], "emails": []}],
+        },
+        None,
+    ),
+    ("telegram", "message__location"): (
+        "location",
+        {
+            "type": "location",
+            "latitude": 52.520008,
+            "longitude": 13.404954,
+            "name": None,
+            "address": None,
+        },
+        None,
+    ),
+    ("telegram", "message__photo"): (
+        "image",
+        {
+            "type": "image",
+            "caption": "The box arrived broken",
+            "media": [
+                {"kind": "photo", "file_id": "AgACAgQAAxkBAAIBLmZ1large", "file_size": 81532}
+            ],
+        },
+        None,
+    ),
+    ("telegram", "message__reply"): (
+        "text",
+        {"type": "text", "text": "The one from Tuesday"},
+        "44",
+    ),
+    ("telegram", "message__venue"): (
+        "location",
+        {
+            "type": "location",
+            "latitude": 52.516275,
+            "longitude": 13.377704,
+            "name": "Brandenburger Tor",
+            "address": "Pariser Platz, 10117 Berlin",
+        },
+        None,
+    ),
+    ("telegram", "message_reaction"): (
+        "reaction",
+        {"type": "reaction", "emoji": "❤", "message_id": "60"},
+        None,
+    ),
+    ("twilio_whatsapp", "whatsapp__button"): (
+        "interactive",
+        {
+            "type": "interactive",
+            "kind": "button",
+            "id": "STOP_PROMOTIONS",
+            "title": "Stop promotions",
+        },
+        "MMecb7fd6ce55e37d2a8904e7337f4d954",
+    ),
+    ("twilio_whatsapp", "whatsapp__location"): (
+        "location",
+        {
+            "type": "location",
+            "latitude": 37.483307,
+            "longitude": -122.148981,
+            "name": "Philz Coffee",
+            "address": "1 Hacker Way, Menlo Park, CA 94025",
+        },
+        None,
+    ),
+    ("whatsapp", "button"): (
+        "interactive",
+        {
+            "type": "interactive",
+            "kind": "button",
+            "id": "STOP_PROMOTIONS",
+            "title": "Stop promotions",
+        },
+        "wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBIzQTg0RkY0QkJFRUE1NjlEMTQA",
+    ),
+    ("whatsapp", "contacts"): (
+        "contact",
+        {
+            "type": "contact",
+            "cards": [
+                {
+                    "name": "Grace Hopper",
+                    "phones": ["+1 (555) 765-4321"],
+                    "emails": ["grace@example.com"],
+                }
+            ],
+        },
+        None,
+    ),
+    ("whatsapp", "interactive__button_reply"): (
+        "interactive",
+        {
+            "type": "interactive",
+            "kind": "button_reply",
+            "id": "track-order",
+            "title": "Track my order",
+        },
+        "wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBIzQTg0RkY0QkJFRUE1NjlEMTQA",
+    ),
+    ("whatsapp", "interactive__list_reply"): (
+        "interactive",
+        {"type": "interactive", "kind": "list_reply", "id": "size-l", "title": "Size L"},
+        "wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBIzQTg0RkY0QkJFRUE1NjlEMTQA",
+    ),
+    ("whatsapp", "location"): (
+        "location",
+        {
+            "type": "location",
+            "latitude": 37.483307,
+            "longitude": -122.148981,
+            "name": "Philz Coffee",
+            "address": "1 Hacker Way, Menlo Park, CA 94025",
+        },
+        None,
+    ),
+    ("whatsapp", "reaction"): (
+        "reaction",
+        {
+            "type": "reaction",
+            "emoji": "👍",
+            "message_id": "wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBIzQTg0RkY0QkJFRUE1NjlEMTQA",
+        },
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize(("kind", "name"), sorted(CONTENT_CASES))
+async def test_content_of_each_type(api: Api, kind: str, name: str) -> None:
+    assert await deliver(api, kind, name) == 200
+    [message] = await conversation(api)
+    assert picked(message) == CONTENT_CASES[kind, name]
