@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 import pytest
 
 from gateway.provision import known_kinds
@@ -256,3 +257,60 @@ async def test_content_of_each_type(api: Api, kind: str, name: str) -> None:
     assert await deliver(api, kind, name) == 200
     [message] = await conversation(api)
     assert picked(message) == CONTENT_CASES[kind, name]
+
+
+# (kind, original's fixture, edit's fixture, original text, edited text, edit time)
+EDITS = {
+    "telegram": ("message__text", "edited_message__text", "2026-01-01T09:17:00Z"),
+    "whatsapp": ("text", "edit", "2026-01-01T10:14:00Z"),
+    "messenger": ("text", "message_edit", "2026-01-01T10:13:00.250000Z"),
+}
+
+
+def texts(kind: str, original: str, edit: str) -> tuple[str, str]:
+    """The text of each fixture, read the way each provider writes it."""
+    first, second = (orjson.loads(load_fixture(kind, name)) for name in (original, edit))
+    if kind == "telegram":
+        return first["message"]["text"], second["edited_message"]["text"]
+    if kind == "whatsapp":
+        [a, b] = (f["entry"][0]["changes"][0]["value"]["messages"][0] for f in (first, second))
+        return a["text"]["body"], b["edit"]["message"]["text"]["body"]
+    [a, b] = (f["entry"][0]["messaging"][0] for f in (first, second))
+    return a["message"]["text"], b["message_edit"]["text"]
+
+
+@pytest.mark.parametrize("kind", sorted(EDITS))
+async def test_an_edit_replaces_the_text_and_keeps_the_history(api: Api, kind: str) -> None:
+    original, edit, edited_at = EDITS[kind]
+    before, after = texts(kind, original, edit)
+    assert before != after
+    assert await deliver(api, kind, original) == 200
+    [sent] = await conversation(api)
+    for _ in range(2):  # the second delivery of the same edit changes nothing
+        assert await deliver(api, kind, edit) == 200
+        [message] = await api_messages(api)
+        assert {k: message[k] for k in ("id", "text", "edited_at", "history")} == {
+            "id": sent["id"],
+            "text": after,
+            "edited_at": edited_at,
+            "history": [{"text": before, "written_at": message["sent_at"]}],
+        }
+        assert message["content"] == {"type": "text", "text": after}
+    assert await h.scalar("SELECT COUNT(*) FROM message") == 1
+
+
+@pytest.mark.parametrize("kind", sorted(EDITS))
+async def test_an_edit_of_an_unknown_message_is_kept_as_a_message(api: Api, kind: str) -> None:
+    _original, edit, _edited_at = EDITS[kind]
+    _before, after = texts(kind, _original, edit)
+    for _ in range(2):
+        assert await deliver(api, kind, edit) == 200
+    [message] = await api_messages(api)
+    assert (message["text"], message["edited_at"], message["history"]) == (after, None, [])
+
+
+async def api_messages(api: Api) -> list[dict[str, Any]]:
+    """The only contact's messages as the API gives them (timestamps kept)."""
+    cid = await h.scalar("SELECT MIN(id) FROM contact")
+    reply = await api("GET", f"/contacts/{cid}/messages")
+    return list(reply.body["messages"])
