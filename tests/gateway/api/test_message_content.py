@@ -12,7 +12,7 @@ import pytest
 from gateway.provision import known_kinds
 from store.channels import upsert_channel
 from tests import helpers as h
-from tests.gateway.api.support import Api, stable
+from tests.gateway.api.support import TIME, Api, stable
 from tests.signing import load_fixture, meta_signature
 
 SECRETS = {
@@ -314,3 +314,34 @@ async def api_messages(api: Api) -> list[dict[str, Any]]:
     cid = await h.scalar("SELECT MIN(id) FROM contact")
     reply = await api("GET", f"/contacts/{cid}/messages")
     return list(reply.body["messages"])
+
+
+async def test_a_contact_lists_its_identities(api: Api) -> None:
+    assert await deliver(api, "whatsapp", "text__bsuid_with_phone") == 200
+    assert await deliver(api, "twilio_whatsapp", "whatsapp__location") == 200  # same phone
+    cid = await h.scalar("SELECT MIN(id) FROM contact")
+    reply = await api("GET", f"/contacts/{cid}")
+    assert reply.status == 200
+    whatsapp, _twilio = reply.body["identities"]
+    assert whatsapp["last_seen"] == "2026-01-01T10:18:00Z"  # the message's own time
+    person = {"username": None, "display_name": "Sheena Nelson", "phone": "+15551234567",
+              "email": None, "first_seen": TIME, "last_seen": TIME}  # fmt: skip
+    assert stable(reply.body["identities"]) == [
+        {"channel_kind": "whatsapp", "channel_key": "whatsapp-acme-key",
+         "external_id": "15551234567", "scoped_id": "US.13491208655302741918", **person},
+        {"channel_kind": "twilio_whatsapp", "channel_key": "twilio_whatsapp-acme-key",
+         "external_id": "+15551234567", "scoped_id": None, **person},
+    ]  # fmt: skip
+    assert reply.body["channels"] == ["whatsapp", "twilio_whatsapp"]
+
+
+async def test_an_identity_that_sent_nothing_has_no_last_seen(api: Api) -> None:
+    assert await deliver(api, "telegram", "message__text") == 200
+    await h.rows("DELETE FROM message")
+    reply = await api("GET", "/contacts/username:ada_l")
+    assert stable(reply.body["identities"]) == [
+        {"channel_kind": "telegram", "channel_key": "telegram-acme-key",
+         "external_id": "111222333", "scoped_id": None, "username": "ada_l",
+         "display_name": "Ada Lovelace", "phone": None, "email": None,
+         "first_seen": TIME, "last_seen": None},
+    ]  # fmt: skip
