@@ -89,10 +89,9 @@ async def _original(tx: RawTx, item: Item, hit: Hit) -> Sequence[Any] | None:
         where, params = BY_TELEGRAM_ID[tx.dialect], [hit.identity_id, target]
     else:
         where, params = BY_PROVIDER_ID, [item.channel.id, target]
-    lock = " FOR UPDATE" if tx.dialect == "postgres" else ""
     rows = await tx.fetch(
         "SELECT m.id, m.text, m.sent_at, m.provider_message_id, m.history FROM message m"
-        f" WHERE {where} AND m.direction = 'in' ORDER BY m.id LIMIT 1{lock}",
+        f" WHERE {where} AND m.direction = 'in' ORDER BY m.id LIMIT 1{tx.for_update}",
         params,
     )
     return rows[0] if rows else None

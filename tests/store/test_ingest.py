@@ -154,3 +154,39 @@ async def test_phone_seen_after_a_bsuid_only_message_is_recorded(orm: str) -> No
     ]
     assert await h.rows("SELECT phone FROM contact") == [{"phone": "+593991234567"}]
     assert await h.scalar("SELECT used FROM plan_period") == 2
+
+
+class Counting:
+    """A transaction that records the first words of every statement run on it."""
+
+    def __init__(self, tx: db.RawTx) -> None:
+        self.tx, self.dialect, self.seen = tx, tx.dialect, list[str]()
+        self.for_update, self.for_share = tx.for_update, tx.for_share
+
+    async def fetch(self, sql: str, params: object = ()) -> list[object]:
+        self.seen.append(" ".join(sql.split()[:3]))
+        return await self.tx.fetch(sql, params)  # type: ignore[arg-type]
+
+    async def execute(self, sql: str, params: object = ()) -> None:
+        self.seen.append(" ".join(sql.split()[:3]))
+        await self.tx.execute(sql, params)  # type: ignore[arg-type]
+
+
+async def test_known_senders_cost_the_same_statements_with_edits_in_the_code(orm: str) -> None:
+    """Edits pay for their own lookup; a batch of ordinary messages runs three statements."""
+    await h.workspace()
+    tg = await h.channel("telegram")
+    async with db.raw_transaction() as tx:
+        await write_batch(tx, [item(tg, "a", "1", meta={"message_id": 7})])
+    async with db.raw_transaction() as tx:
+        counting = Counting(tx)
+        batch = [item(tg, "a", "2"), item(tg, "a", "3")]
+        assert await write_batch(counting, batch) == ["stored", "stored"]  # type: ignore[arg-type]
+    touch = "WITH v(id, name," if counting.dialect == "sqlite" else "UPDATE contact SET"
+    assert counting.seen == ["SELECT id, contact_id,", "INSERT INTO message", touch]
+    edit = item(tg, "a", "4", meta={"edit_of": 7, "edited_at": "2026-11-02T12:05:00+00:00"})
+    async with db.raw_transaction() as tx:
+        counting = Counting(tx)
+        assert await write_batch(counting, [edit]) == ["stored"]  # type: ignore[arg-type]
+    assert len(counting.seen) == 4  # lookup, the original, its update, the contact's activity
+    assert await h.scalar("SELECT COUNT(*) FROM message") == 3
