@@ -3,6 +3,7 @@ with their history, and a contact's identities. Provider fixtures go through rea
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -345,3 +346,28 @@ async def test_an_identity_that_sent_nothing_has_no_last_seen(api: Api) -> None:
          "display_name": "Ada Lovelace", "phone": None, "email": None,
          "first_seen": TIME, "last_seen": None},
     ]  # fmt: skip
+
+
+async def test_a_mail_shows_its_subject_and_thread(api: Api) -> None:
+    secrets = {"signing_key": "mailgun-signing-key", "basic_auth": "mailer:s3cret"}
+    await upsert_channel("acme", "email", "email-acme-key", secrets, known_kinds=known_kinds())
+    auth = base64.b64encode(secrets["basic_auth"].encode()).decode()
+    headers = {"Content-Type": "message/rfc822", "Authorization": f"Basic {auth}"}
+    raw = load_fixture("email", "raw__plain")
+    reply = await api.client.post("/webhooks/email-acme-key", data=raw, headers=headers)
+    assert reply.status == 200
+    [message] = await conversation(api)
+    assert picked(message) == (
+        "text",
+        {
+            "type": "email",
+            "subject": "Re: Commande #1001 \u2013 où est-elle ?",
+            "text": "Bonjour, le colis n'est toujours pas arrivé. Pouvez-vous vérifier ?"
+            "\nMerci, Renée",
+            "to": "Support <support@help.example.com>",
+            "in_reply_to": "ticket-1001@help.example.com",
+            "references": ["ticket-0999@help.example.com", "ticket-1001@help.example.com"],
+            "media": [],
+        },
+        "ticket-1001@help.example.com",
+    )
