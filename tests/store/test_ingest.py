@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 
 from store import db
@@ -190,3 +191,26 @@ async def test_known_senders_cost_the_same_statements_with_edits_in_the_code(orm
         assert await write_batch(counting, [edit]) == ["stored"]  # type: ignore[arg-type]
     assert len(counting.seen) == 4  # lookup, the original, its update, the contact's activity
     assert await h.scalar("SELECT COUNT(*) FROM message") == 3
+
+
+async def test_edits_out_of_order_leave_the_newest_text(orm: str) -> None:
+    await h.workspace()
+    wa = await h.channel("whatsapp")
+    at = [f"2026-11-02T12:0{n}:00+00:00" for n in range(3)]
+
+    def edit(mid: str, text: str, when: str) -> Item:
+        meta = {"edit_of": "wamid.1", "edited_at": when}
+        return Item(wa, Inbound(external_id="593991234567", provider_message_id=mid, type="text",
+                                sent_at=SENT, text=text, meta=meta))  # fmt: skip
+
+    async with db.raw_transaction() as tx:
+        await write_batch(tx, [item(wa, "593991234567", "wamid.1")])
+        assert await write_batch(tx, [edit("e2", "third", at[2])]) == ["stored"]
+        assert await write_batch(tx, [edit("e1", "second", at[1])]) == ["stored"]
+        assert await write_batch(tx, [edit("e1", "second", at[1])]) == ["duplicate"]
+    [row] = await h.rows("SELECT text, edited_at, history FROM message")
+    history = row["history"] if isinstance(row["history"], list) else orjson.loads(row["history"])
+    assert (row["text"], [(v["text"], v["id"]) for v in history]) == (
+        "third",
+        [("hola", "wamid.1"), ("second", "e1"), ("third", "e2")],
+    )
