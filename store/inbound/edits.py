@@ -59,7 +59,11 @@ async def apply_all(
 
 
 async def apply(tx: RawTx, item: Item, hit: Hit) -> Outcome | None:
-    """Apply one edit: stored, duplicate (this edit was applied before) or None (no original)."""
+    """Apply one edit: stored, duplicate (this edit was applied before) or None (no original).
+
+    An edit that leaves the text as it is (Telegram sends a live location's moves as edits)
+    changes nothing: history keeps texts, not every update.
+    """
     original = await _original(tx, item, hit)
     if original is None:
         return None
@@ -70,6 +74,8 @@ async def apply(tx: RawTx, item: Item, hit: Hit) -> Outcome | None:
     ]
     if any(v.get("id") == inbound.provider_message_id for v in versions):
         return "duplicate"
+    if nul_free(inbound.text) == text:  # e.g. Telegram's live location: a new point, no new text
+        return "stored"
     edited_at = str(inbound.meta["edited_at"])
     versions.append(
         {"text": nul_free(inbound.text), "at": edited_at, "id": inbound.provider_message_id}

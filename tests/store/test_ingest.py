@@ -186,6 +186,7 @@ async def test_known_senders_cost_the_same_statements_with_edits_in_the_code(orm
     touch = "WITH v(id, name," if counting.dialect == "sqlite" else "UPDATE contact SET"
     assert counting.seen == ["SELECT id, contact_id,", "INSERT INTO message", touch]
     edit = item(tg, "a", "4", meta={"edit_of": 7, "edited_at": "2026-11-02T12:05:00+00:00"})
+    edit.inbound.text = "adiós"
     async with db.raw_transaction() as tx:
         counting = Counting(tx)
         assert await write_batch(counting, [edit]) == ["stored"]  # type: ignore[arg-type]
@@ -214,3 +215,19 @@ async def test_edits_out_of_order_leave_the_newest_text(orm: str) -> None:
         "third",
         [("hola", "wamid.1"), ("second", "e1"), ("third", "e2")],
     )
+
+
+async def test_an_edit_that_keeps_the_text_adds_no_version(orm: str) -> None:
+    """Telegram sends each move of a live location as an edited_message without text."""
+    await h.workspace()
+    tg = await h.channel("telegram")
+    place = {"message_id": 9, "latitude": 52.5, "longitude": 13.4}
+    moved = {**place, "latitude": 52.6, "edit_of": 9, "edited_at": "2026-11-02T12:01:00+00:00"}
+    async with db.raw_transaction() as tx:
+        await write_batch(tx, [Item(tg, Inbound("7", "u1", "location", SENT, meta=place))])
+        assert await write_batch(
+            tx, [Item(tg, Inbound("7", "u2", "location", SENT, meta=moved))]
+        ) == ["stored"]
+    assert await h.rows("SELECT text, edited_at, history FROM message") == [
+        {"text": None, "edited_at": None, "history": None}
+    ]
