@@ -88,6 +88,14 @@ VARIANTS: dict[str, Schema] = {
 CONTENT: Schema = {
     "description": "The message's content, typed by `type`.",
     "oneOf": [_ref(name) for name in VARIANTS],
+    "discriminator": {
+        "propertyName": "type",
+        "mapping": {
+            type_: f"#/components/schemas/{name}"
+            for name, schema in VARIANTS.items()
+            for type_ in schema["properties"]["type"]["enum"]
+        },
+    },
 }
 VERSION: Schema = {
     "type": "object",
