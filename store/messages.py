@@ -86,7 +86,7 @@ def message_from_row(row: Sequence[Any]) -> MessageInfo:
 
 
 def _versions(history: Any) -> list[Version]:
-    """Every version but the current one (the last), as stored by store.edits."""
+    """Every version but the current one (the last), as stored by store.inbound.edits."""
     if not isinstance(history, list) or not history:
         return []
     return [Version(v.get("text"), stamp(v["at"])) for v in history[:-1]]
