@@ -18,11 +18,13 @@ from store.serial import dump_json, load_json, nul_free
 from store.types import Item, Outcome
 
 # Where the original's id lives when it is not its provider_message_id (a Telegram message's
-# provider id is its update_id; the edit names the chat's message_id, kept in meta).
+# provider id is its update_id; the edit names the message_id, unique within its chat, both
+# kept in meta). The sender's identity narrows the search to its messages (an index).
 BY_PROVIDER_ID = "m.channel_id = ? AND m.provider_message_id = ?"
 BY_TELEGRAM_ID = {
-    "sqlite": "m.identity_id = ? AND CAST(json_extract(m.meta, '$.message_id') AS TEXT) = ?",
-    "postgres": "m.identity_id = ? AND m.meta->>'message_id' = ?",
+    "sqlite": "m.identity_id = ? AND CAST(json_extract(m.meta, '$.message_id') AS TEXT) = ?"
+    " AND CAST(json_extract(m.meta, '$.chat_id') AS TEXT) = ?",
+    "postgres": "m.identity_id = ? AND m.meta->>'message_id' = ? AND m.meta->>'chat_id' = ?",
 }
 
 
@@ -92,7 +94,8 @@ async def apply(tx: RawTx, item: Item, hit: Hit) -> Outcome | None:
 async def _original(tx: RawTx, item: Item, hit: Hit) -> Sequence[Any] | None:
     target = str(item.inbound.meta["edit_of"])
     if item.channel.kind == "telegram":
-        where, params = BY_TELEGRAM_ID[tx.dialect], [hit.identity_id, target]
+        chat = str(item.inbound.meta.get("chat_id"))
+        where, params = BY_TELEGRAM_ID[tx.dialect], [hit.identity_id, target, chat]
     else:
         where, params = BY_PROVIDER_ID, [item.channel.id, target]
     rows = await tx.fetch(

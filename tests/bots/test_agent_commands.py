@@ -111,13 +111,13 @@ async def test_a_card_says_in_words_what_each_message_carries(chat: Chat) -> Non
     channel = await channel_by_key("telegram-acme-key")
     assert channel is not None
     sent = [
-        ("text", "old words", {"message_id": 5}),
+        ("text", "old words", {"message_id": 5, "chat_id": 5552}),
         ("location", None, {"latitude": 52.516275, "longitude": 13.377704,
                             "title": "Brandenburger Tor", "address": "Pariser Platz"}),
         ("reaction", None, {"reaction_to": 7, "emoji": ["👍"]}),
         ("contact", None, {"card": {"phone_number": "+15551234567", "first_name": "Grace"}}),
         ("image", "broken box", {}),
-        ("text", "better words", {"edit_of": 5, "edited_at": SENT.isoformat()}),
+        ("text", "better words", {"edit_of": 5, "chat_id": 5552, "edited_at": SENT.isoformat()}),
     ]  # fmt: skip
     items = [
         Item(channel, Inbound(external_id="5552", provider_message_id=f"x{n}", type=type_,

@@ -178,14 +178,16 @@ async def test_known_senders_cost_the_same_statements_with_edits_in_the_code(orm
     await h.workspace()
     tg = await h.channel("telegram")
     async with db.raw_transaction() as tx:
-        await write_batch(tx, [item(tg, "a", "1", meta={"message_id": 7})])
+        await write_batch(tx, [item(tg, "a", "1", meta={"message_id": 7, "chat_id": 70})])
     async with db.raw_transaction() as tx:
         counting = Counting(tx)
         batch = [item(tg, "a", "2"), item(tg, "a", "3")]
         assert await write_batch(counting, batch) == ["stored", "stored"]  # type: ignore[arg-type]
     touch = "WITH v(id, name," if counting.dialect == "sqlite" else "UPDATE contact SET"
     assert counting.seen == ["SELECT id, contact_id,", "INSERT INTO message", touch]
-    edit = item(tg, "a", "4", meta={"edit_of": 7, "edited_at": "2026-11-02T12:05:00+00:00"})
+    edit = item(
+        tg, "a", "4", meta={"edit_of": 7, "chat_id": 70, "edited_at": "2026-11-02T12:05:00+00:00"}
+    )
     edit.inbound.text = "adiós"
     async with db.raw_transaction() as tx:
         counting = Counting(tx)
@@ -221,7 +223,7 @@ async def test_an_edit_that_keeps_the_text_adds_no_version(orm: str) -> None:
     """Telegram sends each move of a live location as an edited_message without text."""
     await h.workspace()
     tg = await h.channel("telegram")
-    place = {"message_id": 9, "latitude": 52.5, "longitude": 13.4}
+    place = {"message_id": 9, "chat_id": 7, "latitude": 52.5, "longitude": 13.4}
     moved = {**place, "latitude": 52.6, "edit_of": 9, "edited_at": "2026-11-02T12:01:00+00:00"}
     async with db.raw_transaction() as tx:
         await write_batch(tx, [Item(tg, Inbound("7", "u1", "location", SENT, meta=place))])
@@ -230,4 +232,21 @@ async def test_an_edit_that_keeps_the_text_adds_no_version(orm: str) -> None:
         ) == ["stored"]
     assert await h.rows("SELECT text, edited_at, history FROM message") == [
         {"text": None, "edited_at": None, "history": None}
+    ]
+
+
+async def test_a_telegram_edit_finds_its_original_in_its_own_chat_only(orm: str) -> None:
+    """message_id counts per chat: the same number in a group is another message."""
+    await h.workspace()
+    tg = await h.channel("telegram")
+    when = "2026-11-02T12:05:00+00:00"
+    async with db.raw_transaction() as tx:
+        await write_batch(tx, [item(tg, "a", "1", meta={"message_id": 7, "chat_id": 70})])
+        other = item(tg, "a", "2", meta={"edit_of": 7, "chat_id": -100, "edited_at": when})
+        mine = item(tg, "a", "3", meta={"edit_of": 7, "chat_id": 70, "edited_at": when})
+        other.inbound.text = mine.inbound.text = "editado"
+        assert await write_batch(tx, [other, mine]) == ["stored", "stored"]
+    assert await h.rows("SELECT provider_message_id, text FROM message ORDER BY id") == [
+        {"provider_message_id": "1", "text": "editado"},
+        {"provider_message_id": "2", "text": "editado"},
     ]
