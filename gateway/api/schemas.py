@@ -198,8 +198,12 @@ SCHEMAS: dict[str, Schema] = {
             "pattern": NOT_BLANK,
             "description": "the message: not blank, at most the provider's limit",
         },
-        channel=nullable("string", description="A channel key, kind or name; default: the last."),
-        subject=nullable("string", description="Email only; default `Re:` their last subject."),
+        channel=nullable(
+            "string", pattern=NO_NUL, description="A channel key, kind or name; default: the last."
+        ),
+        subject=nullable(
+            "string", pattern=NO_NUL, description="Email only; default `Re:` their last subject."
+        ),
     ),
     "Message": obj(
         id=INT,
