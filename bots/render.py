@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from store.contacts import Contact
+from store.content import MEDIA, SHARED
 from store.messages import MessageInfo
 from store.notes import NoteInfo
 
@@ -71,8 +72,10 @@ def contact_card(
 def message_line(m: MessageInfo) -> str:
     """`← 2026-11-20 10:00 UTC telegram: hola` (← in, → out)."""
     arrow = "←" if m.direction == "in" else "→"
-    body = snippet(m.text) if m.text else f"[{m.type}]"
-    return f"{arrow} {when(m.sent_at)} {m.channel_kind}: {body}"
+    words = describe(m.content)
+    body = snippet(words) if words else snippet(m.text) if m.text else f"[{m.type}]"
+    edited = " (edited)" if m.edited_at else ""
+    return f"{arrow} {when(m.sent_at)} {m.channel_kind}: {body}{edited}"
 
 
 def snippet(text: str | None, limit: int = SNIPPET) -> str:
@@ -90,3 +93,45 @@ def card_id(text: str | None) -> int | None:
     """The contact id of a contact card's text (as the platform shows it back), else None."""
     match = CARD_ID.match((text or "").strip())
     return int(match.group(1)) if match else None
+
+
+SHARED_LABELS = {
+    "share": "🔗 Shared post",
+    "story_mention": "📣 Mentioned you in a story",
+    "story_reply": "💬 Replied to your story",
+}
+
+
+def describe(content: dict[str, Any]) -> str | None:
+    """The content in words for a chat card, or None for plain text (the text says it)."""
+    type_ = content["type"]
+    if type_ == "location":
+        place = ", ".join(p for p in (content["name"], content["address"]) if p)
+        point = f"{content['latitude']}, {content['longitude']}"
+        return f"📍 Location: {place} ({point})" if place else f"📍 Location: {point}"
+    if type_ == "reaction":
+        emoji = content["emoji"]
+        return f"Reacted {emoji} to a message" if emoji else "Removed a reaction"
+    if type_ == "contact":
+        cards = [
+            " ".join(filter(None, (c["name"], *c["phones"], *c["emails"])))
+            for c in content["cards"]
+        ]
+        return "👤 Contact: " + "; ".join(cards or ["(empty)"])
+    if type_ == "interactive":
+        return f"🔘 Button: {content['title'] or content['id'] or '?'}"
+    if type_ == "email":
+        subject = f"✉️ {content['subject']}" if content["subject"] else None
+        return " — ".join(filter(None, (subject, content["text"]))) or None
+    if type_ in MEDIA:
+        label = f"📎 {type_.capitalize()}"
+        return f"{label}: {content['caption']}" if content["caption"] else label
+    if type_ in SHARED:
+        label = SHARED_LABELS[type_]
+        said = " — ".join(filter(None, (content["title"], content["text"], content["url"])))
+        return f"{label}: {said}" if said else label
+    if type_ == "unsupported":
+        return f"[{content['kind'] or 'unsupported'}]" + (
+            f" {content['text']}" if content["text"] else ""
+        )
+    return None

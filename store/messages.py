@@ -8,14 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from store.access import Actor, require
-from store.contacts import load, stamp
+from store.contacts import as_datetime, load, stamp
+from store.content import content_of, reply_to
 from store.db import ClientTx, RawTx
 from store.errors import NotFound
 from store.serial import load_json
 
 COLUMNS = (
     "m.id, m.contact_id, c.key, c.kind, m.direction, m.type, m.text, m.media, m.meta,"
-    " m.provider_message_id, m.sent_at, m.received_at"
+    " m.provider_message_id, m.sent_at, m.received_at, m.edited_at, m.history"
 )
 FROM = "FROM message m JOIN channel c ON c.id = m.channel_id"
 
@@ -43,6 +44,18 @@ class MessageInfo:
     sent_by: str | None
     sent_at: datetime
     received_at: datetime
+    content: dict[str, Any]  # typed by content["type"]: store.content
+    reply_to: str | None  # the provider's id of the message this one answers
+    edited_at: datetime | None
+    history: list[Version]  # earlier versions of an edited message, oldest first
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """An earlier text of an edited message and when it was written."""
+
+    text: str | None
+    written_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +68,28 @@ class MessagePage:
 
 def message_from_row(row: Sequence[Any]) -> MessageInfo:
     """A MessageInfo from a row of COLUMNS."""
-    mid, cid, key, kind, direction, type_, text, media, meta, provider_id, sent, received = row
+    mid, cid, key, kind, direction, type_, text, media, meta, provider_id, sent, received = row[:12]
+    edited, history = row[12:14]
     meta = load_json(meta) or {}
     meta = meta if isinstance(meta, dict) else {}
+    media = load_json(media)
     outbound = direction == "out"
     status = meta.get("status") if outbound else None
     return MessageInfo(
         int(mid), int(cid), str(key), str(kind), str(direction), str(type_), text,
-        load_json(media), status, None if status in ("failed", "unknown") else provider_id,
+        media, status, None if status in ("failed", "unknown") else provider_id,
         meta.get("error") if outbound else None, meta.get("detail") if outbound else None,
         meta.get("by") if outbound else None, stamp(sent), stamp(received),
+        content_of(str(kind), str(type_), text, media, meta), reply_to(meta),
+        as_datetime(edited), _versions(load_json(history)),
     )  # fmt: skip
+
+
+def _versions(history: Any) -> list[Version]:
+    """Every version but the current one (the last), as stored by store.inbound.edits."""
+    if not isinstance(history, list) or not history:
+        return []
+    return [Version(v.get("text"), stamp(v["at"])) for v in history[:-1]]
 
 
 async def read_message(tx: RawTx, message_id: int) -> MessageInfo:

@@ -14,13 +14,14 @@ from gateway.api.common import (
     only,
     page_limit,
     path_text,
+    plain,
     query_bool,
     query_filter,
     query_text,
     read_json,
     text_field,
 )
-from store import bulk, contacts, query, refs
+from store import bulk, contacts, identities, query, refs
 from store.auth import Caller
 from store.errors import Invalid
 
@@ -91,8 +92,8 @@ async def create(request: web.Request, caller: Caller) -> web.Response:
 
 async def show(request: web.Request, caller: Caller) -> web.Response:
     """GET /contacts/{ref}: one contact by id or typed identifier."""
-    contact = await contacts.get(caller.actor, await contact_id(request, caller))
-    return json_response(contact_json(contact))
+    found = await identities.detail(caller.actor, await contact_id(request, caller))
+    return json_response({**contact_json(found.contact), "identities": plain(found.identities)})
 
 
 async def patch(request: web.Request, caller: Caller) -> web.Response:

@@ -75,7 +75,7 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", "/contacts/search", contacts.search, "agent", "ContactPage", body="SearchRequest"),
     _r("POST", "/contacts/bulk-delete", contacts.bulk_delete, "admin", "Deleted",
        body="BulkDeleteRequest", errors=(409,)),
-    _r("GET", "/contacts/{ref}", contacts.show, "agent", "Contact"),
+    _r("GET", "/contacts/{ref}", contacts.show, "agent", "ContactDetail"),
     _r("PATCH", "/contacts/{ref}", contacts.patch, "admin", "Contact", body="ContactPatch",
        errors=(409,)),
     _r("DELETE", "/contacts/{ref}", contacts.delete, "admin", "Deleted"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.api.content_schema import CONTENT, VERSION
+from gateway.api.content_schema import VARIANTS as CONTENT_VARIANTS
 from gateway.api.filter_schema import FILTER_NODE
 from gateway.api.inputs import (
     ANY_FILTER,
@@ -134,6 +136,28 @@ PLAN = obj(
 SCHEMAS: dict[str, Schema] = {
     "Error": obj(error=TEXT, detail=TEXT),
     "Contact": CONTACT,
+    "ContactDetail": {
+        **CONTACT,
+        "properties": {
+            **CONTACT["properties"],
+            "identities": {"type": "array", "items": ref("Identity")},
+        },
+        "required": [*CONTACT["required"], "identities"],
+    },
+    "Identity": obj(
+        channel_kind=TEXT,
+        channel_key=TEXT,
+        external_id=TEXT,
+        scoped_id=nullable("string", description="A second stable id (WhatsApp BSUID)."),
+        username=nullable("string"),
+        display_name=nullable("string"),
+        phone=nullable("string", description="The phone the channel vouched for."),
+        email=nullable("string", description="The email the channel vouched for."),
+        first_seen=TIME,
+        last_seen=nullable(
+            "string", format="date-time", description="Its newest message; null if none."
+        ),
+    ),
     "ContactInput": CONTACT_INPUT,
     "ContactPatch": CONTACT_PATCH,
     "ContactPage": PAGE,
@@ -174,8 +198,12 @@ SCHEMAS: dict[str, Schema] = {
             "pattern": NOT_BLANK,
             "description": "the message: not blank, at most the provider's limit",
         },
-        channel=nullable("string", description="A channel key, kind or name; default: the last."),
-        subject=nullable("string", description="Email only; default `Re:` their last subject."),
+        channel=nullable(
+            "string", pattern=NO_NUL, description="A channel key, kind or name; default: the last."
+        ),
+        subject=nullable(
+            "string", pattern=NO_NUL, description="Email only; default `Re:` their last subject."
+        ),
     ),
     "Message": obj(
         id=INT,
@@ -193,7 +221,17 @@ SCHEMAS: dict[str, Schema] = {
         sent_by=nullable("string"),
         sent_at=TIME,
         received_at=TIME,
+        content=ref("MessageContent"),
+        reply_to=nullable("string", description="The provider's id of the message it answers."),
+        edited_at=nullable("string", format="date-time"),
+        history={
+            "type": "array",
+            "items": VERSION,
+            "description": "An edited message's earlier texts, oldest first.",
+        },
     ),
+    "MessageContent": CONTENT,
+    **CONTENT_VARIANTS,
     "MessagePage": obj(
         messages={"type": "array", "items": ref("Message")}, next_cursor=nullable("string")
     ),

@@ -15,7 +15,7 @@ from typing import Any
 
 from store import contacts, text
 from store.db import RawTx
-from store.inbound import capacity, concat
+from store.inbound import capacity, concat, edits
 from store.phone_keys import phone_key
 from store.phones import normalise_email, to_e164
 from store.serial import dump_json, inbound_to_json, nul_free, short_text
@@ -79,7 +79,12 @@ async def write_batch(tx: RawTx, items: Sequence[Item]) -> list[Outcome]:
     admitted = [i for i in live if outcomes[i] is None]
     rows = [(items[i], _key_hit(found, items[i])) for i in admitted]
     await _learn_ids(tx, rows)
-    stored = await insert_messages(tx, rows, now)
+    plain = [row for row in rows if not edits.is_edit(row[0])]
+    stored = await insert_messages(tx, plain, now)
+    if len(plain) < len(rows):  # edits, after the messages they may edit; rare
+        applied, orphans = await edits.apply_all(tx, rows)
+        stored |= await insert_messages(tx, orphans, now)
+        stored |= {key for key, outcome in applied.items() if outcome == "stored"}
     fresh = []
     for i, row in zip(admitted, rows, strict=True):
         key = (items[i].channel.id, items[i].inbound.provider_message_id)

@@ -246,6 +246,7 @@ async def contact_rows(
 MESSAGE_KEYS = (
     "id", "contact_id", "channel", "channel_kind", "external_id", "direction",
     "provider_message_id", "type", "text", "media", "meta", "sent_at", "received_at",
+    "edited_at", "history",
 )  # fmt: skip
 
 
@@ -256,6 +257,7 @@ def _message_sql(dialect: str) -> str:
         "provider_message_id": "m.provider_message_id", "type": "m.type", "text": "m.text",
         "media": _json(dialect, "m.media"), "meta": _json(dialect, "m.meta"),
         "sent_at": _time(dialect, "m.sent_at"), "received_at": _time(dialect, "m.received_at"),
+        "edited_at": _time(dialect, "m.edited_at"), "history": _json(dialect, "m.history"),
     }  # fmt: skip
     obj = _object(dialect, [(k, columns[k]) for k in MESSAGE_KEYS])
     cast = "::text" if dialect == "postgres" else ""

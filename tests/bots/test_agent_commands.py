@@ -5,9 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bots.core import Reply
+from store import db
+from store.channels import channel_by_key
+from store.inbound import write_batch
+from store.types import Inbound, Item
 from tests import helpers as h
 from tests.bots.chat import AGENT, Chat, labels
-from tests.bots.people import people
+from tests.bots.people import SENT, people, telegram_person
 
 
 async def test_search_and_filter_count_and_page_with_a_next_button(
@@ -100,3 +104,36 @@ async def test_tag_and_note_need_something_to_add(chat: Chat) -> None:
     assert (await chat.one("tag #3", AGENT)).text.startswith("Say what to do with the contact")
     assert (await chat.one("note #3", AGENT)).text.startswith("Say what to do with the contact")
     assert (await chat.one("tag", AGENT, contact=3)).text == "Name at least one tag."
+
+
+async def test_a_card_says_in_words_what_each_message_carries(chat: Chat) -> None:
+    await telegram_person("5552", "lia", "Lía Mora", text="first words")
+    channel = await channel_by_key("telegram-acme-key")
+    assert channel is not None
+    sent = [
+        ("text", "old words", {"message_id": 5, "chat_id": 5552}),
+        ("location", None, {"latitude": 52.516275, "longitude": 13.377704,
+                            "title": "Brandenburger Tor", "address": "Pariser Platz"}),
+        ("reaction", None, {"reaction_to": 7, "emoji": ["👍"]}),
+        ("contact", None, {"card": {"phone_number": "+15551234567", "first_name": "Grace"}}),
+        ("image", "broken box", {}),
+        ("text", "better words", {"edit_of": 5, "chat_id": 5552, "edited_at": SENT.isoformat()}),
+    ]  # fmt: skip
+    items = [
+        Item(channel, Inbound(external_id="5552", provider_message_id=f"x{n}", type=type_,
+                              sent_at=SENT, text=text, meta=meta))
+        for n, (type_, text, meta) in enumerate(sent)
+    ]  # fmt: skip
+    async with db.raw_transaction() as tx:
+        assert await write_batch(tx, items) == ["stored"] * 6
+    card = await chat.one("show @lia", AGENT)
+    lines = card.text.splitlines()
+    start = lines.index("*Last messages*")
+    assert lines[start + 1 :] == [
+        "← 2026-11-02 12:00 UTC telegram: 📎 Image: broken box",
+        "← 2026-11-02 12:00 UTC telegram: 👤 Contact: Grace +15551234567",
+        "← 2026-11-02 12:00 UTC telegram: Reacted 👍 to a message",
+        "← 2026-11-02 12:00 UTC telegram: 📍 Location: Brandenburger Tor, Pariser Platz"
+        " (52.516275, 13.377704)",
+        "← 2026-11-02 12:00 UTC telegram: better words (edited)",
+    ]

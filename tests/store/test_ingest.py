@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 
 from store import db
@@ -154,3 +155,98 @@ async def test_phone_seen_after_a_bsuid_only_message_is_recorded(orm: str) -> No
     ]
     assert await h.rows("SELECT phone FROM contact") == [{"phone": "+593991234567"}]
     assert await h.scalar("SELECT used FROM plan_period") == 2
+
+
+class Counting:
+    """A transaction that records the first words of every statement run on it."""
+
+    def __init__(self, tx: db.RawTx) -> None:
+        self.tx, self.dialect, self.seen = tx, tx.dialect, list[str]()
+        self.for_update, self.for_share = tx.for_update, tx.for_share
+
+    async def fetch(self, sql: str, params: object = ()) -> list[object]:
+        self.seen.append(" ".join(sql.split()[:3]))
+        return await self.tx.fetch(sql, params)  # type: ignore[arg-type]
+
+    async def execute(self, sql: str, params: object = ()) -> None:
+        self.seen.append(" ".join(sql.split()[:3]))
+        await self.tx.execute(sql, params)  # type: ignore[arg-type]
+
+
+async def test_known_senders_cost_the_same_statements_with_edits_in_the_code(orm: str) -> None:
+    """Edits pay for their own lookup; a batch of ordinary messages runs three statements."""
+    await h.workspace()
+    tg = await h.channel("telegram")
+    async with db.raw_transaction() as tx:
+        await write_batch(tx, [item(tg, "a", "1", meta={"message_id": 7, "chat_id": 70})])
+    async with db.raw_transaction() as tx:
+        counting = Counting(tx)
+        batch = [item(tg, "a", "2"), item(tg, "a", "3")]
+        assert await write_batch(counting, batch) == ["stored", "stored"]  # type: ignore[arg-type]
+    touch = "WITH v(id, name," if counting.dialect == "sqlite" else "UPDATE contact SET"
+    assert counting.seen == ["SELECT id, contact_id,", "INSERT INTO message", touch]
+    edit = item(
+        tg, "a", "4", meta={"edit_of": 7, "chat_id": 70, "edited_at": "2026-11-02T12:05:00+00:00"}
+    )
+    edit.inbound.text = "adiós"
+    async with db.raw_transaction() as tx:
+        counting = Counting(tx)
+        assert await write_batch(counting, [edit]) == ["stored"]  # type: ignore[arg-type]
+    assert len(counting.seen) == 4  # lookup, the original, its update, the contact's activity
+    assert await h.scalar("SELECT COUNT(*) FROM message") == 3
+
+
+async def test_edits_out_of_order_leave_the_newest_text(orm: str) -> None:
+    await h.workspace()
+    wa = await h.channel("whatsapp")
+    at = [f"2026-11-02T12:0{n}:00+00:00" for n in range(3)]
+
+    def edit(mid: str, text: str, when: str) -> Item:
+        meta = {"edit_of": "wamid.1", "edited_at": when}
+        return Item(wa, Inbound(external_id="593991234567", provider_message_id=mid, type="text",
+                                sent_at=SENT, text=text, meta=meta))  # fmt: skip
+
+    async with db.raw_transaction() as tx:
+        await write_batch(tx, [item(wa, "593991234567", "wamid.1")])
+        assert await write_batch(tx, [edit("e2", "third", at[2])]) == ["stored"]
+        assert await write_batch(tx, [edit("e1", "second", at[1])]) == ["stored"]
+        assert await write_batch(tx, [edit("e1", "second", at[1])]) == ["duplicate"]
+    [row] = await h.rows("SELECT text, edited_at, history FROM message")
+    history = row["history"] if isinstance(row["history"], list) else orjson.loads(row["history"])
+    assert (row["text"], [(v["text"], v["id"]) for v in history]) == (
+        "third",
+        [("hola", "wamid.1"), ("second", "e1"), ("third", "e2")],
+    )
+
+
+async def test_an_edit_that_keeps_the_text_adds_no_version(orm: str) -> None:
+    """Telegram sends each move of a live location as an edited_message without text."""
+    await h.workspace()
+    tg = await h.channel("telegram")
+    place = {"message_id": 9, "chat_id": 7, "latitude": 52.5, "longitude": 13.4}
+    moved = {**place, "latitude": 52.6, "edit_of": 9, "edited_at": "2026-11-02T12:01:00+00:00"}
+    async with db.raw_transaction() as tx:
+        await write_batch(tx, [Item(tg, Inbound("7", "u1", "location", SENT, meta=place))])
+        assert await write_batch(
+            tx, [Item(tg, Inbound("7", "u2", "location", SENT, meta=moved))]
+        ) == ["stored"]
+    assert await h.rows("SELECT text, edited_at, history FROM message") == [
+        {"text": None, "edited_at": None, "history": None}
+    ]
+
+
+async def test_a_telegram_edit_finds_its_original_in_its_own_chat_only(orm: str) -> None:
+    """message_id counts per chat: the same number in a group is another message."""
+    await h.workspace()
+    tg = await h.channel("telegram")
+    when = "2026-11-02T12:05:00+00:00"
+    async with db.raw_transaction() as tx:
+        await write_batch(tx, [item(tg, "a", "1", meta={"message_id": 7, "chat_id": 70})])
+        other = item(tg, "a", "2", meta={"edit_of": 7, "chat_id": -100, "edited_at": when})
+        mine = item(tg, "a", "3", meta={"edit_of": 7, "chat_id": 70, "edited_at": when})
+        other.inbound.text = mine.inbound.text = "editado"
+        assert await write_batch(tx, [other, mine]) == ["stored", "stored"]
+    assert await h.rows("SELECT provider_message_id, text FROM message ORDER BY id") == [
+        {"provider_message_id": "1", "text": "editado"},
+        {"provider_message_id": "2", "text": "editado"},
+    ]

@@ -409,3 +409,27 @@ async def test_a_long_delete_keeps_the_sqlite_wal_small(
     done = await reset.run_now(actor, config(tmp_path, batch=2, batch_seconds=1e-6), "all")
     assert done.state == "done"
     assert seen.count("PRAGMA wal_checkpoint(RESTART)") >= 3  # one after each batch but the last
+
+
+@pytest.mark.usefixtures("orm")
+async def test_the_export_keeps_an_edited_messages_history(tmp_path: Path) -> None:
+    actor = await owner()
+    wa = await h.channel("whatsapp")
+    await person(wa, "593991110003", messages=1)
+    edit = Inbound(
+        external_id="593991110003", provider_message_id="e1", type="text", sent_at=SENT,
+        text="hola, corregido",
+        meta={"edit_of": "593991110003-0", "edited_at": "2026-11-02T12:05:00+00:00"},
+    )  # fmt: skip
+    async with raw_transaction() as tx:
+        assert await write_batch(tx, [Item(wa, edit)]) == ["stored"]
+    done = await reset.run_now(actor, config(tmp_path), "all")
+    _contacts, [message] = read_export(Path(done.export_path or ""))
+    assert (message["text"], message["edited_at"][:19]) == (
+        "hola, corregido",
+        "2026-11-02T12:05:00",
+    )
+    assert [(v["text"], v["id"]) for v in message["history"]] == [
+        ("hola 0 from 593991110003", "593991110003-0"),
+        ("hola, corregido", "e1"),
+    ]

@@ -219,9 +219,12 @@ async def test_show_by_id_and_typed_identifiers(api: Api) -> None:
     for ref in ("1", "%231", "id:1", "email:JOSE@example.com", "phone:0991234567",
                 "phone:%2B593991234567", quote("phone:+593 99 123 4567")):  # fmt: skip
         reply = await api("GET", f"/contacts/{ref}")
-        assert (ref, reply.status, stable(reply.body)) == (ref, 200, jose)
+        assert (ref, reply.status, stable(reply.body)) == (ref, 200, {**jose, "identities": []})
     reply = await api("GET", "/contacts/identifier:ext-3")
-    assert stable(reply.body) == contact(3, ws, identifier="ext-3", city="Quito")
+    assert stable(reply.body) == {
+        **contact(3, ws, identifier="ext-3", city="Quito"),
+        "identities": [],
+    }
 
 
 async def test_show_by_username_of_an_identity(api: Api) -> None:

@@ -39,6 +39,10 @@ def sent(mid: int, cid: int, kind: str, key: str, provider_id: str, text: str) -
         "sent_by": "token:agent-bot",
         "sent_at": TIME,
         "received_at": TIME,
+        "content": {"type": "text", "text": text},
+        "reply_to": None,
+        "edited_at": None,
+        "history": [],
     }
 
 
@@ -308,9 +312,13 @@ async def test_email_reply_through_smtp(api: Api) -> None:
     assert (rcpt, mail["Subject"], mail["In-Reply-To"]) == (
         ["ana@example.org"], "Re: Pedido 881", "<q1@mail.example.org>"
     )  # fmt: skip
-    assert stable(reply.body) == sent(
-        2, cid, "email", "email-acme-key", str(mail["Message-ID"]).strip("<>"), "Salió hoy."
-    )
+    mail_id = str(mail["Message-ID"]).strip("<>")
+    content = {"type": "email", "subject": "Re: Pedido 881", "text": "Salió hoy.", "to": None,
+               "in_reply_to": None, "references": [], "media": []}  # fmt: skip
+    assert stable(reply.body) == {
+        **sent(2, cid, "email", "email-acme-key", mail_id, "Salió hoy."),
+        "content": content,
+    }
     [row] = await outbound_rows()
     assert row["meta"] == {"status": "sent", "by": "token:agent-bot", "surface": "api",
                            "subject": "Re: Pedido 881"}  # fmt: skip
