@@ -8,14 +8,22 @@ plan lock, so usage never passes the cap, even with several processes on one Pos
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from store import contacts, text
 from store.db import RawTx
 from store.inbound import capacity, concat, edits
+from store.inbound.senders import (
+    Key,
+    Resolved,
+    find_identities,
+    handles,
+    key_hit,
+    keys_of,
+    learn_ids,
+)
 from store.phone_keys import phone_key
 from store.phones import normalise_email, to_e164
 from store.serial import dump_json, inbound_to_json, nul_free, short_text
@@ -52,19 +60,6 @@ PG_INSERT_MESSAGES = (
 )
 
 
-@dataclass(slots=True)
-class Resolved:
-    """An identity found or created for an item."""
-
-    identity_id: int
-    contact_id: int
-    scoped_id: str | None = None
-    phone: str | None = None
-
-
-Key = tuple[int, str]  # (channel_id, external id)
-
-
 async def write_batch(tx: RawTx, items: Sequence[Item]) -> list[Outcome]:
     """Store a batch; returns one outcome per item, in order."""
     now = datetime.now(UTC)
@@ -73,12 +68,12 @@ async def write_batch(tx: RawTx, items: Sequence[Item]) -> list[Outcome]:
         items = await concat.reassemble(tx, items, outcomes, now)
     live = [i for i, o in enumerate(outcomes) if o is None]
     found = await find_identities(tx, [items[i] for i in live])
-    new = [i for i in live if _key_hit(found, items[i]) is None]
+    new = [i for i in live if key_hit(found, items[i]) is None]
     if new:
         await _admit_or_hold(tx, items, new, found, outcomes, now)
     admitted = [i for i in live if outcomes[i] is None]
-    rows = [(items[i], _key_hit(found, items[i])) for i in admitted]
-    await _learn_ids(tx, rows)
+    rows = [(items[i], key_hit(found, items[i])) for i in admitted]
+    await learn_ids(tx, rows)
     plain = [row for row in rows if not edits.is_edit(row[0])]
     stored = await insert_messages(tx, plain, now)
     if len(plain) < len(rows):  # edits, after the messages they may edit; rare
@@ -107,53 +102,6 @@ def _mark_batch_duplicates(items: Sequence[Item]) -> list[Outcome | None]:
     return outcomes
 
 
-def _keys(item: Item) -> list[Key]:
-    inbound = item.inbound
-    keys = [(item.channel.id, inbound.external_id)]
-    if inbound.scoped_id and inbound.scoped_id != inbound.external_id:
-        keys.append((item.channel.id, inbound.scoped_id))
-    return keys
-
-
-def _key_hit(found: dict[Key, Resolved], item: Item) -> Resolved | None:
-    for key in _keys(item):
-        if key in found:
-            return found[key]
-    return None
-
-
-async def find_identities(tx: RawTx, items: Iterable[Item]) -> dict[Key, Resolved]:
-    """Existing identities of the items' senders, by (channel, external or scoped id)."""
-    by_external: dict[int, set[str]] = defaultdict(set)
-    by_scoped: dict[int, set[str]] = defaultdict(set)
-    for item in items:
-        by_external[item.channel.id].add(item.inbound.external_id)
-        if item.inbound.scoped_id:
-            by_scoped[item.channel.id].add(item.inbound.scoped_id)
-    found: dict[Key, Resolved] = {}
-    # One indexed lookup per column: an OR across the two would scan the channel's identities.
-    for column, wanted in (("external_id", by_external), ("scoped_id", by_scoped)):
-        for channel_id, ids in wanted.items():
-            rows = await tx.fetch(*_lookup_sql(tx, column, channel_id, ids))
-            for ident_id, contact_id, ext, scoped, phone in rows:
-                hit = Resolved(ident_id, contact_id, scoped, phone)
-                found[(channel_id, ext)] = hit
-                if scoped:
-                    found[(channel_id, scoped)] = hit
-    return found
-
-
-def _lookup_sql(tx: RawTx, column: str, channel_id: int, ids: set[str]) -> tuple[str, list[Any]]:
-    sql = "SELECT id, contact_id, external_id, scoped_id, phone FROM identity WHERE channel_id = ?"
-    sql += f" AND {column}"
-    if tx.dialect == "postgres":  # one prepared statement whatever the number of ids
-        # FOR SHARE, in id order: a monthly reset or a merge committing between this read and
-        # the message insert would leave the message on a deleted or merged-away contact; they
-        # lock the same rows FOR UPDATE (in id order) first, so one waits for the other.
-        return f"{sql} = ANY(?::text[]) ORDER BY id FOR SHARE", [channel_id, list(ids)]
-    return f"{sql} IN ({','.join('?' * len(ids))})", [channel_id, *ids]
-
-
 async def _admit_or_hold(
     tx: RawTx,
     items: Sequence[Item],
@@ -174,70 +122,12 @@ async def _admit_or_hold(
             fresh = await find_identities(tx, [items[i] for i in indexes])
             found.update(fresh)
             for i in indexes:
-                if _key_hit(found, items[i]) is not None:
+                if key_hit(found, items[i]) is not None:
                     continue
                 if plan.room() > 0:
                     found.update(await create_identity(tx, plan, items[i], now))
                 else:
                     outcomes[i] = await hold(tx, plan, items[i], now)
-
-
-async def _learn_ids(tx: RawTx, rows: Sequence[tuple[Item, Resolved | None]]) -> None:
-    """Record what a known identity reveals later: a scoped id (WhatsApp BSUID) or a phone.
-
-    A WhatsApp user first seen with only a phone (or only a BSUID) is then found by either. A
-    value already owned by another identity or contact is left alone: that is a merge, by hand.
-    """
-    for item, hit in rows:
-        if hit is None:
-            continue
-        scoped = item.inbound.scoped_id
-        if scoped and hit.scoped_id != scoped:
-            await _learn_scoped_id(tx, item, hit, scoped)
-        if item.inbound.phone and hit.phone is None:
-            phone = to_e164(item.inbound.phone, item.channel.region)
-            if phone:
-                await _learn_phone(tx, item, hit, phone)
-
-
-async def _learn_scoped_id(tx: RawTx, item: Item, hit: Resolved, scoped: str) -> None:
-    learnt = await tx.fetch(
-        "UPDATE identity SET scoped_id = ? WHERE id = ? AND scoped_id IS NULL AND NOT EXISTS"
-        " (SELECT 1 FROM identity other WHERE other.channel_id = ? AND other.scoped_id = ?)"
-        " RETURNING id",
-        [scoped, hit.identity_id, item.channel.id, scoped],
-    )
-    if learnt:  # once per identity: its contact is then found by the scoped id too
-        await tx.execute(
-            "UPDATE contact SET search_text = search_text || ? WHERE id = ?",
-            [text.appended([scoped]), hit.contact_id],
-        )
-    hit.scoped_id = scoped
-
-
-def _handles(item: Item) -> tuple[str | None, ...]:
-    """What a search finds the sender's contact by (store.text.IDENTITY_HANDLES)."""
-    inbound = item.inbound
-    return (inbound.username, inbound.external_id, inbound.scoped_id)
-
-
-async def _learn_phone(tx: RawTx, item: Item, hit: Resolved, phone: str) -> None:
-    await tx.execute("UPDATE identity SET phone = ? WHERE id = ?", [phone, hit.identity_id])
-    key = phone_key(phone)
-    await tx.execute(
-        "UPDATE contact SET phone = ?, phone_key = ?, search_text = search_text || ? WHERE id = ?"
-        " AND phone IS NULL AND NOT EXISTS"
-        " (SELECT 1 FROM contact other WHERE other.workspace_id = ? AND other.phone_key = ?)",
-        [
-            phone,
-            key,
-            text.appended(text.phone_variants(phone)),
-            hit.contact_id,
-            item.channel.workspace_id,
-            key,
-        ],
-    )
-    hit.phone = phone
 
 
 async def hold(tx: RawTx, plan: capacity.PlanLock, item: Item, now: datetime) -> Outcome:
@@ -286,7 +176,7 @@ async def create_identity(
     else:  # a second identity of a known person: make it findable by its handle too
         await tx.execute(
             "UPDATE contact SET search_text = search_text || ? WHERE id = ?",
-            [text.appended(_handles(item)), contact_id],
+            [text.appended(handles(item)), contact_id],
         )
     rows = await tx.fetch(
         "INSERT INTO identity (workspace_id, channel_id, contact_id, external_id, scoped_id,"
@@ -308,7 +198,7 @@ async def create_identity(
     )
     await plan.count(channel.id)
     hit = Resolved(rows[0][0], contact_id, inbound.scoped_id, phone)
-    return {key: hit for key in _keys(item)}
+    return {key: hit for key in keys_of(item)}
 
 
 async def _insert_contact(
@@ -334,7 +224,7 @@ async def _insert_contact(
             item.channel.id,
             now,
             now,
-            text.search_text(fields, [_handles(item)]),
+            text.search_text(fields, [handles(item)]),
             text.fold_or_none(name),
         ],
     )
@@ -424,7 +314,7 @@ async def admit_held(tx: RawTx, plan: capacity.PlanLock, now: datetime) -> int:
             break
         held = await capacity.take_held(tx, channel, external_id)
         found = await create_identity(tx, plan, held[0], now)
-        hit = _key_hit(found, held[0])
+        hit = key_hit(found, held[0])
         await insert_messages(tx, [(item, hit) for item in held], now)
         await touch_contacts(tx, [(held[-1], hit)], now)
         admitted += 1
