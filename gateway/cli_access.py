@@ -3,11 +3,14 @@ Slack/Telegram users and the chats notified) and from the REST API (bearer token
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import click
 
-from gateway.cli_common import as_owner, run, show
+from gateway.cli_common import as_owner, run, show_rows
+
+if TYPE_CHECKING:
+    from store.tokens import TokenInfo
 
 PLATFORM = click.Choice(["slack", "telegram"])
 ROLE = click.Choice(["agent", "admin", "owner"])
@@ -43,14 +46,12 @@ def admin_list(ctx: click.Context, workspace_slug: str, as_json: bool) -> None:
     """List the chat users bound to a workspace: platform, user, role, name."""
     from store.setup import list_admins
 
-    found = run(ctx, lambda: list_admins(workspace_slug))
-    if as_json:
-        show([asdict(a) for a in found], True)
-        return
-    if not found:
-        click.echo(f"no chat users bound to {workspace_slug}")
-    for a in found:
-        click.echo(f"{a.platform}\t{a.user}\t{a.role}\t{a.name}".rstrip())
+    show_rows(
+        run(ctx, lambda: list_admins(workspace_slug)),
+        as_json,
+        empty=f"no chat users bound to {workspace_slug}",
+        line=lambda a: f"{a.platform}\t{a.user}\t{a.role}\t{a.name}".rstrip(),
+    )
 
 
 @admin.command("remove")
@@ -111,16 +112,18 @@ def token_list(ctx: click.Context, workspace_slug: str, as_json: bool) -> None:
     """List a workspace's tokens: name, role, created, last used, revoked (never the token)."""
     from store.tokens import list_tokens
 
-    found = run(ctx, lambda: list_tokens(workspace_slug))
-    if as_json:
-        show([asdict(t) for t in found], True)
-        return
-    if not found:
-        click.echo(f"no tokens in {workspace_slug}")
-    for t in found:
-        used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
-        state = f"\trevoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else ""
-        click.echo(f"{t.name}\t{t.role}\tcreated {t.created_at:%Y-%m-%d %H:%M}\tused {used}{state}")
+    show_rows(
+        run(ctx, lambda: list_tokens(workspace_slug)),
+        as_json,
+        empty=f"no tokens in {workspace_slug}",
+        line=_token_line,
+    )
+
+
+def _token_line(t: TokenInfo) -> str:
+    used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
+    state = f"\trevoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else ""
+    return f"{t.name}\t{t.role}\tcreated {t.created_at:%Y-%m-%d %H:%M}\tused {used}{state}"
 
 
 @token.command("revoke")

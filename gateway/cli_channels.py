@@ -4,11 +4,10 @@ enable, rotate-secret, remove."""
 from __future__ import annotations
 
 import secrets as pysecrets
-from dataclasses import asdict
 
 import click
 
-from gateway.cli_common import as_owner, run, settings_of, show
+from gateway.cli_common import as_owner, run, settings_of, show_rows
 from gateway.samples import sample_curl
 from store.types import ChannelInfo
 
@@ -107,14 +106,13 @@ def channel_list(ctx: click.Context, workspace_slug: str, as_json: bool) -> None
     """List a workspace's channels (secrets are not shown)."""
     from store.channels import list_channels
 
-    found = run(ctx, lambda: list_channels(workspace_slug))
-    if as_json:
-        keep = ("key", "kind", "active")
-        show([{k: v for k, v in asdict(ch).items() if k in keep} for ch in found], True)
-    elif not found:
-        click.echo(f"no channels in {workspace_slug}")
-    for ch in [] if as_json else found:
-        click.echo(f"{ch.key}\t{ch.kind}\t{'active' if ch.active else 'disabled'}")
+    show_rows(
+        run(ctx, lambda: list_channels(workspace_slug)),
+        as_json,
+        empty=f"no channels in {workspace_slug}",
+        line=lambda ch: f"{ch.key}\t{ch.kind}\t{'active' if ch.active else 'disabled'}",
+        record=lambda ch: {"key": ch.key, "kind": ch.kind, "active": ch.active},
+    )
 
 
 def _set_active(active: bool) -> click.Command:

@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any, TextIO, TypeVar
@@ -83,6 +83,25 @@ def run(ctx: click.Context, work: Callable[[], Awaitable[T]], *, migrate: bool =
             return asyncio.run(main())
     except DomainError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def show_rows(
+    rows: Sequence[T],
+    as_json: bool,
+    *,
+    empty: str,
+    line: Callable[[T], str],
+    record: Callable[[T], Any] | None = None,
+) -> None:
+    """A read command's list: JSON records, or one line per row (`empty` when there is none)."""
+    if as_json:
+        to_record: Callable[[Any], Any] = record or asdict  # rows are dataclasses by default
+        show([to_record(row) for row in rows], True)
+        return
+    if not rows:
+        click.echo(empty)
+    for row in rows:
+        click.echo(line(row))
 
 
 def show(value: Any, as_json: bool) -> None:

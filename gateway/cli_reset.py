@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from gateway.cli_common import as_owner, run, settings_of, show
+from gateway.cli_common import as_owner, run, settings_of, show, show_rows
 
 
 @click.group("reset")
@@ -154,12 +154,12 @@ def events_cmd(
     """Notifications of a workspace: cap 80/100 %, reset soon/done/failed."""
     from store import events
 
-    found = run(ctx, lambda: as_owner(workspace_slug, events.list_events, after=after, limit=limit))
-    if as_json:
-        click.echo(json.dumps([asdict(e) for e in found], indent=2, default=str))
-        return
-    if not found:
-        click.echo(f"no events in {workspace_slug}" + (f" after {after}" if after else ""))
-    for e in found:
-        shown = json.dumps(e.payload, ensure_ascii=False, default=str)
-        click.echo(f"{e.id}\t{e.created_at:%Y-%m-%d %H:%M}\t{e.kind}\t{e.key}\t{shown}")
+    show_rows(
+        run(ctx, lambda: as_owner(workspace_slug, events.list_events, after=after, limit=limit)),
+        as_json,
+        empty=f"no events in {workspace_slug}" + (f" after {after}" if after else ""),
+        line=lambda e: (
+            f"{e.id}\t{e.created_at:%Y-%m-%d %H:%M}\t{e.kind}\t{e.key}\t"
+            + json.dumps(e.payload, ensure_ascii=False, default=str)
+        ),
+    )
