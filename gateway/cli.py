@@ -15,6 +15,7 @@ import structlog
 from yarl import URL
 
 from gateway.cli_access import admin, token
+from gateway.cli_audit import audit
 from gateway.cli_channels import channel
 from gateway.cli_common import as_owner, run, show, start, start_up_errors
 from gateway.cli_contacts import export_contacts, import_contacts
@@ -206,6 +207,7 @@ main.add_command(export_contacts)
 main.add_command(import_contacts)
 main.add_command(reset)
 main.add_command(events_cmd)
+main.add_command(audit)
 
 
 if __name__ == "__main__":  # pragma: no cover

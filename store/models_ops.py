@@ -27,7 +27,10 @@ class AuditLog(Model):
 
     class Meta:
         table = "audit_log"
-        indexes = (Index(fields=("workspace_id", "at")),)
+        indexes = (
+            Index(fields=("workspace_id", "at")),
+            Index(fields=("workspace_id", "target")),  # a contact's history (GET /audit?contact=)
+        )
 
 
 class ApiToken(Model):

@@ -6,6 +6,10 @@ from gateway.api.inputs import COLUMN, REF, SORT_IN, TAG, TEXT_IN
 from gateway.api.schemas import COUNT, INT, MAX_AFTER, Schema
 from store.query import MAX_LIMIT
 
+WHEN: Schema = {
+    "description": "a date (2026-12-01) or a date-time (2026-12-01T09:30:00-05:00)",
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+}
 QUERY: dict[str, Schema] = {
     "q": {"description": "Search box text (every word must match).", "schema": TEXT_IN},
     "filter": {
@@ -53,6 +57,29 @@ QUERY: dict[str, Schema] = {
     "undelivered": {
         "description": "Only events no chat has been sent yet.",
         "schema": {"type": "boolean"},
+    },
+    "actor": {
+        "description": "Audit lines by this actor only (a token name, `telegram:42`, `cli`…).",
+        "schema": TEXT_IN,
+    },
+    "action": {
+        "description": "Audit lines of this action (`tag.add`), or a family ending in `.` or"
+        " `.*` (`contact.*`).",
+        "schema": TEXT_IN,
+    },
+    "contact": {
+        "description": "Audit lines about this contact (id or typed identifier), including the"
+        " contacts merged into it.",
+        "schema": REF,
+    },
+    "since": {
+        "description": "From this date or date-time (ISO 8601; without an offset, the"
+        " workspace's timezone).",
+        "schema": WHEN,
+    },
+    "until": {
+        "description": "Before this date or date-time (exclusive; same forms as since).",
+        "schema": WHEN,
     },
 }
 PATH: dict[str, Schema] = {

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from gateway.api import (
+    audit,
     contacts,
     exports,
     imports,
@@ -116,6 +117,9 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", "/reset/runs", reset.run, "owner", {202: "ResetRun"}, body="RunRequest",
        errors=(409,)),
     _r("GET", "/reset/runs/{run_id}", reset.show_run, "admin", "ResetRun"),
+    _r("GET", "/audit", audit.list_lines, "owner", "AuditPage",
+       query=(*audit.FILTERS, "cursor", "limit")),
+    _r("GET", "/audit/export", audit.export, "owner", {200: "file"}, query=audit.FILTERS),
     _r("GET", "/events", reset.list_events, "admin", "EventList",
        query=("after", "limit", "undelivered")),
 )  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.api.audit_schema import AUDIT_SCHEMAS
 from gateway.api.content_schema import CONTENT, VERSION
 from gateway.api.content_schema import VARIANTS as CONTENT_VARIANTS
 from gateway.api.filter_schema import FILTER_NODE
@@ -134,6 +135,7 @@ PLAN = obj(
 )
 
 SCHEMAS: dict[str, Schema] = {
+    **AUDIT_SCHEMAS,
     "Error": obj(error=TEXT, detail=TEXT),
     "Contact": CONTACT,
     "ContactDetail": {

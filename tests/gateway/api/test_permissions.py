@@ -152,6 +152,8 @@ MATRIX: dict[tuple[str, str], tuple[str, Builder]] = {
     ("POST", "/reset/runs"): ("owner", fixed("/reset/runs", json={"mode": "tagged"})),
     ("GET", "/reset/runs/{run_id}"): ("admin", _reset_run),
     ("GET", "/events"): ("admin", fixed("/events")),
+    ("GET", "/audit"): ("owner", fixed("/audit")),
+    ("GET", "/audit/export"): ("owner", fixed("/audit/export")),
 }
 
 

@@ -1,0 +1,84 @@
+"""`contactgate audit` on SQLite and PostgreSQL: lines in the workspace's zone, JSON, CSV."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gateway.cli import main
+from store import db
+from store.access import Actor, audit
+from store.contacts import upsert
+from store.db import raw_transaction
+from store.setup import get_workspace
+from tests import helpers as h
+
+
+async def _seed(url: str) -> None:
+    await db.init(url)
+    try:
+        await h.workspace("acme", region="EC", tz="America/Guayaquil")
+        ws = (await get_workspace("acme")).id
+        actor = Actor(ws, "seed", "cli", "admin")
+        ana, _ = await upsert(actor, {"name": "Ana", "email": "ana@example.com"})
+        async with raw_transaction() as tx:
+            for i, (action, target) in enumerate(
+                [("tag.add", f"#{ana.id}"), ("note.add", f"#{ana.id}"), ("view.save", "VIP")]
+            ):
+                at = datetime(2001, 3, 1 + i, 12, tzinfo=UTC)
+                await audit(tx, Actor(ws, "telegram:42", "telegram", "agent"), action, target, at=at)
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+def cli(db_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("CONTACTGATE_DATABASE_URL", db_url)
+    asyncio.run(_seed(db_url))
+    return CliRunner()
+
+
+def test_lines_newest_first_in_the_workspace_zone(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["audit", "acme", "--actor", "telegram:42", "--limit", "2"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "2001-03-03T07:00:00-05:00\ttelegram:42 (telegram)\tview.save\tVIP\n"
+        "2001-03-02T07:00:00-05:00\ttelegram:42 (telegram)\tnote.add\t#1\n"
+    )
+    cursor = result.stderr.strip().removeprefix("more: --cursor ")
+    rest = cli.invoke(main, ["audit", "acme", "--actor", "telegram:42", "--cursor", cursor])
+    assert rest.stdout == "2001-03-01T07:00:00-05:00\ttelegram:42 (telegram)\ttag.add\t#1\n"
+    assert rest.stderr == ""
+
+
+def test_contact_filter_json_and_csv(cli: CliRunner, tmp_path: Path) -> None:
+    found = cli.invoke(main, ["audit", "acme", "--contact", "email:ana@example.com", "--json"])
+    assert found.exit_code == 0, found.output
+    actions = [line["action"] for line in json.loads(found.stdout)]
+    assert actions == ["note.add", "tag.add", "contact.create"]
+    out = tmp_path / "audit.csv"
+    written = cli.invoke(
+        main, ["audit", "acme", "--since", "2001-03-02", "--until", "2002-01-01", "--csv", str(out)]
+    )
+    assert written.exit_code == 0, written.output
+    assert written.stderr == f"wrote 2 audit lines to {out}\n"
+    lines = out.read_bytes().decode("utf-8-sig").splitlines()
+    assert lines[0] == "id,at,actor,surface,action,target,detail"
+    assert [line.split(",")[4] for line in lines[1:]] == ["view.save", "note.add"]
+
+
+def test_bad_input_is_one_line(cli: CliRunner) -> None:
+    bad = cli.invoke(main, ["audit", "acme", "--since", "ayer"])
+    assert bad.exit_code == 1
+    assert bad.stderr == (
+        "Error: not a date or time: 'ayer' (use 2026-12-01 or 2026-12-01T09:30)\n"
+    )
+    nobody = cli.invoke(main, ["audit", "acme", "--contact", "email:x@example.com"])
+    assert nobody.exit_code == 1 and "no contact" in nobody.stderr
+    empty = cli.invoke(main, ["audit", "acme", "--action", "reset.*"])
+    assert (empty.exit_code, empty.stdout) == (0, "no audit lines match\n")
