@@ -19,6 +19,7 @@ from gateway.cli_audit import audit
 from gateway.cli_channels import channel
 from gateway.cli_common import as_owner, run, show, start, start_up_errors
 from gateway.cli_contacts import export_contacts, import_contacts
+from gateway.cli_person import contact
 from gateway.cli_reset import events_cmd, reset
 from gateway.settings import Settings
 from gateway.startup import check_database
@@ -208,6 +209,7 @@ main.add_command(import_contacts)
 main.add_command(reset)
 main.add_command(events_cmd)
 main.add_command(audit)
+main.add_command(contact)
 
 
 if __name__ == "__main__":  # pragma: no cover

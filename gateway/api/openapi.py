@@ -48,6 +48,11 @@ FILE = {
     },
 }
 
+ARCHIVE = {
+    "description": "A ZIP archive (streamed).",
+    "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+}
+
 
 # What a created (201/202) or listed resource lets a client call next: response schema ->
 # (the path parameter it fills, the paths it serves, where its value is in the body).
@@ -116,6 +121,8 @@ def _successes(route: Route) -> dict[str, Any]:
     for status, name in route.ok.items():
         if name == "file":
             out[str(status)] = FILE
+        elif name == "zip":
+            out[str(status)] = ARCHIVE
         else:
             content = {"application/json": {"schema": ref(name)}}
             out[str(status)] = {"description": _success_text(status), "content": content}

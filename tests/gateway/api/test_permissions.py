@@ -153,6 +153,7 @@ MATRIX: dict[tuple[str, str], tuple[str, Builder]] = {
     ("GET", "/reset/runs/{run_id}"): ("admin", _reset_run),
     ("GET", "/events"): ("admin", fixed("/events")),
     ("GET", "/audit"): ("owner", fixed("/audit")),
+    ("GET", "/contacts/{ref}/data"): ("admin", on_contact("/data")),
     ("GET", "/audit/export"): ("owner", fixed("/audit/export")),
 }
 

@@ -1,9 +1,10 @@
-"""`contactgate audit` on SQLite and PostgreSQL: lines in the workspace's zone, JSON, CSV."""
+"""`contactgate audit` and `contactgate contact data` on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,3 +83,18 @@ def test_bad_input_is_one_line(cli: CliRunner) -> None:
     assert nobody.exit_code == 1 and "no contact" in nobody.stderr
     empty = cli.invoke(main, ["audit", "acme", "--action", "reset.*"])
     assert (empty.exit_code, empty.stdout) == (0, "no audit lines match\n")
+
+
+def test_contact_data_writes_the_archive(cli: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "ana.zip"
+    result = cli.invoke(main, ["contact", "data", "acme", "email:ana@example.com", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"wrote the data of contact #1 to {out}\n"
+    with zipfile.ZipFile(out) as archive:
+        profile = json.loads(archive.read("person.json"))
+        assert profile["contact"]["email"] == "ana@example.com"
+        assert "Data held about Ana (contact #1)" in archive.read("summary.txt").decode()
+    missing = tmp_path / "nobody.zip"
+    refused = cli.invoke(main, ["contact", "data", "acme", "#99", "-o", str(missing)])
+    assert (refused.exit_code, refused.stderr) == (1, "Error: no contact #99\n")
+    assert not missing.exists()
