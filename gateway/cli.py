@@ -19,7 +19,7 @@ from gateway.cli_audit import audit
 from gateway.cli_channels import channel
 from gateway.cli_common import as_owner, run, show, start, start_up_errors
 from gateway.cli_contacts import export_contacts, import_contacts
-from gateway.cli_person import contact
+from gateway.cli_person import contact, exports
 from gateway.cli_reset import events_cmd, reset
 from gateway.settings import Settings
 from gateway.startup import check_database
@@ -210,6 +210,7 @@ main.add_command(reset)
 main.add_command(events_cmd)
 main.add_command(audit)
 main.add_command(contact)
+main.add_command(exports)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,4 @@
-"""/contacts/{ref}/data: everything stored about a person, as one archive."""
+"""/contacts/{ref}/data and /contacts/{ref}/erase: a person's data on request, and erasure."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from gateway.api.common import int_field, json_response, read_json
 from gateway.api.contacts import contact_id
 from store.auth import Caller
-from store.person import data
+from store.person import data, erase
 
 
 async def archive(request: web.Request, caller: Caller) -> web.StreamResponse:
@@ -34,3 +35,17 @@ async def archive(request: web.Request, caller: Caller) -> web.StreamResponse:
             return response
     await response.write_eof()
     return response
+
+
+async def erase_person(request: web.Request, caller: Caller) -> web.Response:
+    """POST /contacts/{ref}/erase {"confirm": n}: erase a person and everything of theirs."""
+    body = await read_json(request)
+    confirm = int_field(body, "confirm", required=True)
+    done = await erase.erase(caller.actor, await contact_id(request, caller), confirm)
+    return json_response(
+        {
+            "contact_id": done.contact_id,
+            "erased": done.erased,
+            "exports_holding": done.exports_holding,
+        }
+    )

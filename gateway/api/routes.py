@@ -90,6 +90,8 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", "/contacts/{ref}/messages", messages.send, "agent", {201: "Message"},
        body="MessageRequest", errors=(409, 429, 502, 504)),
     _r("GET", "/contacts/{ref}/data", person.archive, "admin", {200: "zip"}),
+    _r("POST", "/contacts/{ref}/erase", person.erase_person, "admin", "Erasure",
+       body="EraseRequest", errors=(409,)),
     _r("DELETE", "/notes/{note_id}", notes.delete, "agent", "Deleted"),
     _r("GET", "/contacts/{ref}/merge/{other}", merge.preview, "admin", "MergePreview",
        errors=(409,)),

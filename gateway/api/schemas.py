@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.api.audit_schema import AUDIT_SCHEMAS
 from gateway.api.content_schema import CONTENT, VERSION
 from gateway.api.content_schema import VARIANTS as CONTENT_VARIANTS
 from gateway.api.filter_schema import FILTER_NODE
@@ -24,6 +23,7 @@ from gateway.api.inputs import (
     TIME_OF_DAY,
     VIEW_NAME,
 )
+from gateway.api.privacy_schema import PRIVACY_SCHEMAS
 from store.contact_fields import FIELD_LIMITS
 from store.merge import FIELDS as MERGE_FIELDS
 from store.query import MAX_LIMIT
@@ -135,7 +135,7 @@ PLAN = obj(
 )
 
 SCHEMAS: dict[str, Schema] = {
-    **AUDIT_SCHEMAS,
+    **PRIVACY_SCHEMAS,
     "Error": obj(error=TEXT, detail=TEXT),
     "Contact": CONTACT,
     "ContactDetail": {

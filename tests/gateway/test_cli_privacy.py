@@ -1,4 +1,4 @@
-"""`contactgate audit` and `contactgate contact data` on SQLite and PostgreSQL."""
+"""`contactgate audit`, `contact data|erase` and `exports purge` on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ async def _seed(url: str) -> None:
                 [("tag.add", f"#{ana.id}"), ("note.add", f"#{ana.id}"), ("view.save", "VIP")]
             ):
                 at = datetime(2001, 3, 1 + i, 12, tzinfo=UTC)
-                await audit(tx, Actor(ws, "telegram:42", "telegram", "agent"), action, target, at=at)
+                await audit(
+                    tx, Actor(ws, "telegram:42", "telegram", "agent"), action, target, at=at
+                )
     finally:
         await db.close()
 
@@ -98,3 +100,58 @@ def test_contact_data_writes_the_archive(cli: CliRunner, tmp_path: Path) -> None
     refused = cli.invoke(main, ["contact", "data", "acme", "#99", "-o", str(missing)])
     assert (refused.exit_code, refused.stderr) == (1, "Error: no contact #99\n")
     assert not missing.exists()
+
+
+def test_contact_erase_asks_for_the_count_then_erases(cli: CliRunner) -> None:
+    unconfirmed = cli.invoke(main, ["contact", "erase", "acme", "email:ana@example.com"])
+    assert (unconfirmed.exit_code, unconfirmed.stderr) == (
+        1,
+        "Error: erasing #1 Ana deletes 1 contact and everything of theirs: confirm with 1\n",
+    )
+    done = cli.invoke(main, ["contact", "erase", "acme", "#1", "--confirm", "1"])
+    assert done.exit_code == 0, done.output
+    assert done.stdout == "erased #1 (contacts: 1, audit lines scrubbed: 1)\n"
+    lines = cli.invoke(main, ["audit", "acme", "--contact", "#1", "--json"])
+    shown = json.loads(lines.stdout)
+    assert [line["action"] for line in shown] == [
+        "contact.erase",
+        "note.add",
+        "tag.add",
+        "contact.create",
+    ]
+    assert "ana@example.com" not in lines.stdout and "Ana" not in lines.stdout
+
+
+def test_exports_purge_removes_old_folders_only(
+    cli: CliRunner, db_url: str, tmp_path: Path
+) -> None:
+    old, new = tmp_path / "2001-01-run1", tmp_path / "2001-03-run2"
+    for folder in (old, new):
+        folder.mkdir()
+        (folder / "contacts.csv").write_text("id\r\n1\r\n")
+
+    async def runs() -> None:
+        await db.init(db_url)
+        try:
+            ws = (await get_workspace("acme")).id
+            for period, folder, ended in (
+                ("2001-01", old, datetime(2001, 2, 1, tzinfo=UTC)),
+                ("2001-03", new, datetime(2001, 4, 1, tzinfo=UTC)),
+            ):
+                await h.rows(
+                    "INSERT INTO reset_run (workspace_id, period, mode, state, trigger, counts,"
+                    " progress, export_path, started_at, finished_at)"
+                    " VALUES (?, ?, 'all', 'done', 'schedule', '{}', '{}', ?, ?, ?)",
+                    ws, period, str(folder), ended, ended,
+                )  # fmt: skip
+        finally:
+            await db.close()
+
+    asyncio.run(runs())
+    dry = cli.invoke(main, ["exports", "purge", "acme", "--before", "2001-03-01", "--dry-run"])
+    assert dry.stdout == f"would remove {old} (run 1, 2001-01)\n" and old.exists()
+    done = cli.invoke(main, ["exports", "purge", "acme", "--before", "2001-03-01"])
+    assert done.stdout == f"removed {old} (run 1, 2001-01)\n"
+    assert not old.exists() and new.exists()
+    again = cli.invoke(main, ["exports", "purge", "acme", "--before", "2001-03-01"])
+    assert again.stdout == "no reset export finished before that date\n"

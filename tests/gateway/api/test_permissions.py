@@ -154,6 +154,7 @@ MATRIX: dict[tuple[str, str], tuple[str, Builder]] = {
     ("GET", "/events"): ("admin", fixed("/events")),
     ("GET", "/audit"): ("owner", fixed("/audit")),
     ("GET", "/contacts/{ref}/data"): ("admin", on_contact("/data")),
+    ("POST", "/contacts/{ref}/erase"): ("admin", on_contact("/erase", json={"confirm": 1})),
     ("GET", "/audit/export"): ("owner", fixed("/audit/export")),
 }
 
