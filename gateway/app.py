@@ -13,6 +13,7 @@ from gateway.api.imports import IMPORT_LIMIT
 from gateway.channel_cache import ChannelCache
 from gateway.channels import CHANNELS
 from gateway.http import guarded
+from gateway.import_jobs import IMPORTS, ImportRunner, imports_ctx
 from gateway.metrics import Metrics
 from gateway.outbound import senders_ctx
 from gateway.outbound.base import OutboundConfig, Senders
@@ -54,6 +55,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(senders_ctx)
     app[keys.PARSERS] = ParsePool()
     app.cleanup_ctx.append(parsers_ctx)
+    app[IMPORTS] = ImportRunner()
+    app.cleanup_ctx.append(imports_ctx)
     _routes(app)
     install_bots(app)
     app[IMPORT_LIMIT] = settings.api_import_max_bytes

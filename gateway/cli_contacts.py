@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gateway.cli_common import run, show
+from gateway.cli_progress import progress
 
 if TYPE_CHECKING:
     from store.files import OnConflict
@@ -57,7 +58,8 @@ def export_contacts(
         actor = Actor((await get_workspace(workspace_slug)).id, "cli", "cli", "owner")
         if pdf:
             return await export.write_pdf(actor, target, **options)
-        return await export.write_csv(actor, target, **options)
+        with progress("exporting", "contacts") as report:
+            return await export.write_csv(actor, target, progress=report, **options)
 
     result = run(ctx, work)
     where = "stdout" if output == "-" else output
@@ -125,10 +127,13 @@ def import_contacts(
 
     async def work() -> ImportResult:
         actor = Actor((await get_workspace(workspace_slug)).id, "cli", "cli", "owner")
+        label = "checking" if dry_run else "importing"
         try:
-            return await import_csv(
-                actor, file, dry_run=dry_run, errors_path=errors_path, on_conflict=on_conflict
-            )
+            with progress(label, "rows") as report:
+                return await import_csv(
+                    actor, file, dry_run=dry_run, errors_path=errors_path,
+                    on_conflict=on_conflict, progress=report,
+                )  # fmt: skip
         except Invalid as exc:
             raise _FileRefused(f"{file}: {exc}") from exc
 

@@ -150,3 +150,30 @@ class ResetTarget(Model):
     class Meta:
         table = "reset_target"
         unique_together = (("run", "contact_id"),)
+
+
+class ImportJob(Model):
+    """A CSV import started through the API: it runs in the background of the process that took
+    the upload, and its progress, counts and error report are read while it runs."""
+
+    id = fields.IntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name=False
+    )
+    state = fields.CharField(max_length=16, default="running")  # running | done | failed
+    dry_run = fields.BooleanField(default=False)
+    on_conflict = fields.CharField(max_length=8, default="skip")
+    rows_done = fields.IntField(default=0)
+    rows_total = fields.IntField(default=0)
+    result: Any = fields.JSONField(null=True)  # the import's counts once done
+    errors_csv = fields.TextField(null=True)  # the error report, whole lines up to 1 MiB
+    errors_truncated = fields.BooleanField(default=False)
+    error = fields.TextField(null=True)  # why it failed
+    created_by = fields.CharField(max_length=200)
+    created_at = fields.DatetimeField()
+    heartbeat_at = fields.DatetimeField()  # a running job not heard of for a minute was cut off
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "import_job"
+        indexes = (Index(fields=("workspace_id", "id")),)

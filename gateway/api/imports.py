@@ -1,39 +1,54 @@
-"""/imports: a CSV upload streamed to a temporary file, then imported (or dry-run)."""
+"""/imports: a CSV upload becomes an import job (202 at once); /imports/{import_id} its progress,
+counts and error report."""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
-from gateway.api.common import bad_request, json_response, plain, query_bool, query_text
+from gateway.api.common import bad_request, json_response, path_id, plain, query_bool, query_text
 from gateway.http import BodyTooLarge
+from gateway.import_jobs import IMPORTS
 from store.auth import Caller
-from store.files import importer, on_conflict
+from store.files import csvio, import_jobs, on_conflict
 
 IMPORT_LIMIT: web.AppKey[int] = web.AppKey("api_import_limit")
 DEFAULT_IMPORT_LIMIT = 200 * 1024 * 1024
-INLINE_ERRORS = 1024 * 1024  # the error report travels inline up to this size
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 
 
 async def create(request: web.Request, caller: Caller) -> web.Response:
-    """POST /imports?dry_run=&on_conflict=skip|update: import a CSV body (name, email, …)."""
+    """POST /imports?dry_run=&on_conflict=skip|update: start importing a CSV body (202)."""
     if request.content_type not in CSV_TYPES:
         raise bad_request("send the CSV as the body with Content-Type: text/csv")
     dry_run = query_bool(request, "dry_run")
     conflicts = on_conflict(query_text(request, "on_conflict", "skip"))
     limit = request.app.get(IMPORT_LIMIT, DEFAULT_IMPORT_LIMIT)
-    with tempfile.TemporaryDirectory(prefix="cg-import-") as folder:
-        upload, report = Path(folder) / "api-import.csv", Path(folder) / "errors.csv"
+    folder = Path(tempfile.mkdtemp(prefix="cg-import-"))
+    upload = folder / "api-import.csv"
+    try:
         await _save(request, upload, limit)
-        result = await importer.import_csv(
-            caller.actor, upload, dry_run=dry_run, errors_path=report, on_conflict=conflicts
+        await asyncio.to_thread(csvio.check, upload)  # an unusable file: 422 now
+        total = await asyncio.to_thread(csvio.count_lines, upload)
+        job = await import_jobs.create(
+            caller.actor, dry_run=dry_run, on_conflict=conflicts, rows_total=total
         )
-        shown = {k: v for k, v in plain(result).items() if k != "errors_path"}  # a temp file
-        return json_response({**shown, **_errors(result.errors_path, result.encoding)})
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    request.app[IMPORTS].start(caller.actor, job.id, upload, dry_run=dry_run, on_conflict=conflicts)
+    response = json_response(plain(job), 202)
+    response.headers["Location"] = f"/api/v1/imports/{job.id}"
+    return response
+
+
+async def show(request: web.Request, caller: Caller) -> web.Response:
+    """GET /imports/{import_id}: an import job's state, progress, counts and error report."""
+    return json_response(plain(await import_jobs.get(caller.actor, path_id(request, "import_id"))))
 
 
 async def _save(request: web.Request, path: Path, limit: int) -> None:
@@ -47,16 +62,3 @@ async def _save(request: web.Request, path: Path, limit: int) -> None:
             if size > limit:
                 raise BodyTooLarge(limit)
             out.write(chunk)
-
-
-def _errors(report: str | None, encoding: str) -> dict[str, Any]:
-    """The error CSV (written in the upload's encoding) inline, whole lines up to
-    INLINE_ERRORS bytes; null without errors."""
-    if report is None:
-        return {"errors_csv": None, "errors_truncated": False}
-    with open(report, "rb") as source:
-        data = source.read(INLINE_ERRORS + 1)
-    truncated = len(data) > INLINE_ERRORS
-    if truncated:  # whole lines only
-        data = data[: data.rfind(b"\n", 0, INLINE_ERRORS) + 1]
-    return {"errors_csv": data.decode(encoding, errors="replace"), "errors_truncated": truncated}

@@ -62,6 +62,7 @@ LINKS = {
     "View": ("name", "/views/", "$response.body#/name"),
     "TagList": ("name", "/tags/", "$response.body#/tags/0/name"),
     "ResetRun": ("run_id", "/reset/runs/", "$response.body#/id"),
+    "ImportJob": ("import_id", "/imports/", "$response.body#/id"),
 }
 
 

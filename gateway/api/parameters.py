@@ -92,4 +92,5 @@ PATH: dict[str, Schema] = {
     "name": {"description": "The name (URL-encoded).", "schema": TAG},
     "note_id": {"description": "A note id.", "schema": INT},
     "run_id": {"description": "A reset run id.", "schema": INT},
+    "import_id": {"description": "An import job id (from POST /imports).", "schema": INT},
 }

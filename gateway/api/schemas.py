@@ -392,22 +392,44 @@ SCHEMAS: dict[str, Schema] = {
             ),
         }
     ),
-    "ImportResult": obj(
-        rows=COUNT,
-        created=COUNT,
-        updated=COUNT,
-        skipped=COUNT,
-        failed=COUNT,
-        conflicts={
-            **COUNT,
-            "description": "Rows that would overwrite another person: not written unless"
-            " on_conflict=update (listed in errors_csv).",
+    "ImportJob": obj(
+        id=INT,
+        state={
+            "enum": ["running", "done", "failed"],
+            "description": "running, then done (result and errors_csv set) or failed (error"
+            " says why; rows written before stay).",
         },
-        encoding=TEXT,
-        delimiter=TEXT,
         dry_run={"type": "boolean"},
         on_conflict={"enum": ["skip", "update"]},
+        rows_done=COUNT,
+        rows_total={
+            **COUNT,
+            "description": "The file's data lines (about: a quoted cell may span lines).",
+        },
+        result={
+            "oneOf": [
+                {"type": "null"},
+                obj(
+                    rows=COUNT,
+                    created=COUNT,
+                    updated=COUNT,
+                    skipped=COUNT,
+                    failed=COUNT,
+                    conflicts={
+                        **COUNT,
+                        "description": "Rows that would overwrite another person: not written"
+                        " unless on_conflict=update (listed in errors_csv).",
+                    },
+                    encoding=TEXT,
+                    delimiter=TEXT,
+                ),
+            ]
+        },
         errors_csv=nullable("string", description="The error report (CSV), inline."),
         errors_truncated={"type": "boolean"},
+        error=nullable("string"),
+        created_by=TEXT,
+        created_at=TIME,
+        finished_at=nullable("string", format="date-time"),
     ),
 }

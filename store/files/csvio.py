@@ -91,6 +91,27 @@ class Row:
     variants: list[str] = field(default_factory=list)  # of its phone, for search_text
 
 
+def check(path: Path) -> Format:
+    """The file's format once its encoding, delimiter and header are usable; Invalid (saying
+    why) otherwise. What an import checks before it starts, so a job can refuse at once."""
+    fmt = sniff(path)
+    with path.open(encoding=fmt.encoding, newline="") as fh:
+        map_header(next(records(fh, fmt), None))
+    return fmt
+
+
+def count_lines(path: Path) -> int:
+    """The data rows of a CSV file, about: its line breaks minus the header (a quoted cell
+    spanning lines counts more than once), for a progress total."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    lines += last != b"\n"  # a last line without its line break
+    return max(lines - 1, 0)
+
+
 def header_field(name: str) -> str | None:
     """The contact field a header names (`Teléfono` -> phone), or None for a custom column."""
     return HEADER_FIELDS.get(re.sub(r"[^0-9a-z]", "", fold(name)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -285,29 +285,55 @@ async def csv_chunks(header: list[str], body: AsyncIterator[list[str]]) -> Async
 
 
 class _Tally:
-    """Counts the rows passing through an iterator."""
+    """Counts the rows passing through an iterator (telling `progress` every CHUNK_ROWS)."""
 
-    def __init__(self) -> None:
+    def __init__(self, progress: Progress | None = None, total: int = 0) -> None:
         self.count = 0
+        self.progress = progress
+        self.total = total
 
     async def through(self, body: AsyncIterator[list[str]]) -> AsyncIterator[list[str]]:
         async for row in body:
             self.count += 1
+            if self.progress and self.count % CHUNK_ROWS == 0:
+                self.progress(self.count, max(self.total, self.count))
             yield row
 
 
+Progress = Callable[[int, int], None]  # (rows done, rows in all)
+
+
+async def count_rows(actor: Actor, **options: Unpack[ExportOptions]) -> int:
+    """How many contacts an export with these options writes (one count query)."""
+    require(actor, "admin")
+    tx = ClientTx()
+    chosen = await select(tx, actor, options)
+    rows = await tx.fetch(
+        f"SELECT count(*) FROM contact c WHERE {chosen.where.sql}", chosen.where.params
+    )
+    return int(rows[0][0])
+
+
 async def write_csv(
-    actor: Actor, out: BinaryIO | str | Path, **options: Unpack[ExportOptions]
+    actor: Actor,
+    out: BinaryIO | str | Path,
+    *,
+    progress: Progress | None = None,
+    **options: Unpack[ExportOptions],
 ) -> ExportResult:
-    """Write a CSV export (UTF-8 with BOM so Excel shows accents) to a binary file or a path.
+    """Write a CSV export (UTF-8 with BOM so Excel shows accents) to a binary file or a path;
+    `progress(done, total)` is called every CHUNK_ROWS rows and at the end when given.
 
     No row limit: it streams. Audited as `contact.export`.
     """
+    total = await count_rows(actor, **options) if progress else 0
     header, body = await export_rows(actor, **options)
-    tally = _Tally()
+    tally = _Tally(progress, total)
     with _opened(out) as (stream, path):
         async for chunk in csv_chunks(header, tally.through(body)):
             stream.write(chunk)
+    if progress:
+        progress(tally.count, max(total, tally.count))
     await audit_export(actor, "csv", header, tally.count, options)
     return ExportResult(tally.count, header, path)
 

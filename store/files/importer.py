@@ -25,6 +25,7 @@ PARALLEL_MIN_BYTES = 4 << 20  # smaller files are cleaned in this process (no wo
 RETRIES = 3  # a batch that lost a race with a concurrent writer (unique value, deadlock) is redone
 RACES = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
 OUTCOMES = ("created", "updated", "skipped", "failed", "conflicts")
+Progress = Callable[[int, int], None]  # (rows done, rows in all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +74,12 @@ class Counts:
         """The counts as the audit line records them."""
         return {"rows": self.rows, **{k: getattr(self, k) for k in OUTCOMES}}
 
-    def recorder(self, report: csvio.ErrorReport) -> Callable[[Batch], None]:
+    def recorder(
+        self, report: csvio.ErrorReport, progress: Progress | None = None, total: int = 0
+    ) -> Callable[[Batch], None]:
         """What to do once a batch is written: count its rows, report its errors and
-        conflicts (worded now: the contacts it created have their ids), remember its contacts."""
+        conflicts (worded now: the contacts it created have their ids), remember its contacts,
+        tell `progress` (rows done, rows in all)."""
 
         def done(batch: Batch) -> None:
             for row, outcome, error in batch.results:
@@ -84,6 +88,8 @@ class Counts:
                     report.add(row.line, str(error), row.cells)
             for cid in batch.written_ids():
                 self.written.add(cid)
+            if progress is not None:
+                progress(self.rows, max(total, self.rows))
 
         return done
 
@@ -99,8 +105,10 @@ async def import_csv(
     dry_run: bool = False,
     errors_path: Path | None = None,
     on_conflict: OnConflict = "skip",
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Import contacts from a CSV file: row errors go to `errors_path`, file errors are Invalid.
+    `progress(done, total)` is told after each batch (total: the file's lines, counted first).
 
     A conflict (a row that would overwrite another person, see store.files.import_conflicts) is
     counted and reported, not written, unless `on_conflict` is "update".
@@ -114,6 +122,7 @@ async def import_csv(
     fmt = csvio.sniff(source)
     region = await workspace_region(ClientTx(), actor.workspace_id)
     counts = Counts()
+    total = await asyncio.to_thread(csvio.count_lines, source) if progress else 0
     with source.open(encoding=fmt.encoding, newline="") as fh:
         stream = csvio.records(fh, fmt)
         columns = csvio.map_header(next(stream, None))
@@ -124,7 +133,7 @@ async def import_csv(
         finished = False
         try:
             async with aclosing(batches):
-                await _run(make, batches, counts.recorder(report), dry_run)
+                await _run(make, batches, counts.recorder(report, progress, total), dry_run)
             finished = True
         finally:
             written = report.close()

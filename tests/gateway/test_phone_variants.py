@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 from gateway.channels import twilio
 from store import db, phones
 from tests import helpers as h
-from tests.gateway.api.support import Api, error, tokens
+from tests.gateway.api.support import Api, error, import_job, tokens
 from tests.gateway.test_webhooks_common import deliver_fixture as post
 
 CSV = {"Content-Type": "text/csv"}
@@ -48,7 +48,7 @@ def person(name: str, phone: str, key: str, source: str, *ids: str) -> dict[str,
 async def test_whatsapp_cloud_521_joins_the_imported_mexican_contact(client: TestClient) -> None:
     api = Api(client, await tokens(region="MX"))
     data = "name,phone\nLupita Hernández,+52 55 1234 5678\n".encode()
-    imported = await api("POST", "/imports", data=data, headers=CSV)
+    imported = await import_job(api, "/imports", data=data, headers=CSV)
     assert (imported.status, imported.body["created"]) == (200, 1)
     wa = await h.channel("whatsapp")
     assert (await post(client, wa, "text__mexico_521")).status == 200
@@ -151,7 +151,7 @@ async def test_import_matches_a_variant_instead_of_creating_a_second_contact(
         "Person 1,+54 9 11 4444-5555,Buenos Aires\n"
         "Person 2,+55 11 8765-4321,São Paulo\n"
     ).encode()
-    imported = await api("POST", "/imports", data=data, headers=CSV)
+    imported = await import_job(api, "/imports", data=data, headers=CSV)
     assert (imported.status, imported.body["created"], imported.body["updated"]) == (200, 0, 3)
     rows = await h.rows("SELECT id, phone, phone_key, city FROM contact ORDER BY id")
     assert rows == [

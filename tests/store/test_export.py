@@ -429,3 +429,18 @@ async def test_an_empty_selection_gives_a_header_only() -> None:
     assert page.splitlines()[1].startswith("0 contacts · exported ")
     assert page.splitlines()[1].endswith(" UTC · search: nobody-matches")
     assert page.splitlines()[2:] == ["name city", "page 1"]
+
+
+@on_both_databases
+async def test_progress_counts_every_chunk_against_the_matching_total() -> None:
+    seeded = await seed()
+    for i in range(export.CHUNK_ROWS + 3):
+        await _contact(seeded.actor, name=f"Extra {i}", email=f"extra{i}@example.com")
+    total = await export.count_rows(seeded.actor, q="extra")
+    assert total == export.CHUNK_ROWS + 3
+    seen: list[tuple[int, int]] = []
+    done = await export.write_csv(
+        seeded.actor, io.BytesIO(), progress=lambda d, t: seen.append((d, t)), q="extra"
+    )
+    assert done.rows == total
+    assert seen == [(export.CHUNK_ROWS, total), (total, total)]

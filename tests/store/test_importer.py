@@ -678,3 +678,17 @@ async def test_imported_search_text_is_what_refresh_writes_with_one_parse_per_ph
     assert (
         await helpers.rows("SELECT id, search_text, name_key FROM contact ORDER BY id") == written
     )
+
+
+async def test_progress_is_told_after_each_batch_up_to_the_total(orm: str, tmp_path: Path) -> None:
+    actor = await _actor()
+    path = tmp_path / "many.csv"
+    rows = importer.BATCH_ROWS * 2 + 7
+    path.write_text("name,email\n" + "".join(f"P{i},p{i}@example.com\n" for i in range(rows)))
+    seen: list[tuple[int, int]] = []
+    result = await import_csv(actor, path, progress=lambda done, total: seen.append((done, total)))
+    assert result.created == rows
+    assert seen == [(importer.BATCH_ROWS, rows), (importer.BATCH_ROWS * 2, rows), (rows, rows)]
+    checked: list[tuple[int, int]] = []
+    await import_csv(actor, path, dry_run=True, progress=lambda d, t: checked.append((d, t)))
+    assert checked[-1] == (rows, rows) and len(checked) == 3

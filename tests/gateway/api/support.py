@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -157,3 +158,30 @@ async def seed_contacts(client: TestClient, token: str) -> None:
     await api.create(identifier="ext-3", city="Quito")
     await api("POST", f"/contacts/{first['id']}/tags", json={"tags": ["vip"]})
     await api("POST", f"/contacts/{first['id']}/notes", json={"body": "called"})
+
+
+async def import_job(api: Api, path: str = "/imports", **kwargs: Any) -> Reply:
+    """POST a CSV to /imports and wait for the job: the job's answer when the upload is refused,
+    else the finished job as the import's result (its counts, dry_run, on_conflict and error
+    report side by side), with the status of the job's own GET."""
+    started = await api("POST", path, **kwargs)
+    if started.status != 202:
+        return started
+    assert started.headers["Location"] == f"/api/v1/imports/{started.body['id']}"
+    job = await finished_job(api, started.body["id"], kwargs.get("role", "owner"))
+    assert job.body["state"] == "done", job.body
+    shown = {
+        **job.body["result"],
+        **{k: job.body[k] for k in ("dry_run", "on_conflict", "errors_csv", "errors_truncated")},
+    }
+    return Reply(job.status, shown, job.headers)
+
+
+async def finished_job(api: Api, job_id: int, role: str = "owner") -> Reply:
+    """GET an import job until it is no longer running (the import runs in the app's loop)."""
+    for _ in range(2000):
+        job = await api("GET", f"/imports/{job_id}", role=role)
+        if job.body["state"] != "running":
+            return job
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"import job {job_id} still running")

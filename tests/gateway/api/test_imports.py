@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 from aiohttp.test_utils import TestClient
 
 from gateway.api.imports import IMPORT_LIMIT
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.gateway.api.support import Api, audit_rows, error, tokens
+from tests import helpers as h
+from tests.gateway.api.support import Api, audit_rows, error, finished_job, import_job, tokens
 
 CSV = {"Content-Type": "text/csv"}
 SKIP = {"on_conflict": "skip", "finished": True}
@@ -41,7 +43,7 @@ def counts(
 
 
 async def test_import_creates_then_updates_with_an_inline_error_report(api: Api) -> None:
-    first = await api("POST", "/imports", role="admin", data=PEOPLE, headers=CSV)
+    first = await import_job(api, "/imports", role="admin", data=PEOPLE, headers=CSV)
     assert (first.status, first.body) == (
         200,
         {
@@ -62,7 +64,9 @@ async def test_import_creates_then_updates_with_an_inline_error_report(api: Api)
         {"plan": "gold"},
         "import",
     )
-    again = await api("POST", "/imports", data=b"email,city\nana@example.com,Quito\n", headers=CSV)
+    again = await import_job(
+        api, "/imports", data=b"email,city\nana@example.com,Quito\n", headers=CSV
+    )
     assert {k: again.body[k] for k in counts(0)} == counts(1, updated=1)
     actions = [(r[0], r[1], r[3]) for r in await audit_rows() if r[1] == "contact.import"]
     assert actions == [
@@ -72,7 +76,7 @@ async def test_import_creates_then_updates_with_an_inline_error_report(api: Api)
 
 
 async def test_dry_run_changes_nothing(api: Api) -> None:
-    reply = await api("POST", "/imports", params={"dry_run": "true"}, data=PEOPLE, headers=CSV)
+    reply = await import_job(api, "/imports", params={"dry_run": "true"}, data=PEOPLE, headers=CSV)
     assert (reply.status, {k: reply.body[k] for k in counts(0)}, reply.body["dry_run"]) == (
         200,
         counts(3, created=2, failed=1),
@@ -86,7 +90,7 @@ async def test_dry_run_changes_nothing(api: Api) -> None:
 
 async def test_latin1_semicolon_file(api: Api) -> None:
     data = "nombre;correo;ciudad\nJosé;jose@example.com;Cuenca\n".encode("latin-1")
-    reply = await api("POST", "/imports", data=data, headers=CSV)
+    reply = await import_job(api, "/imports", data=data, headers=CSV)
     assert (reply.body["created"], reply.body["encoding"], reply.body["delimiter"]) == (
         1,
         "cp1252",
@@ -106,9 +110,9 @@ async def test_import_refusals(api: Api) -> None:
         (b"name\nAna\n", {}, 400, not_csv),
     ]
     for data, headers, status, expected in cases:
-        reply = await api("POST", "/imports", data=data, headers=headers)
+        reply = await import_job(api, "/imports", data=data, headers=headers)
         assert (data, reply.status, reply.body) == (data, status, expected)
-    bad_flag = await api("POST", "/imports?dry_run=maybe", data=b"name\nAna\n", headers=CSV)
+    bad_flag = await import_job(api, "/imports?dry_run=maybe", data=b"name\nAna\n", headers=CSV)
     assert (bad_flag.status, bad_flag.body) == (
         400,
         error("bad_request", "query parameter dry_run must be true or false, not 'maybe'"),
@@ -121,7 +125,7 @@ async def test_import_over_the_limit_is_413(aiohttp_client: object, settings: Se
     client: TestClient = await aiohttp_client(app)  # type: ignore[operator]
     api = Api(client, await tokens())
     body = b"name\n" + b"Ana\n" * 300
-    declared = await api("POST", "/imports", data=body, headers=CSV)
+    declared = await import_job(api, "/imports", data=body, headers=CSV)
 
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(300):
@@ -135,7 +139,7 @@ async def test_import_over_the_limit_is_413(aiohttp_client: object, settings: Se
     too_large = error("too_large", "body over 1000 bytes")
     assert (declared.status, declared.body) == (413, too_large)
     assert (streamed.status, await streamed.json()) == (413, too_large)
-    small = await api("POST", "/imports", data=b"name\n" + b"Ana\n" * 200, headers=CSV)
+    small = await import_job(api, "/imports", data=b"name\n" + b"Ana\n" * 200, headers=CSV)
     assert (small.status, small.body["rows"]) == (200, 200)
 
 
@@ -150,8 +154,8 @@ CONFLICTING = (
 async def test_conflicts_are_reported_and_written_only_with_on_conflict_update(api: Api) -> None:
     made = await api("POST", "/contacts", json={"name": "Ana Pérez", "email": "ana@example.com"})
     ana = made.body["id"]
-    dry = await api("POST", "/imports?dry_run=true", data=CONFLICTING, headers=CSV)
-    real = await api("POST", "/imports", data=CONFLICTING, headers=CSV)
+    dry = await import_job(api, "/imports?dry_run=true", data=CONFLICTING, headers=CSV)
+    real = await import_job(api, "/imports", data=CONFLICTING, headers=CSV)
     report = (
         "line,error,name,email,city\r\n"
         f"2,\"conflict: the email matches contact #{ana}, whose name is another person's; not"
@@ -169,10 +173,10 @@ async def test_conflicts_are_reported_and_written_only_with_on_conflict_update(a
     assert (real.status, real.body) == (200, {**expected, "dry_run": False})
     shown = await api("GET", f"/contacts/{ana}")
     assert (shown.body["name"], shown.body["city"]) == ("Ana Pérez", "Quito")
-    again = await api("POST", "/imports", data=CONFLICTING, headers=CSV)
+    again = await import_job(api, "/imports", data=CONFLICTING, headers=CSV)
     assert {k: again.body[k] for k in counts(0)} == counts(3, skipped=1, conflicts=2)
-    forced = await api(
-        "POST", "/imports", params={"on_conflict": "update"}, data=CONFLICTING, headers=CSV
+    forced = await import_job(
+        api, "/imports", params={"on_conflict": "update"}, data=CONFLICTING, headers=CSV
     )
     assert (forced.status, {k: forced.body[k] for k in counts(0)}) == (200, counts(3, updated=3))
     assert (forced.body["on_conflict"], forced.body["errors_csv"]) == ("update", None)
@@ -188,9 +192,48 @@ async def test_conflicts_are_reported_and_written_only_with_on_conflict_update(a
 
 
 async def test_an_unknown_on_conflict_is_refused_before_the_body_is_read(api: Api) -> None:
-    reply = await api("POST", "/imports?on_conflict=merge", data=CONFLICTING, headers=CSV)
+    reply = await import_job(api, "/imports?on_conflict=merge", data=CONFLICTING, headers=CSV)
     assert (reply.status, reply.body) == (
         422,
         error("invalid", "on_conflict must be one of skip, update, not 'merge'"),
     )
     assert [r for r in await audit_rows() if r[1] == "contact.import"] == []
+
+
+async def test_an_import_is_a_job_answered_at_once(api: Api) -> None:
+    started = await api("POST", "/imports", role="admin", data=PEOPLE, headers=CSV)
+    assert started.status == 202
+    job = started.body
+    assert {k: job[k] for k in ("state", "dry_run", "on_conflict", "rows_done", "rows_total")} == {
+        "state": "running",
+        "dry_run": False,
+        "on_conflict": "skip",
+        "rows_done": 0,
+        "rows_total": 3,
+    }
+    assert (job["result"], job["errors_csv"], job["created_by"]) == (None, None, "token:admin-bot")
+    done = await finished_job(api, job["id"])
+    assert (done.body["state"], done.body["rows_done"], done.body["error"]) == ("done", 3, None)
+    assert done.body["result"] == {**counts(3, created=2, failed=1), "encoding": "utf-8",
+                                   "delimiter": ","}  # fmt: skip
+    assert done.body["finished_at"] is not None
+
+
+async def test_jobs_are_the_workspaces_own_and_an_interrupted_one_says_so(api: Api) -> None:
+    started = await api("POST", "/imports", data=PEOPLE, headers=CSV)
+    await finished_job(api, started.body["id"])
+    assert (await api("GET", "/imports/999999")).status == 404
+    assert (await api("GET", f"/imports/{started.body['id']}", role="agent")).status == 403
+    other = Api(api.client, await tokens("other"))
+    assert (await other("GET", f"/imports/{started.body['id']}")).status == 404
+    # A job whose process died: still `running` in its row, not heard of for minutes.
+    await h.rows(
+        "UPDATE import_job SET state = 'running', heartbeat_at = ? WHERE id = ?",
+        datetime(2001, 1, 1, tzinfo=UTC),
+        started.body["id"],
+    )
+    cut = await api("GET", f"/imports/{started.body['id']}")
+    assert cut.body["state"] == "failed"
+    assert cut.body["error"] == (
+        "interrupted: the gateway process running it stopped; rows written stay"
+    )

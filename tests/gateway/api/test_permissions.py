@@ -26,6 +26,12 @@ async def _contact(api: Api, **fields: Any) -> int:
     return int((await api.create(name=f"Person {next(_n)}", **fields))["id"])
 
 
+async def _import_job(api: Api) -> Request:
+    started = await api("POST", "/imports", **CSV)
+    assert started.status == 202, started.body
+    return f"/imports/{started.body['id']}", {}
+
+
 async def _two(api: Api) -> tuple[int, int]:
     return await _contact(api), await _contact(api)
 
@@ -142,6 +148,7 @@ MATRIX: dict[tuple[str, str], tuple[str, Builder]] = {
     ),
     ("DELETE", "/views/{name}"): ("admin", _view),
     ("POST", "/imports"): ("admin", fixed("/imports", **CSV)),
+    ("GET", "/imports/{import_id}"): ("admin", _import_job),
     ("GET", "/exports"): ("admin", fixed("/exports", params={"columns": "email"})),
     ("GET", "/plan"): ("agent", fixed("/plan")),
     ("PUT", "/plan"): ("owner", fixed("/plan", json={"cap": 500})),

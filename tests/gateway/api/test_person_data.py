@@ -20,8 +20,10 @@ async def _park(table: str, channel: int, external_id: str, pmid: str, **extra: 
     """A held message or a waiting multipart part, written as the writer leaves them."""
     ws = await workspace_id()
     inbound = orjson.dumps({"external_id": external_id, "text": f"parked {pmid}"}).decode()
-    columns = {"workspace_id": ws, "channel_id": channel, "external_id": external_id,
-               "provider_message_id": pmid, "inbound": inbound, "received_at": WHEN, **extra}  # fmt: skip
+    columns = {
+        **{"workspace_id": ws, "channel_id": channel, "external_id": external_id},
+        **{"provider_message_id": pmid, "inbound": inbound, "received_at": WHEN, **extra},
+    }
     names = ", ".join(columns)
     await h.rows(
         f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})",
@@ -34,9 +36,13 @@ async def _world(api: Api) -> tuple[int, int, int]:
     an SMS from her phone waits at the cap, half a multipart SMS from her waits for its other
     half; Bruno wrote too. (Ana, her merged-away WhatsApp contact, Bruno)."""
     ana = await person(api, "telegram", "4242", display_name="Ana Díaz")
-    wa = await person(api, "whatsapp", "593991234567", display_name="Ana WhatsApp", phone="+593991234567")
+    wa = await person(
+        api, "whatsapp", "593991234567", display_name="Ana WhatsApp", phone="+593991234567"
+    )
     bruno = await person(api, "telegram", "5151", display_name="Bruno")
-    assert (await api("POST", f"/contacts/{ana}/notes", json={"body": "Prefiere correo"})).status == 201
+    assert (
+        await api("POST", f"/contacts/{ana}/notes", json={"body": "Prefiere correo"})
+    ).status == 201
     assert (await api("POST", f"/contacts/{ana}/tags", json={"tags": ["vip"]})).status == 200
     merged = await api("POST", f"/contacts/{ana}/merge", json={"secondary": str(wa)})
     assert merged.status == 200, merged.body
