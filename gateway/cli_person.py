@@ -15,7 +15,7 @@ from store.audit_log import parse_time, workspace_zone
 from store.contacts import workspace_region
 from store.db import ClientTx
 from store.person import data, erase
-from store.reset.purge import purge_exports
+from store.reset.on_disk import purge_exports
 
 
 @click.group("contact")

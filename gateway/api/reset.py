@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import aclosing
+
 from aiohttp import web
 
 from gateway import keys
@@ -21,6 +23,8 @@ from store import events
 from store import reset as resets
 from store.auth import Caller
 from store.errors import Invalid
+from store.files.zipstream import zip_files
+from store.reset import on_disk
 
 
 async def status(request: web.Request, caller: Caller) -> web.Response:
@@ -81,3 +85,25 @@ async def list_events(request: web.Request, caller: Caller) -> web.Response:
         caller.actor, after=after, limit=limit, undelivered=undelivered
     )
     return json_response({"events": plain(found)})
+
+
+async def run_export(request: web.Request, caller: Caller) -> web.StreamResponse:
+    """GET /reset/runs/{run_id}/export: the run's export files as one ZIP (owner)."""
+    run_id = path_id(request, "run_id")
+    files = await on_disk.run_files(caller.actor, run_id)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "application/zip",
+            "Content-Disposition": f'attachment; filename="reset-run{run_id}.zip"',
+        }
+    )
+    await response.prepare(request)
+    pieces = zip_files(files)
+    async with aclosing(pieces):
+        try:
+            async for piece in pieces:
+                await response.write(piece)
+        except ConnectionResetError:
+            return response
+    await response.write_eof()
+    return response

@@ -122,6 +122,8 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", "/reset/runs", reset.run, "owner", {202: "ResetRun"}, body="RunRequest",
        errors=(409,)),
     _r("GET", "/reset/runs/{run_id}", reset.show_run, "admin", "ResetRun"),
+    _r("GET", "/reset/runs/{run_id}/export", reset.run_export, "owner", {200: "zip"},
+       errors=(409,)),
     _r("GET", "/audit", audit.list_lines, "owner", "AuditPage",
        query=(*audit.FILTERS, "cursor", "limit")),
     _r("GET", "/audit/export", audit.export, "owner", {200: "file"}, query=audit.FILTERS),

@@ -29,6 +29,7 @@ from store.access import Actor, audit
 from store.contacts import COLUMNS as CONTACT_COLUMNS
 from store.contacts import contact_from_row
 from store.db import ClientTx, RawTx, raw_transaction
+from store.files.zipstream import Sink
 from store.identities import IDENTITIES_SQL, identity_from_row
 from store.messages import COLUMNS as MESSAGE_COLUMNS
 from store.messages import FROM as MESSAGE_FROM
@@ -47,29 +48,6 @@ FILES = (
 )
 
 
-class _Sink:
-    """A write-only stream the ZIP writer fills and the caller drains (no seek: the entries are
-    written with data descriptors, as a streamed ZIP must be)."""
-
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self.chunks.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def drain(self) -> bytes:
-        out = b"".join(self.chunks)
-        self.chunks.clear()
-        return out
-
-
 async def archive(
     actor: Actor, contact_id: int, *, now: datetime | None = None
 ) -> AsyncGenerator[bytes, None]:
@@ -80,7 +58,7 @@ async def archive(
     tx = ClientTx()
     who = await person(tx, actor, contact_id)
     counts: dict[str, int] = {}
-    sink = _Sink()
+    sink = Sink()
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as zf:
         with zf.open("person.json", "w") as out:
             out.write(orjson.dumps(await _profile(tx, who, now), option=orjson.OPT_INDENT_2))

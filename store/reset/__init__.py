@@ -3,7 +3,8 @@
 Inside: operations.py (status, mode and time, preview, run now, history: Actor-taking
 operations), policy.py (the calendar rules), schedule.py (the scheduler's duties), lease.py (a
 claimed run, its lease and fencing), run.py (claim, snapshot, export, finish), delete.py (the
-delete phase), targets.py (which contacts go), export.py (the files written before deleting).
+delete phase), targets.py (which contacts go), export.py (the files written before deleting),
+on_disk.py (a run's export files handed over, old folders purged).
 """
 
 from store.reset.lease import ResetConfig, Run, RunBusy

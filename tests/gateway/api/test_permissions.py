@@ -6,6 +6,7 @@ role in gateway/api/routes.py without changing this table fails.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -109,6 +110,15 @@ async def _reset_run(api: Api) -> Request:
     return f"/reset/runs/{runs.body['runs'][0]['id']}", {}
 
 
+async def _run_export(api: Api) -> Request:
+    path, kwargs = await _reset_run(api)
+    for _ in range(2000):  # the export can be fetched once the run wrote it
+        if (await api("GET", path)).body["state"] in ("done", "failed"):
+            break
+        await asyncio.sleep(0.005)
+    return f"{path}/export", kwargs
+
+
 CSV = {"data": b"name,email\nAna,ana@example.com\n", "headers": {"Content-Type": "text/csv"}}
 # (method, path) -> (minimum role, a request that succeeds with that role)
 MATRIX: dict[tuple[str, str], tuple[str, Builder]] = {
@@ -157,6 +167,7 @@ MATRIX: dict[tuple[str, str], tuple[str, Builder]] = {
     ("GET", "/reset/preview"): ("admin", fixed("/reset/preview", params={"mode": "all"})),
     ("GET", "/reset/runs"): ("admin", fixed("/reset/runs")),
     ("POST", "/reset/runs"): ("owner", fixed("/reset/runs", json={"mode": "tagged"})),
+    ("GET", "/reset/runs/{run_id}/export"): ("owner", _run_export),
     ("GET", "/reset/runs/{run_id}"): ("admin", _reset_run),
     ("GET", "/events"): ("admin", fixed("/events")),
     ("GET", "/audit"): ("owner", fixed("/audit")),

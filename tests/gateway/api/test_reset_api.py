@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import shutil
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -151,3 +153,35 @@ async def test_webhooks_are_served_while_a_reset_deletes(api: Api) -> None:
         "SELECT count(*) FROM identity WHERE CAST(external_id AS INTEGER) >= 9000"
     )
     assert new_senders == 30
+
+
+async def test_the_owner_downloads_a_runs_export_as_one_archive(api: Api) -> None:
+    await people(api.client, 3)
+    await api("POST", "/contacts/2/tags", role="agent", json={"tags": ["Borrar"]})
+    started = await api("POST", "/reset/runs", json={"mode": "tagged"})
+    done = await wait_done(api, started.body["id"])
+    run_id, period = done["id"], done["period"]
+    got = await api("GET", f"/reset/runs/{run_id}/export")
+    assert got.status == 200, got.body
+    assert got.headers["Content-Type"] == "application/zip"
+    assert f'filename="reset-run{run_id}.zip"' in got.headers["Content-Disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(got.body))
+    folder = f"{period}-run{run_id}"
+    assert archive.namelist() == [
+        f"{folder}/contacts.csv",
+        f"{folder}/manifest.json",
+        f"{folder}/messages.jsonl",
+    ]
+    assert (
+        archive.read(f"{folder}/contacts.csv")
+        == (Path(done["export_path"]) / "contacts.csv").read_bytes()
+    )
+    assert (await api("GET", f"/reset/runs/{run_id}/export", role="admin")).status == 403
+    missing = await api("GET", "/reset/runs/999/export")
+    assert missing.status == 404
+    shutil.rmtree(done["export_path"])  # purged by hand
+    gone = await api("GET", f"/reset/runs/{run_id}/export")
+    assert (gone.status, gone.body) == (
+        404,
+        error("not_found", f"reset run {run_id} ({period}) has no export on disk"),
+    )
