@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from store import refs
 from store.access import Actor, require
 from store.contacts import stamp
+from store.contacts import workspace_zone as zone_of
 from store.db import ClientTx, RawTx
 from store.errors import Invalid, NotFound
 from store.files.export import csv_chunks
@@ -100,10 +101,7 @@ async def contact_for(actor: Actor, text: str, region: str = "US") -> int:
 
 async def workspace_zone(actor: Actor) -> str:
     """The workspace's timezone name (times typed without an offset are read in it)."""
-    rows = await ClientTx().fetch(
-        "SELECT timezone FROM workspace WHERE id = ?", [actor.workspace_id]
-    )
-    return str(rows[0][0]) if rows and rows[0][0] else "UTC"
+    return await zone_of(ClientTx(), actor.workspace_id)
 
 
 async def page(

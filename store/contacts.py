@@ -136,6 +136,12 @@ async def workspace_region(tx: RawTx, workspace_id: int) -> str:
     return str(rows[0][0])
 
 
+async def workspace_zone(tx: RawTx, workspace_id: int) -> str:
+    """The timezone name of a workspace (times shown to people are in it)."""
+    rows = await tx.fetch("SELECT timezone FROM workspace WHERE id = ?", [workspace_id])
+    return str(rows[0][0]) if rows and rows[0][0] else "UTC"
+
+
 async def upsert(actor: Actor, data: Mapping[str, Any]) -> tuple[Contact, bool]:
     """Create a contact, or update the one matching by identifier, then email, then phone.
 

@@ -16,11 +16,11 @@ from store.query import Page, list_contacts, parse_sort
 from store.serial import dump_json, load_json
 
 VIEW_COLUMNS = (
-    "name", "email", "phone", "identifier", "company", "city", "country", "language",
+    "id", "name", "email", "phone", "identifier", "company", "city", "country", "language",
     "assignee", "source", "created_at", "updated_at", "last_activity_at", "last_incoming_at",
     "last_channel", "tags", "channels", "custom",
 )  # fmt: skip
-DEFAULT_COLUMNS = ["name", "email", "phone", "company", "city", "country", "tags"]
+DEFAULT_COLUMNS = ["id", "name", "email", "phone", "company", "city", "country", "tags"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +39,10 @@ def clean_columns(columns: Sequence[str] | None) -> list[str]:
     """Valid column names, name first; custom fields as `custom.<key>`."""
     chosen = list(columns or DEFAULT_COLUMNS)
     for col in chosen:
-        custom = isinstance(col, str) and col.startswith("custom.") and len(col) > len("custom.")
-        if not isinstance(col, str) or not (col in VIEW_COLUMNS or custom):
+        prefixed = isinstance(col, str) and col.startswith(("custom.", "channel."))
+        if prefixed and not col.split(".", 1)[1]:
+            prefixed = False
+        if not isinstance(col, str) or not (col in VIEW_COLUMNS or prefixed):
             raise Invalid(f"unknown column {col!r}; choose from {', '.join(VIEW_COLUMNS)}")
     return ["name", *[c for c in dict.fromkeys(chosen) if c != "name"]]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +45,10 @@ async def export_(ctx: Context, args: str) -> Reply:
             f"the export is {len(data) // 1_000_000} MB, too large for a chat file; narrow it"
             " with a filter, or use `contactgate export` or the API"
         )
-    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    name = await export.file_name(ctx.actor, fmt, **options)
     what = f" ({rest})" if rest else ""
     text = f"Exported {render.count(written.rows, 'contact')}{what}."
-    return Reply(text, file=OutFile(f"contacts-{day}.{fmt}", data, MIMES[fmt], f"contacts{what}"))
+    return Reply(text, file=OutFile(name, data, MIMES[fmt], f"contacts{what}"))
 
 
 async def _selection(ctx: Context, rest: str) -> export.ExportOptions:

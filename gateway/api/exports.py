@@ -26,12 +26,13 @@ async def create(request: web.Request, caller: Caller) -> web.StreamResponse:
         "q": query_text(request, "q"),
         "columns": [c for c in query_text(request, "columns").split(",") if c.strip()] or None,
     }
+    name = await export.file_name(caller.actor, fmt, **options)
     if fmt == "pdf":
         out = io.BytesIO()
         await export.write_pdf(caller.actor, out, **options)
-        return web.Response(body=out.getvalue(), headers=_headers("pdf"))
+        return web.Response(body=out.getvalue(), headers=_headers("pdf", name))
     chunks = await export.iter_csv(caller.actor, **options)  # bad options raise here
-    response = web.StreamResponse(headers=_headers("csv"))
+    response = web.StreamResponse(headers=_headers("csv", name))
     await response.prepare(request)
     async with aclosing(chunks):
         try:
@@ -43,9 +44,9 @@ async def create(request: web.Request, caller: Caller) -> web.StreamResponse:
     return response
 
 
-def _headers(fmt: str) -> dict[str, str]:
+def _headers(fmt: str, name: str) -> dict[str, str]:
     charset = "; charset=utf-8" if fmt == "csv" else ""
     return {
         "Content-Type": FORMATS[fmt] + charset,
-        "Content-Disposition": f'attachment; filename="contacts.{fmt}"',
+        "Content-Disposition": f'attachment; filename="{name}"',
     }

@@ -30,8 +30,12 @@ VIEW_NAME = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NOT_
 SORT_NAMES = [*SORTS, *SORT_ALIASES]
 SORT_IN = {"enum": [*SORT_NAMES, *(f"-{n}" for n in SORT_NAMES), None]}
 COLUMN = {
-    "description": f"a column: {', '.join(VIEW_COLUMNS)} or custom.<key>",
-    "anyOf": [{"enum": list(VIEW_COLUMNS)}, {"type": "string", "pattern": "^custom\\.[^,]+$"}],
+    "description": f"a column: {', '.join(VIEW_COLUMNS)}, custom.<key> (a custom field) or"
+    " channel.<kind or key> (the contact's handles there: channel.whatsapp)",
+    "anyOf": [
+        {"enum": list(VIEW_COLUMNS)},
+        {"type": "string", "pattern": "^(custom|channel)\\.[^,]+$"},
+    ],
 }
 KINDS = "|".join(k for k in refs.KINDS if k != "id")
 TIME_OF_DAY = {

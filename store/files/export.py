@@ -2,7 +2,8 @@
 
 Rows come in id order, `batch` at a time (keyset pagination on id, tags and channels fetched
 per batch), on a read connection: memory stays flat and the webhook writer is never blocked.
-Times are written in UTC as `YYYY-MM-DD HH:MM:SS`.
+Times are written in the workspace's timezone as `YYYY-MM-DD HH:MM:SS`, phones with a space
+after the country code (store.files.export_columns).
 """
 
 from __future__ import annotations
@@ -16,26 +17,31 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TypedDict, Unpack
+from zoneinfo import ZoneInfo
 
 from store import views
 from store.access import Actor, audit, require
-from store.contacts import as_datetime, workspace_region
+from store.contacts import workspace_region, workspace_zone
 from store.db import ClientTx, RawTx, raw_transaction
 from store.errors import Invalid
+from store.files.export_columns import (
+    CHANNEL,
+    CUSTOM,
+    FIELD_SQL,
+    TIMES,
+    channel_cell,
+    check_columns,
+    local_time,
+    phone_text,
+    resolve,
+)
+from store.files.export_columns import file_name as columns_file_name
 from store.filters import compile_filter, parse_filter
 from store.query import count_matching, matching
 from store.serial import load_json
-from store.views import DEFAULT_COLUMNS, VIEW_COLUMNS
+from store.views import DEFAULT_COLUMNS
 from store.where import Where, all_of
 
-PLAIN = ("name", "email", "phone", "identifier", "company", "city", "country", "language")
-TIMES = frozenset({"created_at", "updated_at", "last_activity_at", "last_incoming_at"})
-FIELD_SQL = {
-    **{name: f"c.{name}" for name in (*PLAIN, "assignee", "source", *sorted(TIMES))},
-    "last_channel": "lc.kind",
-}
-COLUMNS = VIEW_COLUMNS  # FIELD_SQL, then tags, channels and custom (every custom.<key>)
-CUSTOM = "custom."
 BATCH = 2000
 # fpdf2 holds the whole document in memory. Peak RSS of a whole export process, measured with
 # 7 / 14 columns: 10k rows 91 / 93 MB, 50k 115 / 137 MB, 100k 148 / 188 MB (1.3 s, 7-13 s,
@@ -68,22 +74,7 @@ class Selection:
 
     where: Where
     columns: list[str]
-
-
-def check_columns(names: Sequence[str]) -> list[str]:
-    """Validated column names, `name` first, duplicates dropped; Invalid names a bad one."""
-    out = ["name"]
-    for raw in names:
-        name = raw.strip()
-        if not name.startswith(CUSTOM):
-            name = name.lower()
-        if name not in COLUMNS and not (name.startswith(CUSTOM) and len(name) > len(CUSTOM)):
-            raise Invalid(
-                f"unknown column {raw!r}; valid columns: {', '.join(COLUMNS)}, custom.<key>"
-            )
-        if name not in out:
-            out.append(name)
-    return out
+    zone: ZoneInfo
 
 
 async def export_rows(
@@ -114,9 +105,8 @@ async def select(tx: RawTx, actor: Actor, options: ExportOptions) -> Selection:
     compiled = [await _compiled(tx, actor.workspace_id, tree) for tree in trees if tree]
     where = await matching(tx, actor, filter=all_of(*compiled), q=options.get("q") or "")
     names = check_columns(options.get("columns") or view_columns or DEFAULT_COLUMNS)
-    if "custom" in names:
-        names = _expand_custom(names, await custom_keys(tx, where))
-    return Selection(where, names)
+    names = await resolve(tx, actor.workspace_id, names, where)
+    return Selection(where, names, ZoneInfo(await workspace_zone(tx, actor.workspace_id)))
 
 
 async def _compiled(tx: RawTx, workspace_id: int, tree: Any) -> Where:
@@ -126,32 +116,12 @@ async def _compiled(tx: RawTx, workspace_id: int, tree: Any) -> Where:
     )
 
 
-def _expand_custom(names: list[str], keys: list[str]) -> list[str]:
-    at = names.index("custom")
-    extra = [f"{CUSTOM}{k}" for k in keys if f"{CUSTOM}{k}" not in names]
-    return [*names[:at], *extra, *names[at + 1 :]]
-
-
-async def custom_keys(tx: RawTx, where: Where) -> list[str]:
-    """Every custom field key present on the selected contacts, sorted."""
-    if tx.dialect == "postgres":
-        sql = (
-            "SELECT DISTINCT k FROM contact c, jsonb_object_keys(c.custom) k"
-            f" WHERE jsonb_typeof(c.custom) = 'object' AND {where.sql}"
-        )
-    else:
-        sql = (
-            "SELECT DISTINCT j.key FROM contact c, json_each(c.custom) j"
-            f" WHERE j.key IS NOT NULL AND {where.sql}"
-        )
-    return sorted(str(r[0]) for r in await tx.fetch(sql, where.params))
-
-
 @dataclass(frozen=True, slots=True)
 class _Layout:
     sql: str
     cells: list[tuple[str, Any]]  # (kind, SQL position or custom key) per output column
     custom_at: int | None
+    handles: bool  # a channel column is chosen: fetch the batch's identities
 
 
 def _layout(chosen: Selection, dialect: str) -> _Layout:
@@ -159,9 +129,12 @@ def _layout(chosen: Selection, dialect: str) -> _Layout:
     for col in chosen.columns:
         if col in FIELD_SQL:
             exprs.append(FIELD_SQL[col])
-            cells.append(("time" if col in TIMES else "text", len(exprs) - 1))
+            kind = "time" if col in TIMES else "phone" if col == "phone" else "text"
+            cells.append((kind, len(exprs) - 1))
         elif col.startswith(CUSTOM):
             cells.append(("custom", col[len(CUSTOM) :]))
+        elif col.startswith(CHANNEL):
+            cells.append(("channel", col))
         else:
             cells.append((col, None))
     custom_at = None
@@ -180,7 +153,7 @@ def _layout(chosen: Selection, dialect: str) -> _Layout:
         f"SELECT {', '.join(exprs)} FROM {table} {join}WHERE {chosen.where.sql}"
         " AND c.id > ? ORDER BY c.id LIMIT ?"
     )
-    return _Layout(sql, cells, custom_at)
+    return _Layout(sql, cells, custom_at, any(kind == "channel" for kind, _ in cells))
 
 
 async def rows(tx: RawTx, chosen: Selection, batch: int = BATCH) -> AsyncIterator[list[str]]:
@@ -193,15 +166,21 @@ async def rows(tx: RawTx, chosen: Selection, batch: int = BATCH) -> AsyncIterato
         ids = [int(r[0]) for r in page]
         tags = await _by_contact(tx, TAGS_SQL, ids) if "tags" in chosen.columns else {}
         channels = await _by_contact(tx, CHANNELS_SQL, ids) if "channels" in chosen.columns else {}
+        handles = await _handles(tx, ids) if layout.handles else {}
         for row in page:
-            yield _cells(row, layout, tags, channels)
+            yield _cells(row, layout, tags, channels, handles, chosen.zone)
         if len(page) < batch:
             return
         last = ids[-1]
 
 
 def _cells(
-    row: Sequence[Any], layout: _Layout, tags: dict[int, list[str]], channels: dict[int, list[str]]
+    row: Sequence[Any],
+    layout: _Layout,
+    tags: dict[int, list[str]],
+    channels: dict[int, list[str]],
+    handles: dict[int, list[tuple[str, str, str]]],
+    zone: ZoneInfo,
 ) -> list[str]:
     custom = (load_json(row[layout.custom_at]) or {}) if layout.custom_at is not None else {}
     out = []
@@ -209,18 +188,17 @@ def _cells(
         if kind == "text":
             value = row[arg]
             out.append(value if type(value) is str else "" if value is None else str(value))
+        elif kind == "phone":
+            out.append(phone_text(row[arg]) if row[arg] else "")
         elif kind == "time":
-            out.append(_time(row[arg]))
+            out.append(local_time(row[arg], zone))
         elif kind == "custom":
             out.append(_scalar(custom.get(arg)))
+        elif kind == "channel":
+            out.append(channel_cell(handles.get(int(row[0]), ()), arg))
         else:
             out.append(", ".join((tags if kind == "tags" else channels).get(int(row[0]), ())))
     return out
-
-
-def _time(value: Any) -> str:
-    moment = as_datetime(value)
-    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _scalar(value: Any) -> str:
@@ -239,6 +217,20 @@ CHANNELS_SQL = (
     "SELECT i.contact_id, ch.kind FROM identity i JOIN channel ch ON ch.id = i.channel_id"
     " WHERE i.contact_id IN ({}) ORDER BY i.id"
 )
+
+
+HANDLES_SQL = (
+    "SELECT i.contact_id, ch.kind, ch.key, COALESCE(i.username, i.external_id) FROM identity i"
+    " JOIN channel ch ON ch.id = i.channel_id WHERE i.contact_id IN ({}) ORDER BY i.id"
+)
+
+
+async def _handles(tx: RawTx, ids: list[int]) -> dict[int, list[tuple[str, str, str]]]:
+    """(channel kind, channel key, handle) per contact of a batch: username, else its id."""
+    found: dict[int, list[tuple[str, str, str]]] = {}
+    for cid, kind, key, handle in await tx.fetch(HANDLES_SQL.format(",".join("?" * len(ids))), ids):
+        found.setdefault(int(cid), []).append((str(kind), str(key), str(handle)))
+    return found
 
 
 async def _by_contact(tx: RawTx, sql: str, ids: list[int]) -> dict[int, list[str]]:
@@ -312,6 +304,19 @@ async def count_rows(actor: Actor, **options: Unpack[ExportOptions]) -> int:
         f"SELECT count(*) FROM contact c WHERE {chosen.where.sql}", chosen.where.params
     )
     return int(rows[0][0])
+
+
+async def file_name(
+    actor: Actor, fmt: str, now: datetime | None = None, **options: Unpack[ExportOptions]
+) -> str:
+    """The file name an export of these options gets (see export_columns.file_name)."""
+    what = options.get("view") or _filter_words(options.get("filter")) or options.get("q") or ""
+    zone = ZoneInfo(await workspace_zone(ClientTx(), actor.workspace_id))
+    return columns_file_name(str(what), fmt, now or datetime.now(UTC), zone)
+
+
+def _filter_words(raw: Any) -> str:
+    return raw if isinstance(raw, str) else ""  # a JSON tree has no words worth a file name
 
 
 async def write_csv(

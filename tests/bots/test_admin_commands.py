@@ -120,11 +120,11 @@ async def test_export_uploads_a_csv_or_pdf_of_all_a_filter_or_a_view(chat: Chat)
     assert everything.file.name.startswith("contacts-") and everything.file.name.endswith(".csv")
     rows = list(csv.reader(io.StringIO(everything.file.content.decode("utf-8-sig"))))
     assert rows == [
-        ["name", "email", "phone", "company", "city", "country", "tags"],
-        ["Ana Pérez", "ana@example.com", "+593991234567", "", "", "", ""],
-        ["Ana Gómez", "gomez@example.com", "", "", "", "EC", ""],
-        ["Beto Díaz", "", "+593987654321", "", "", "PE", "vip"],
-        ["Cris Lara", "", "", "", "", "EC", ""],
+        ["id", "name", "email", "phone", "company", "city", "country", "tags"],
+        ["1", "Ana Pérez", "ana@example.com", "+593 991234567", "", "", "", ""],
+        ["2", "Ana Gómez", "gomez@example.com", "", "", "", "EC", ""],
+        ["3", "Beto Díaz", "", "+593 987654321", "", "", "PE", "vip"],
+        ["4", "Cris Lara", "", "", "", "", "EC", ""],
     ]
     await chat.one("view save peru country:PE", ADMIN)
     by_view = await chat.one("export csv peru", ADMIN)

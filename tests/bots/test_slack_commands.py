@@ -316,7 +316,7 @@ async def test_export_uploads_the_csv_and_the_pdf_to_the_channel(
     assert sorted(r["name"] for r in rows) == ["Ana Gómez", "Ana Pérez", "Beto Díaz", "Cris Lara"]
     assert {r["name"]: r["email"] for r in rows}["Ana Pérez"] == "ana@example.com"
     assert (pdf_file.filename, pdf_file.title, pdf_file.channel_id) == (
-        f"contacts-{day}.pdf",
+        f"tag-vip-{day}.pdf",
         "contacts (tag:vip)",
         CHANNEL,
     )

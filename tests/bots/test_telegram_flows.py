@@ -187,8 +187,8 @@ async def test_exports_arrive_as_documents(tg: TelegramChat) -> None:
         ".csv",
     )
     assert content.decode("utf-8-sig").splitlines() == [
-        "name,email,phone,company,city,country,tags",
-        "Beto Díaz,,+593987654321,,,PE,vip",
+        "id,name,email,phone,company,city,country,tags",
+        "3,Beto Díaz,,+593 987654321,,,PE,vip",
     ]
     [pdf] = await tg.command("/export pdf", ADMIN)
     assert pdf.files["document"][0].endswith(".pdf")

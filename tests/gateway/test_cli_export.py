@@ -73,12 +73,12 @@ def test_pdf_chosen_by_format_or_file_name(cli: CliRunner, tmp_path: Path) -> No
     ):
         result = cli.invoke(main, ["export", "acme", *args])
         assert result.exit_code == 0, result.output
-        assert result.stderr == f"exported 2 contacts (7 columns) to {out}\n"
+        assert result.stderr == f"exported 2 contacts (8 columns) to {out}\n"
         text = pypdfium2.PdfDocument(out.read_bytes())[0].get_textpage().get_text_range()
         assert text.splitlines()[2:5] == [
-            "name email phone company city country tags",
-            "José Ñúñez jose@example.com EC Borrar, vip",
-            "Zoë Adams zoe@example.org PE",
+            "id name email phone company city country tags",
+            "1 José Ñúñez jose@example.com EC Borrar, vip",
+            "2 Zoë Adams zoe@example.org PE",
         ]
 
 
@@ -88,8 +88,8 @@ CHATWOOT = '[{"attribute_key": "country", "filter_operator": "equal_to", "values
 @pytest.mark.parametrize(
     ("expr", "expected"),
     [
-        ("tag:vip", 'José Ñúñez,jose@example.com,,,,EC,"Borrar, vip"'),
-        (CHATWOOT, "Zoë Adams,zoe@example.org,,,,PE,"),
+        ("tag:vip", '1,José Ñúñez,jose@example.com,,,,EC,"Borrar, vip"'),
+        (CHATWOOT, "2,Zoë Adams,zoe@example.org,,,,PE,"),
     ],
 )
 def test_filter_as_text_or_json(cli: CliRunner, expr: str, expected: str) -> None:
@@ -101,7 +101,7 @@ def test_filter_as_text_or_json(cli: CliRunner, expr: str, expected: str) -> Non
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["acme", "--columns", "email,salary"], "unknown column 'salary'; valid columns: name,"),
+        (["acme", "--columns", "email,salary"], "unknown column 'salary'; valid columns: id,"),
         (["nope"], "no workspace 'nope'"),
         (["acme", "--view", "missing"], "no view 'missing'"),
         (["acme", "--filter", "{bad json"], "Invalid value for --filter: not valid JSON"),

@@ -107,12 +107,14 @@ async def csv_text(actor: Actor, **options: Any) -> str:
 @on_both_databases
 async def test_default_columns_written_out_in_full() -> None:
     seeded = await seed()
+    i = seeded.ids
     assert await csv_text(seeded.actor) == (
-        "name,email,phone,company,city,country,tags\r\n"
-        'José Ñúñez,jose@example.com,+593991234567,"Ñandú, S.A.",Quito,EC,"Borrar, vip"\r\n'
-        '"Zoë ""Z"" Adams",zoe@example.org,,"Casa\nMatriz",Lima,PE,vip\r\n'
-        "'=1+2,,+51987654321,,,PE,\r\n"
-        ",someone@example.net,,,,EC,\r\n"
+        "id,name,email,phone,company,city,country,tags\r\n"
+        f'{i["jose"]},José Ñúñez,jose@example.com,+593 991234567,"Ñandú, S.A.",Quito,EC,'
+        '"Borrar, vip"\r\n'
+        f'{i["zoe"]},"Zoë ""Z"" Adams",zoe@example.org,,"Casa\nMatriz",Lima,PE,vip\r\n'
+        f"{i['formula']},'=1+2,,+51 987654321,,,PE,\r\n"
+        f"{i['nameless']},,someone@example.net,,,,EC,\r\n"
     )
 
 
@@ -142,8 +144,9 @@ async def test_custom_expands_to_the_keys_of_the_exported_set() -> None:
 
 
 @on_both_databases
-async def test_times_are_utc_and_empty_when_unset() -> None:
+async def test_times_are_written_and_empty_when_unset() -> None:
     seeded = await seed()
+    await _sql("UPDATE workspace SET timezone = 'UTC' WHERE id = ?", [seeded.actor.workspace_id])
     at = datetime(2026, 10, 1, 12, 30, 5, tzinfo=UTC)
     await _sql(
         "UPDATE contact SET created_at = ?, last_incoming_at = ? WHERE id = ?",
@@ -197,12 +200,34 @@ async def test_unknown_column_names_it_and_lists_the_valid_ones() -> None:
     with pytest.raises(Invalid) as caught:
         await export.write_csv(seeded.actor, io.BytesIO(), columns=["email", "salary"])
     assert str(caught.value) == (
-        "unknown column 'salary'; valid columns: name, email, phone, identifier, company, city,"
-        " country, language, assignee, source, created_at, updated_at, last_activity_at,"
-        " last_incoming_at, last_channel, tags, channels, custom, custom.<key>"
+        "unknown column 'salary'; valid columns: id, name, email, phone, identifier, company,"
+        " city, country, language, assignee, source, created_at, updated_at, last_activity_at,"
+        " last_incoming_at, last_channel, tags, channels, custom; custom fields: plan, score,"
+        " vip; channels: telegram, whatsapp"
     )
     with pytest.raises(Invalid, match=r"unknown column 'custom\.'"):
         await export.export_rows(seeded.actor, columns=["custom."])
+
+
+@on_both_databases
+async def test_custom_fields_and_channels_are_chosen_by_their_own_names() -> None:
+    seeded = await seed()
+    text = await csv_text(seeded.actor, columns=["PLAN", "whatsapp", "telegram", "id"], q="jose")
+    assert text == (
+        "id,name,custom.plan,channel.whatsapp,channel.telegram\r\n"
+        f'{seeded.ids["jose"]},José Ñúñez,gold,593991234567,"111, 112"\r\n'
+    )
+
+
+@on_both_databases
+async def test_times_are_in_the_workspaces_timezone() -> None:
+    seeded = await seed()
+    when = datetime(2026, 3, 1, 3, 30, tzinfo=UTC)
+    await _sql("UPDATE contact SET created_at = ? WHERE id = ?", [when, seeded.ids["jose"]])
+    zone = ["America/Guayaquil", seeded.actor.workspace_id]
+    await _sql("UPDATE workspace SET timezone = ? WHERE id = ?", zone)
+    text = await csv_text(seeded.actor, columns=["created_at"], q="jose")
+    assert text.splitlines()[1] == "José Ñúñez,2026-02-28 22:30:00"
 
 
 @on_both_databases
@@ -296,7 +321,7 @@ async def test_streamed_csv_matches_the_file_and_audits_partial_streams(
     partial = await export.iter_csv(seeded.actor)
     async with aclosing(partial):
         first = await anext(partial)
-    assert first.startswith(b"\xef\xbb\xbfname,email")
+    assert first.startswith(b"\xef\xbb\xbfid,name,email")
     assert [(a["detail"]["rows"], a["detail"]["complete"]) for a in await _audits()] == [
         (4, True),
         (4, True),
@@ -419,7 +444,7 @@ async def test_long_cells_are_truncated_in_the_export() -> None:
 async def test_an_empty_selection_gives_a_header_only() -> None:
     seeded = await seed()
     assert await csv_text(seeded.actor, q="nobody-matches") == (
-        "name,email,phone,company,city,country,tags\r\n"
+        "id,name,email,phone,company,city,country,tags\r\n"
     )
     out = io.BytesIO()
     result = await export.write_pdf(seeded.actor, out, q="nobody-matches", columns=["city"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.gateway.api.support import Api, audit_rows, error
 
 BOM = "\ufeff"
@@ -18,7 +20,10 @@ async def test_csv_export_streams_chosen_columns(api: Api) -> None:
     reply = await api("GET", "/exports", role="admin", params={"columns": "email,tags,custom.plan"})
     assert reply.status == 200
     assert reply.headers["Content-Type"] == "text/csv; charset=utf-8"
-    assert reply.headers["Content-Disposition"] == 'attachment; filename="contacts.csv"'
+    assert re.fullmatch(
+        r'attachment; filename="contacts-\d{4}-\d\d-\d\d\.csv"',
+        reply.headers["Content-Disposition"],
+    )
     assert reply.headers.get("Transfer-Encoding") == "chunked"
     assert reply.body.decode() == (
         f"{BOM}name,email,tags,custom.plan\r\n"
@@ -76,4 +81,20 @@ async def test_export_refusals(api: Api) -> None:
         assert (query, reply.status, reply.body) == (query, *expected)
     bad = await api("GET", "/exports", params={"columns": "email,shoe"})
     assert bad.status == 422
-    assert bad.body["detail"].startswith("columns[1]: a column: name, email, phone")
+    assert bad.body["detail"].startswith("columns[1]: a column: id, name, email, phone")
+
+
+async def test_the_file_is_named_after_what_it_holds_and_the_day(api: Api) -> None:
+    await _people(api)
+    await api("POST", "/views", json={"name": "VIP Andinos", "filter": "tag:vip"})
+    named = {
+        "view=VIP%20Andinos": "vip-andinos",
+        "filter=tag%3Avip%20country%3AEC": "tag-vip-country-ec",
+        "q=Jos%C3%A9": "jose",
+        "format=pdf": "contacts",
+    }
+    for query, stem in named.items():
+        reply = await api("GET", f"/exports?{query}")
+        disposition = reply.headers["Content-Disposition"]
+        assert re.fullmatch(rf'attachment; filename="{stem}-\d{{4}}-\d\d-\d\d\.(csv|pdf)"',
+                            disposition), (query, disposition)  # fmt: skip

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.api.inputs import SORT_NAMES
-from store.views import VIEW_COLUMNS
+from gateway.api.inputs import COLUMN, SORT_NAMES
 from tests import helpers as h
 from tests.gateway.api.support import TIME, Api, audit_rows, error, stable
 
@@ -77,7 +76,7 @@ async def test_view_errors(api: Api) -> None:
         (
             {"name": "x", "columns": ["shoe"]},
             422,
-            error("invalid", f"columns[0]: a column: {', '.join(VIEW_COLUMNS)} or custom.<key>"),
+            error("invalid", f"columns[0]: {COLUMN['description']}"),
         ),
     ]
     for body, status, expected in cases:
