@@ -19,11 +19,12 @@ from typing import Any
 from store.access import Actor, audit, require
 from store.contacts import COLUMNS, Contact, as_datetime, contact_from_row, load, with_tags
 from store.db import ClientTx, RawTx, raw_transaction
-from store.errors import Invalid
+from store.errors import Invalid, NotFound
 from store.fold import fold
+from store.query import MAX_LIMIT
 
 MAX_GROUP = 10  # contacts sharing one key; more is a shared value, not one person
-DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+DEFAULT_LIMIT = 100  # pairs a page holds unless asked; at most store.query.MAX_LIMIT
 # reason kind -> weight; a pair's score is the sum of its reasons' weights, at most 100
 WEIGHTS = {"phone": 70, "email": 70, "identifier": 60, "name_company": 40, "name_city": 30}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -156,7 +157,7 @@ async def _groups(tx: RawTx, workspace_id: int, key: str) -> list[list[Sequence[
     groups: dict[Any, list[Sequence[Any]]] = {}
     for row in rows:
         groups.setdefault(row[2], []).append((int(row[0]), *row[1:]))
-    return [sorted(group) for group in groups.values()]
+    return [sorted(group, key=lambda row: row[0]) for group in groups.values()]
 
 
 def _by_name(found: _Found, group: Iterable[Sequence[Any]]) -> None:
@@ -201,7 +202,7 @@ def _encode(key: tuple[int, int, int, int]) -> str:
 def _decode(cursor: str) -> tuple[int, int, int, int]:
     parts = cursor.split(".")
     if len(parts) != 4 or not all(p.isascii() and p.isdigit() and len(p) < 20 for p in parts):
-        raise Invalid("the cursor is not one this server gave out")
+        raise NotFound("no such page: the cursor is not one this server gave out")
     score, micros, b, a = (-int(p) for p in parts)
     return (score, micros, b, a)
 
