@@ -34,8 +34,8 @@ async def test_the_webhook_needs_the_secret_token_and_an_update(tg: TelegramChat
     menu = orjson.loads(tg.fake.calls[1].params["commands"])
     assert [m["command"] for m in menu] == [
         "borrar", "delete", "delete_all", "duplicates", "export", "filter", "help", "import",
-        "merge", "note", "plan", "reset", "search", "show", "subscribe", "tag", "tag_all", "tags", "unmerge",
-        "unsubscribe", "untag", "untag_all", "view", "whoami",
+        "merge", "note", "plan", "reset", "search", "show", "subscribe", "tag", "tag_all", "tags",
+        "unmerge", "unsubscribe", "untag", "untag_all", "view", "whoami",
     ]  # fmt: skip
     assert menu[0] == {
         "command": "borrar",
