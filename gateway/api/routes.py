@@ -98,7 +98,7 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", "/duplicates", duplicates.list_duplicates, "agent", "DuplicatePage",
        query=("cursor", "limit")),
     _r("POST", "/duplicates/dismiss", duplicates.dismiss, "admin", "DuplicateDismissed",
-       body="DismissRequest"),
+       body="DismissRequest", errors=(404,)),
     _r("GET", "/tags", tags.list_tags, "agent", "TagList"),
     _r("POST", "/tags/bulk", tags.bulk_tag, "admin", "BulkTagResult", body="BulkTagRequest"),
     _r("DELETE", "/tags/{name}", tags.delete_tag, "admin", "TagDeleted"),
