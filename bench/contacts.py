@@ -5,9 +5,11 @@ Builds a synthetic workspace (default 1,000,000 contacts, each with 2 identities
 time and peak RSS of a full CSV export and of a CSV import (both run as `contactgate`
 subprocesses so their memory is their own). Baselines measured in the same run: a LIKE scan of
 the search column (what the text index saves), and a raw sqlite3/asyncpg CSV dump of the same
-rows (the floor for an export).
+rows (the floor for an export). The duplicate finder's first page is timed on the same
+workspace with planted pairs of every reason (bench/contacts_dupes.py).
 
     .venv/bin/python bench/contacts.py --contacts 1000000 [--backend sqlite|postgres] [--keep]
+    .venv/bin/python bench/contacts.py --n 200000 --only duplicates --backend postgres
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import contacts_dupes
 from gateway.provision import known_kinds
 from store import db, query, tags, text
 from store.access import Actor
@@ -339,11 +342,14 @@ def bulk_figures(url: str, n: int, workdir: Path) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--contacts", "--n", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432/test")
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--skip-bulk", action="store_true", help="no export/import figures")
+    parser.add_argument(
+        "--only", choices=["duplicates"], help="only these figures (no search, export, import)"
+    )
     parser.add_argument("--reuse", help="an existing bench database URL: skip the build")
     parser.add_argument("--keep", action="store_true", help="keep the database and files")
     args = parser.parse_args()
@@ -373,20 +379,26 @@ async def main() -> None:
             for k in ("telegram", "twilio_sms")
         ]
         print(f"backend {args.backend}, {args.contacts:,} contacts, workdir {workdir}")
+        planted = max(5, args.contacts // 2000) * len(contacts_dupes.REASONS)
         if not args.reuse:
             built = await build(args.contacts, ws, chans)
             print(
                 f"{'build (contacts + 2 identities + tags)':<44} {built:8.1f} s"
                 f"   ({args.contacts / built:,.0f} contacts/s)"
             )
+            planted = await contacts_dupes.plant(ws, chans[0], args.contacts)
         started = time.perf_counter()
         await db.optimize()  # what the gateway's scheduler does hourly
         print(f"{'planner statistics (db.optimize)':<44} {time.perf_counter() - started:8.1f} s")
-        await queries(Actor(ws, "bench", "cli", "owner"), args.contacts, args.runs)
+        actor = Actor(ws, "bench", "cli", "owner")
+        if not args.only:
+            await queries(actor, args.contacts, args.runs)
+        await contacts_dupes.figures(actor, planted, max(5, args.runs // 5), timed)
     finally:
         await db.close()
-    if not args.skip_bulk:
-        bulk_figures(url, args.contacts, workdir)
+    if not args.skip_bulk and not args.only:
+        # in a thread: raw_dump's PostgreSQL baseline runs its own event loop
+        await asyncio.to_thread(bulk_figures, url, args.contacts, workdir)
     if not args.keep:
         shutil.rmtree(workdir)
 

@@ -1,5 +1,5 @@
 """The `contactgate` command: serve, migrate, workspace, plan; the other groups (channel, admin,
-token, import, export, reset, events) live in the gateway.cli_* modules."""
+token, import, export, reset, events, duplicates) live in the gateway.cli_* modules."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from gateway.cli_audit import audit
 from gateway.cli_channels import channel
 from gateway.cli_common import as_owner, run, show, start, start_up_errors
 from gateway.cli_contacts import export_contacts, import_contacts
+from gateway.cli_duplicates import duplicates
 from gateway.cli_person import contact, exports
 from gateway.cli_reset import events_cmd, reset
 from gateway.settings import Settings
@@ -206,6 +207,7 @@ main.add_command(admin)
 main.add_command(token)
 main.add_command(export_contacts)
 main.add_command(import_contacts)
+main.add_command(duplicates)
 main.add_command(reset)
 main.add_command(events_cmd)
 main.add_command(audit)

@@ -324,6 +324,8 @@ async def delete_rows(tx: RawTx, ids: Sequence[int]) -> None:
         f"DELETE FROM note WHERE contact_id IN ({marks})",
         f"DELETE FROM contact_tag WHERE contact_id IN ({marks})",
         f"DELETE FROM merge_record WHERE primary_id IN ({marks}) OR secondary_id IN ({marks})",
+        f"DELETE FROM duplicate_dismissal WHERE contact_a_id IN ({marks})"
+        f" OR contact_b_id IN ({marks})",
         f"DELETE FROM contact WHERE id IN ({marks})",
     ):
         await tx.execute(sql, ids * sql.count("IN ("))

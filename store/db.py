@@ -122,13 +122,15 @@ async def optimize() -> None:
 
 
 async def _analyze_postgres(db: BaseDBAsyncClient) -> None:
-    """ANALYZE the contact tables when a bulk load outran autovacuum (a million imported rows
-    left PostgreSQL planning sorted pages as full scans: 500 ms instead of 2 ms)."""
+    """VACUUM and ANALYZE the contact tables when a bulk load outran autovacuum (a million
+    imported rows left PostgreSQL planning sorted pages as full scans: 500 ms instead of 2 ms;
+    until VACUUM marks the new pages all-visible, the duplicate finder's groupings read the
+    table, not their index: 600 ms instead of 190 ms on 200,000 contacts)."""
     _count, rows = await db.execute_query(
         "SELECT n_mod_since_analyze, n_live_tup FROM pg_stat_user_tables WHERE relname = 'contact'"
     )
     if rows and rows[0][0] > 0.1 * rows[0][1] + 1000:
-        await db.execute_script("ANALYZE contact, identity, contact_tag, tag")
+        await db.execute_script("VACUUM (ANALYZE) contact, identity, contact_tag, tag")
 
 
 def sql_fold(value: object) -> str | None:

@@ -1,4 +1,5 @@
-"""Tortoise models of operations: audit log, API tokens, admin bindings, events, reset runs."""
+"""Tortoise models of operations: audit log, API tokens, admin bindings, events, reset runs,
+dismissed duplicate pairs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
-from store.models import Workspace
+from store.models import Contact, Workspace
 
 
 class AuditLog(Model):
@@ -177,3 +178,25 @@ class ImportJob(Model):
     class Meta:
         table = "import_job"
         indexes = (Index(fields=("workspace_id", "id")),)
+
+
+class DuplicateDismissal(Model):
+    """A pair of contacts someone said are not duplicates (store.duplicates): lower id first."""
+
+    id = fields.IntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name=False
+    )
+    contact_a: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name=False
+    )
+    contact_b: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name=False
+    )
+    dismissed_by = fields.CharField(max_length=200)
+    dismissed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "duplicate_dismissal"
+        unique_together = (("contact_a", "contact_b"),)
+        indexes = (Index(fields=("workspace_id",)), Index(fields=("contact_b_id",)))

@@ -5,6 +5,7 @@ from bots.commands import (  # noqa: F401
     bulk,
     common,
     contacts,
+    duplicates,
     files,
     merging,
     plan,

@@ -28,12 +28,19 @@ async def merge(ctx: Context, args: str) -> Reply:
     if extra:
         raise Usage(f"name exactly two contacts (quote names of several words), not {extra!r} too")
     secondary = await resolve(ctx, ref)
-    found = await merging.preview(ctx.actor, primary.id, secondary.id)
+    return await open_preview(ctx, primary.id, secondary.id)
+
+
+async def open_preview(ctx: Context, primary_id: int, secondary_id: int) -> Reply:
+    """The merge preview of two contacts with its pick and confirm buttons (the `merge`
+    command, and a duplicate pair's Merge… button)."""
+    found = await merging.preview(ctx.actor, primary_id, secondary_id)
     diffs = [
         {"field": d.field, "p": d.primary, "s": d.secondary, "keeps": d.keeps, "pick": d.pickable}
         for d in found.diffs
     ]
-    state: dict[str, Any] = {"p": primary.id, "s": secondary.id, "diffs": diffs, "picks": {}}
+    state: dict[str, Any] = {"p": found.primary.id, "s": found.secondary.id, "diffs": diffs}
+    state["picks"] = {}
     state["moving"] = (
         f"{render.count(found.identities, 'identity', 'identities')},"
         f" {render.count(found.messages, 'message')}, {render.count(found.notes, 'note')}"

@@ -39,20 +39,21 @@ async def merge(request: web.Request, caller: Caller) -> web.Response:
     body = await read_json(request)
     only(body, ("secondary", "picks", "move_reset_tag"))
     primary = await contact_id(request, caller)
-    secondary = await resolve(caller, _ref(body.get("secondary")))
+    secondary = await resolve(caller, ref_text(body.get("secondary"), "secondary"))
     picks, move_reset = _picks(body.get("picks")), _flag(body.get("move_reset_tag", False))
     done = await merging.merge(caller.actor, primary, secondary, picks, move_reset_tag=move_reset)
     moved = {"moved_tags": done.moved_tags, "reset_tag_stayed": done.reset_tag_stayed}
     return json_response({**contact_json(done.contact), **moved})
 
 
-def _ref(value: Any) -> str:
+def ref_text(value: Any, name: str) -> str:
+    """A body member naming a contact (an id, or a typed identifier) as reference text."""
     if isinstance(value, float) and value.is_integer():  # JSON Schema's integers include 5.0
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str) or not value.strip():
-        raise Invalid("secondary is required: the id or typed identifier of the other contact")
+        raise Invalid(f"{name} is required: the id or typed identifier of a contact")
     return value
 
 

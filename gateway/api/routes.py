@@ -11,6 +11,7 @@ from aiohttp import web
 from gateway.api import (
     audit,
     contacts,
+    duplicates,
     exports,
     imports,
     merge,
@@ -99,6 +100,10 @@ ROUTES: tuple[Route, ...] = (
        errors=(409,)),
     _r("POST", "/contacts/{ref}/unmerge", merge.unmerge, "admin", "Unmerged", errors=(409,)),
     _r("GET", "/contacts/{ref}/merges", merge.list_merges, "admin", "MergeList"),
+    _r("GET", "/duplicates", duplicates.list_duplicates, "agent", "DuplicatePage",
+       query=("cursor", "limit")),
+    _r("POST", "/duplicates/dismiss", duplicates.dismiss, "admin", "DuplicateDismissed",
+       body="DismissRequest", errors=(404,)),
     _r("GET", "/tags", tags.list_tags, "agent", "TagList"),
     _r("POST", "/tags/bulk", tags.bulk_tag, "admin", "BulkTagResult", body="BulkTagRequest"),
     _r("DELETE", "/tags/{name}", tags.delete_tag, "admin", "TagDeleted"),

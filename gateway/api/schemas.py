@@ -6,6 +6,7 @@ from typing import Any
 
 from gateway.api.content_schema import CONTENT, VERSION
 from gateway.api.content_schema import VARIANTS as CONTENT_VARIANTS
+from gateway.api.duplicate_schemas import DUPLICATE_SCHEMAS
 from gateway.api.filter_schema import FILTER_NODE
 from gateway.api.inputs import (
     ANY_FILTER,
@@ -321,6 +322,7 @@ SCHEMAS: dict[str, Schema] = {
             ),
         }
     ),
+    **DUPLICATE_SCHEMAS,
     "ChannelUsage": CHANNEL_USAGE,
     "PlanUsage": PLAN,
     "CapRequest": obj(cap=COUNT_IN),

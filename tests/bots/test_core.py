@@ -36,8 +36,8 @@ def test_every_command_has_help_usage_and_a_known_role() -> None:
 
     names = [c.name for c in listed()]
     assert names == [
-        "borrar", "delete", "delete-all", "export", "filter", "help", "import", "merge", "note",
-        "plan", "plan set", "reset", "reset disable", "reset enable", "reset now",
+        "borrar", "delete", "delete-all", "duplicates", "export", "filter", "help", "import",
+        "merge", "note", "plan", "plan set", "reset", "reset disable", "reset enable", "reset now",
         "reset preview", "reset status", "reset time", "search", "show", "subscribe", "tag",
         "tag-all", "tags", "unmerge", "unsubscribe", "untag", "untag-all", "view",
         "view delete", "view list", "view run", "view save", "whoami",
@@ -45,8 +45,8 @@ def test_every_command_has_help_usage_and_a_known_role() -> None:
     assert all(c.help and c.usage and c.role in ("agent", "admin", "owner") for c in listed())
     agent_may = {c.name for c in listed("agent")}
     assert agent_may == {
-        "borrar", "filter", "help", "note", "plan", "search", "show", "tag", "tags", "untag",
-        "view", "view list", "view run", "whoami",
+        "borrar", "duplicates", "filter", "help", "note", "plan", "search", "show", "tag", "tags",
+        "untag", "view", "view list", "view run", "whoami",
     }  # fmt: skip
 
 

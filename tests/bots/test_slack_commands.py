@@ -100,6 +100,7 @@ COMMANDS = [
     ("merge #{ana} #{gomez}", "*Merge #{gomez} into #{ana}?* #{ana} stays; #{gomez}'s 0 identities,"
      " 0 messages, 0 notes and no tags move to it."),
     ("unmerge #{gomez}", "Contact #{gomez} has no merge to undo."),
+    ("duplicates", "No likely duplicates."),
     ("delete beto", "Delete *#{beto} Beto Díaz* with all its messages, notes and tags? This"
      " cannot be undone."),
     ("export", "Exported 4 contacts."),

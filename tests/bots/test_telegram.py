@@ -33,9 +33,9 @@ async def test_the_webhook_needs_the_secret_token_and_an_update(tg: TelegramChat
     assert [c.method for c in tg.fake.calls] == ["getMe", "setMyCommands"]  # nothing sent
     menu = orjson.loads(tg.fake.calls[1].params["commands"])
     assert [m["command"] for m in menu] == [
-        "borrar", "delete", "delete_all", "export", "filter", "help", "import", "merge", "note",
-        "plan", "reset", "search", "show", "subscribe", "tag", "tag_all", "tags", "unmerge",
-        "unsubscribe", "untag", "untag_all", "view", "whoami",
+        "borrar", "delete", "delete_all", "duplicates", "export", "filter", "help", "import",
+        "merge", "note", "plan", "reset", "search", "show", "subscribe", "tag", "tag_all", "tags",
+        "unmerge", "unsubscribe", "untag", "untag_all", "view", "whoami",
     ]  # fmt: skip
     assert menu[0] == {
         "command": "borrar",
@@ -107,6 +107,7 @@ EVERY_COMMAND = [  # (command, user, first line of the first message the bot sen
     ("/merge #1 #2", ADMIN, "<b>Merge #2 into #1?</b> #1 stays; #2's 0 identities, 0 messages,"
      " 0 notes and no tags move to it."),
     ("/unmerge #2", ADMIN, "Contact #2 has no merge to undo."),
+    ("/duplicates", AGENT, "No likely duplicates."),
     ("/delete #4", ADMIN, "Delete <b>#4 Cris Lara</b> with all its messages, notes and tags?"
      " This cannot be undone."),
     ("/import", ADMIN, "Send me the CSV file (Telegram: as a document, or reply /import to one;"

@@ -101,6 +101,11 @@ async def _merge(api: Api) -> Request:
     return f"/contacts/{a}/merge", {"json": {"secondary": b}}
 
 
+async def _dismiss(api: Api) -> Request:
+    a, b = await _two(api)
+    return "/duplicates/dismiss", {"json": {"a": a, "b": b}}
+
+
 async def _reset_run(api: Api) -> Request:
     runs = await api("GET", "/reset/runs")
     if not runs.body["runs"]:
@@ -140,6 +145,8 @@ MATRIX: dict[tuple[str, str], tuple[str, Builder]] = {
     ("POST", "/contacts/{ref}/merge"): ("admin", _merge),
     ("POST", "/contacts/{ref}/unmerge"): ("admin", _merged),
     ("GET", "/contacts/{ref}/merges"): ("admin", on_contact("/merges")),
+    ("GET", "/duplicates"): ("agent", fixed("/duplicates")),
+    ("POST", "/duplicates/dismiss"): ("admin", _dismiss),
     ("GET", "/tags"): ("agent", fixed("/tags")),
     ("POST", "/tags/bulk"): (
         "admin",
