@@ -49,8 +49,9 @@ async def send(senders: Senders, out: Outgoing) -> Sent:
 
 
 def messaging_type(last_inbound_at: datetime | None, now: datetime) -> dict[str, str]:
-    """RESPONSE within 24 hours of the person's last message, else the HUMAN_AGENT tag."""
-    if last_inbound_at is not None and now - last_inbound_at <= RESPONSE_WINDOW:
+    """RESPONSE within 24 hours of the person's last message (or when it is not known), else
+    the HUMAN_AGENT tag."""
+    if last_inbound_at is None or now - last_inbound_at <= RESPONSE_WINDOW:
         return {"messaging_type": "RESPONSE"}
     return {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 
-from gateway.outbound import PROVIDERS
-from gateway.outbound.base import OutboundConfig, Outgoing, SendError, Senders, Sent
+from gateway.outbound import PROVIDERS, meta
+from gateway.outbound.base import OutboundConfig, Outgoing, SendError, Senders, Sent, Template
 from gateway.settings import SettingsError, load_settings
 from tests.fake_providers import (
     META_TOKEN,
@@ -131,6 +132,54 @@ async def test_messenger_response(fake: FakeProviders, senders: Senders) -> None
     }
 
 
+NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("last", "expected"),
+    [
+        (None, {"messaging_type": "RESPONSE"}),
+        (NOON - timedelta(hours=24), {"messaging_type": "RESPONSE"}),
+        (
+            NOON - timedelta(hours=24, seconds=1),
+            {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"},
+        ),
+        (NOON - timedelta(days=7), {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}),
+    ],
+)
+def test_messenger_human_agent_tag_after_24_hours(
+    last: datetime | None, expected: dict[str, str]
+) -> None:
+    assert meta.messaging_type(last, NOON) == expected
+
+
+async def test_whatsapp_template(fake: FakeProviders, senders: Senders) -> None:
+    template = Template("order_update", "es", ("Ana", "#1002"))
+    sent = await send(senders, outgoing("whatsapp", text=template.summary(), template=template))
+    assert sent == Sent("wamid.HBgLMTU1NTAx0001")
+    assert fake.calls[0].body == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": "593991234567",
+        "type": "template",
+        "template": {
+            "name": "order_update",
+            "language": {"code": "es"},
+            "components": [
+                {"type": "body", "parameters": [
+                    {"type": "text", "text": "Ana"}, {"type": "text", "text": "#1002"}
+                ]}
+            ],
+        },
+    }  # fmt: skip
+
+
+async def test_whatsapp_template_without_parameters(fake: FakeProviders, senders: Senders) -> None:
+    template = Template("hello_world", "en_US")
+    await send(senders, outgoing("whatsapp", text=template.summary(), template=template))
+    assert fake.calls[0].body["template"] == {"name": "hello_world", "language": {"code": "en_US"}}
+
+
 async def test_messenger_user_ref(fake: FakeProviders, senders: Senders) -> None:
     await send(senders, outgoing("messenger", external_id="user_ref:abc-123"))
     assert fake.calls[0].body["recipient"] == {"user_ref": "abc-123"}
@@ -209,14 +258,15 @@ ERRORS = [
      "Telegram refused the message: Bad Request: chat not found", "400")),
     ("whatsapp", 400, {"error": REENGAGE}, {}, ("window_closed", 409, "failed",
      "WhatsApp refused the message: more than 24 hours have passed since the customer last"
-     " wrote; only an approved template can be sent now (code 131047)", "131047")),
+     ' wrote (code 131047); send an approved template instead: {"template": {"name",'
+     ' "language", "parameters"}}', "131047")),
     ("whatsapp", 400, {"error": UNDELIVERABLE}, {}, ("invalid_recipient", 422, "failed",
      "WhatsApp refused the message: (#131026) Message undeliverable (code 131026)", "131026")),
     ("whatsapp", 400, {"error": THROTTLED}, {"Retry-After": "60"}, ("rate_limited", 429,
      "failed", "WhatsApp refused the message: (#130429) Rate limit hit (code 130429)",
      "130429")),
     ("messenger", 400, {"error": WINDOW_FB}, {}, ("window_closed", 409, "failed",
-     "Messenger refused the message: it is outside the 24-hour window since the person last"
+     "Messenger refused the message: it is outside the window since the person last"
      " wrote (code 10/2018278)", "10/2018278")),
     ("messenger", 400, {"error": UNAVAILABLE_FB}, {}, ("recipient_unavailable", 409, "failed",
      "Messenger refused the message: This person isn't available right now. (code"
@@ -225,7 +275,7 @@ ERRORS = [
      "Messenger refused the message: (#100) No matching user found (code 100/2018001)",
      "100/2018001")),
     ("instagram", 403, {"error": WINDOW_IG}, {}, ("window_closed", 409, "failed",
-     "Instagram refused the message: it is outside the 24-hour window since the person last"
+     "Instagram refused the message: it is outside the window since the person last"
      " wrote (code 10/2534022)", "10/2534022")),
     ("twilio_sms", 400, twilio_error(21610, "Attempt to send to unsubscribed recipient"), {},
      ("recipient_unavailable", 409, "failed", "Twilio refused the message: Attempt to send to"
