@@ -92,6 +92,9 @@ class OutboundConfig:
     graph_version: str = "v24.0"
     twilio_url: str = "https://api.twilio.com"
     timeout: float = 15.0
+    vonage_url: str = "https://rest.nexmo.com"
+    bird_url: str = "https://api.bird.com"
+    public_url: str | None = None  # ours: where providers post status callbacks (Twilio)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OutboundConfig:
@@ -102,6 +105,9 @@ class OutboundConfig:
             instagram_url=settings.instagram_graph_url,
             graph_version=settings.meta_graph_version,
             twilio_url=settings.twilio_api_url,
+            vonage_url=settings.vonage_api_url,
+            bird_url=settings.bird_api_url,
+            public_url=settings.public_url,
             timeout=settings.outbound_timeout_seconds,
         )
 

@@ -176,10 +176,10 @@ async def test_contact_without_identity(api: Api, providers: FakeProviders) -> N
             "text is 1601 characters long; twilio_sms takes at most 1600",
         ),
         (
-            "vonage_sms",
+            "webchat",
             {"text": "hi"},
-            "sending on vonage_sms channels is not supported; it is"
-            " on email, instagram, messenger, telegram, twilio_sms, twilio_whatsapp, whatsapp",
+            "sending on webchat channels is not supported; it is on bird_sms, email, instagram,"
+            " messenger, telegram, twilio_sms, twilio_whatsapp, vonage_sms, whatsapp",
         ),
     ],
 )
@@ -303,6 +303,25 @@ async def test_wrong_credentials_are_a_bad_gateway(api: Api, providers: FakeProv
             " parse access token (code 190) (recorded as failed message #2)",
         ),
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "route", "provider_id"),
+    [
+        ("vonage_sms", "vonage", "0000000000000001"),
+        ("bird_sms", "bird", "0b9d3f4e-1c2a-4b5d-8e6f-000000000001"),
+    ],
+)
+async def test_send_sms_on_vonage_and_bird(
+    api: Api, providers: FakeProviders, kind: str, route: str, provider_id: str
+) -> None:
+    cid = await person(api, kind, PHONE, phone=PHONE)
+    reply = await api("POST", f"/contacts/{cid}/messages", role="agent", json={"text": "Hola"})
+    assert (reply.status, stable(reply.body)) == (
+        201,
+        sent(2, cid, kind, f"{kind}-acme-key", provider_id, "Hola"),
+    )
+    assert [c.route for c in providers.calls] == [route]
 
 
 async def test_email_reply_through_smtp(api: Api) -> None:
