@@ -40,8 +40,8 @@ MESSAGE_REQUEST: Schema = {
             "string", pattern=NO_NUL, description="Email only; default `Re:` their last subject."
         ),
     ),
-    "anyOf": [{"required": ["text"]}, {"required": ["template"]}],
-    "description": "text is required (or, on WhatsApp, template instead of text)",
+    "oneOf": [{"required": ["text"]}, {"required": ["template"]}],
+    "description": "text is required (or, on WhatsApp, template instead of text; not both)",
 }
 STATUS_STEP = obj(
     status={"enum": STATUSES},

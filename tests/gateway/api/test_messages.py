@@ -147,7 +147,7 @@ async def test_contact_without_identity(api: Api, providers: FakeProviders) -> N
 @pytest.mark.parametrize(
     ("kind", "body", "detail"),
     [
-        ("telegram", {}, "text is required (or, on WhatsApp, template instead of text)"),
+        ("telegram", {}, "text is required (or, on WhatsApp, template instead of text; not both)"),
         ("telegram", {"text": 5}, "text must be a string"),
         (
             "telegram",

@@ -79,7 +79,8 @@ async def test_whatsapp_template_outside_the_window(api: Api, providers: FakePro
             "templates are sent on WhatsApp Cloud API channels only, not on twilio_whatsapp;"
             " send a text instead",
         ),
-        ("whatsapp", {"template": TEMPLATE, "text": "x"}, "give text or template, not both"),
+        ("whatsapp", {"template": TEMPLATE, "text": "x"},
+         "text is required (or, on WhatsApp, template instead of text; not both)"),
         ("whatsapp", {"template": {"name": "x"}}, "template.language is required"),
         ("whatsapp", {"template": {"name": "x", "language": "es", "parameters": [1]}},
          "template.parameters[0] must be a string"),
