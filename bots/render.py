@@ -70,12 +70,13 @@ def contact_card(
 
 
 def message_line(m: MessageInfo) -> str:
-    """`← 2026-11-20 10:00 UTC telegram: hola` (← in, → out)."""
+    """`← 2026-11-20 10:00 UTC telegram: hola` (← in, → out; a failed send says why)."""
     arrow = "←" if m.direction == "in" else "→"
     words = describe(m.content)
     body = snippet(words) if words else snippet(m.text) if m.text else f"[{m.type}]"
     edited = " (edited)" if m.edited_at else ""
-    return f"{arrow} {when(m.sent_at)} {m.channel_kind}: {body}{edited}"
+    failed = f" ⚠️ failed: {snippet(m.detail)}" if m.status == "failed" and m.detail else ""
+    return f"{arrow} {when(m.sent_at)} {m.channel_kind}: {body}{edited}{failed}"
 
 
 def snippet(text: str | None, limit: int = SNIPPET) -> str:

@@ -51,7 +51,9 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_writer)
     app.cleanup_ctx.append(scheduler_ctx(settings.scheduler_seconds))
-    app[keys.SENDERS] = Senders(OutboundConfig.from_settings(settings))
+    app[keys.SENDERS] = Senders(
+        OutboundConfig.from_settings(settings), count=app[keys.METRICS].count_outbound
+    )
     app.cleanup_ctx.append(senders_ctx)
     app[keys.PARSERS] = ParsePool()
     app.cleanup_ctx.append(parsers_ctx)

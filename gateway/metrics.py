@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -53,6 +53,19 @@ class Metrics:
             registry=self.registry,
         )
         self.cap = Gauge("contactgate_plan_cap", "Plan cap", ["workspace"], registry=self.registry)
+        self.outbound = Counter(
+            "contactgate_outbound",
+            "Outbound sends by channel kind and outcome (sent, failed, unknown, not_recorded)",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.statuses = Counter(
+            "contactgate_status",
+            "Delivery statuses heard by channel kind, status and outcome (applied, stale,"
+            " unknown_message)",
+            ["channel", "status", "outcome"],
+            registry=self.registry,
+        )
         self._inbound_children: dict[tuple[str, str], Counter] = {}
         self._webhook_children: dict[tuple[str, int], Counter] = {}
         self._latency_children: dict[str, Histogram] = {}
@@ -74,6 +87,15 @@ class Metrics:
         if child is None:
             child = self._inbound_children[key] = self.inbound.labels(channel, outcome)
         child.inc(n)
+
+    def count_outbound(self, channel: str, outcome: str) -> None:
+        """Count one outbound send by what became of it."""
+        self.outbound.labels(channel, outcome).inc()
+
+    def count_statuses(self, channel: str, outcomes: Sequence[tuple[str, str]]) -> None:
+        """Count the delivery statuses of one webhook by status and outcome."""
+        for status, outcome in outcomes:
+            self.statuses.labels(channel, status, outcome).inc()
 
     def count_webhook(self, channel: str, status: int) -> None:
         """Count one webhook request by its answer."""

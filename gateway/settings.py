@@ -137,6 +137,8 @@ class Settings(BaseSettings):
     instagram_graph_url: str = "https://graph.facebook.com"  # graph.instagram.com: IG Login
     meta_graph_version: str = Field(default="v24.0", pattern=r"^v[0-9]{1,3}\.[0-9]{1,2}$")
     twilio_api_url: str = "https://api.twilio.com"
+    vonage_api_url: str = "https://rest.nexmo.com"  # Vonage SMS API
+    bird_api_url: str = "https://api.bird.com"  # Bird Channels API
     outbound_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
     # Slack admin bot (bots/slack.py): mounted at /slack/events when token and secret are set.
     slack_bot_token: str | None = None
@@ -160,7 +162,14 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("telegram_api_url", "meta_graph_url", "instagram_graph_url", "twilio_api_url")
+    @field_validator(
+        "telegram_api_url",
+        "meta_graph_url",
+        "instagram_graph_url",
+        "twilio_api_url",
+        "vonage_api_url",
+        "bird_api_url",
+    )
     @classmethod
     def _api_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):

@@ -22,6 +22,7 @@ from gateway.channels.base import (
     WebhookRequest,
 )
 from gateway.http import BodyTooLarge, error_response, read_body
+from store import statuses
 from store.inbound import WriteFailed, WriterClosed
 from store.types import ChannelInfo, Item
 
@@ -127,6 +128,10 @@ async def _store(
         items = [Item(channel, m) for m in result.messages]
         for name in await request.app[keys.WRITER].submit(items):
             outcome[name] = outcome.get(name, 0) + 1
+    if result.statuses:
+        applied = await statuses.apply_statuses(channel, result.statuses)
+        request.app[keys.METRICS].count_statuses(channel.kind, applied.outcomes)
+        outcome["statuses"] = len(result.statuses)
     return outcome
 
 
@@ -184,7 +189,7 @@ def _observe(
     """Metrics, and the request's log line: a warning, with the reason, when it was refused."""
     metrics = request.app[keys.METRICS]
     for name, n in outcome.items():
-        if n:
+        if n and name != "statuses":  # counted by status and outcome in _store
             metrics.count_inbound(channel.kind, name, n)
     metrics.count_webhook(channel.kind, status)
     # storage faults are said once by store.health, here a warning line; refusals say why, so

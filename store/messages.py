@@ -16,17 +16,21 @@ from store.serial import load_json
 
 COLUMNS = (
     "m.id, m.contact_id, c.key, c.kind, m.direction, m.type, m.text, m.media, m.meta,"
-    " m.provider_message_id, m.sent_at, m.received_at, m.edited_at, m.history"
+    " m.provider_message_id, m.sent_at, m.received_at, m.edited_at, m.history, m.status_history"
 )
 FROM = "FROM message m JOIN channel c ON c.id = m.channel_id"
+# The provider_message_id of an outbound row without a provider id: the column is unique per
+# channel, so these prefixes carry a random suffix (store.outbound).
+PLACEHOLDERS = ("sending:", "failed:", "unknown:")
 
 
 @dataclass(frozen=True, slots=True)
 class MessageInfo:
     """One message as the surfaces show it.
 
-    Outbound ones carry `status` (sent, failed, unknown), who sent them, and for a failure the
-    error code and the provider's words; `provider_message_id` is null when nothing was sent.
+    Outbound ones carry `status` (sending, sent, delivered, read, failed, unknown) and its
+    history, who sent them, and for a failure the error code and the provider's words;
+    `provider_message_id` is null when nothing was sent.
     """
 
     id: int
@@ -48,6 +52,7 @@ class MessageInfo:
     reply_to: str | None  # the provider's id of the message this one answers
     edited_at: datetime | None
     history: list[Version]  # earlier versions of an edited message, oldest first
+    status_history: list[StatusStep]  # outbound: every status it had, in the order heard
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,38 @@ class Version:
 
     text: str | None
     written_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StatusStep:
+    """One status of an outbound message: ours (sending, then sent/failed/unknown) or the
+    provider's (queued, sent, delivered, read, failed), with a failure's code and words."""
+
+    status: str
+    at: datetime
+    error: str | None = None
+    detail: str | None = None
+
+
+def status_entry(
+    status: str, at: datetime, error: str | None = None, detail: str | None = None
+) -> dict[str, Any]:
+    """A StatusStep as stored in message.status_history (a JSON list)."""
+    entry: dict[str, Any] = {"status": status, "at": at.isoformat()}
+    if error is not None:
+        entry["error"] = error
+    if detail is not None:
+        entry["detail"] = detail
+    return entry
+
+
+def _steps(history: Any) -> list[StatusStep]:
+    if not isinstance(history, list):
+        return []
+    return [
+        StatusStep(str(e["status"]), stamp(e["at"]), e.get("error"), e.get("detail"))
+        for e in history
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,19 +106,21 @@ class MessagePage:
 def message_from_row(row: Sequence[Any]) -> MessageInfo:
     """A MessageInfo from a row of COLUMNS."""
     mid, cid, key, kind, direction, type_, text, media, meta, provider_id, sent, received = row[:12]
-    edited, history = row[12:14]
+    edited, history, statuses = row[12:15]
     meta = load_json(meta) or {}
     meta = meta if isinstance(meta, dict) else {}
     media = load_json(media)
     outbound = direction == "out"
     status = meta.get("status") if outbound else None
+    if outbound and str(provider_id).startswith(PLACEHOLDERS):
+        provider_id = None  # nothing was sent (yet), or we never learnt its id
     return MessageInfo(
         int(mid), int(cid), str(key), str(kind), str(direction), str(type_), text,
-        media, status, None if status in ("failed", "unknown") else provider_id,
+        media, status, provider_id,
         meta.get("error") if outbound else None, meta.get("detail") if outbound else None,
         meta.get("by") if outbound else None, stamp(sent), stamp(received),
         content_of(str(kind), str(type_), text, media, meta), reply_to(meta),
-        as_datetime(edited), _versions(load_json(history)),
+        as_datetime(edited), _versions(load_json(history)), _steps(load_json(statuses)),
     )  # fmt: skip
 
 

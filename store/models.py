@@ -176,6 +176,8 @@ class Message(Model):
     meta: Any = fields.JSONField(null=True)
     sent_at = fields.DatetimeField()
     received_at = fields.DatetimeField()
+    # outbound: every status it had, oldest first (store.statuses); 0012_statuses
+    status_history: Any = fields.JSONField(null=True)
 
     class Meta:
         table = "message"

@@ -15,12 +15,21 @@ from typing import Any
 from store.access import Actor, audit, require
 from store.contacts import as_datetime, load
 from store.db import ClientTx, RawTx, raw_transaction
-from store.errors import Conflict, Invalid, NotFound
-from store.messages import MessageInfo, read_message
+from store.errors import Conflict, DomainError, Invalid, NotFound
+from store.messages import MessageInfo, read_message, status_entry
 from store.serial import dump_json, load_json
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STATUSES = ("sent", "failed", "unknown")
+
+
+class NotRecorded(Exception):
+    """The provider answered but the database failed to complete the message's row, which
+    stays `sending` (the provider's id, when it gave one, is in `attempt`)."""
+
+    def __init__(self, message_id: int, attempt: Attempt) -> None:
+        super().__init__(f"message #{message_id} could not be completed as {attempt.status}")
+        self.message_id, self.attempt = message_id, attempt
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +156,47 @@ async def _last_inbound(tx: RawTx, identity_id: int) -> tuple[str | None, dict[s
     return str(rows[0][0]), meta if isinstance(meta, dict) else {}
 
 
-async def record(actor: Actor, to: Target, text: str, attempt: Attempt) -> MessageInfo:
-    """Store the outbound message (sent, failed or unknown), touch the contact when it was sent,
-    and audit the send; all in one transaction."""
+async def begin(
+    actor: Actor, to: Target, text: str, extra: dict[str, Any] | None = None
+) -> MessageInfo:
+    """Write the outbound message as `sending`, with its audit line, before the provider is
+    asked: a send the provider takes always has its row, whatever happens to the database next."""
+    require(actor, "agent")
+    now = datetime.now(UTC)
+    meta = {"status": "sending", "by": actor.name, "surface": actor.surface, **(extra or {})}
+    history = [status_entry("sending", now)]
+    async with raw_transaction() as tx:
+        rows = await tx.fetch(
+            "INSERT INTO message (workspace_id, channel_id, identity_id, contact_id, direction,"
+            " provider_message_id, type, text, media, meta, sent_at, received_at, status_history)"
+            " SELECT ?, i.channel_id, i.id, i.contact_id, 'out', ?, 'text', ?, NULL, ?, ?, ?, ?"
+            " FROM identity i WHERE i.id = ? RETURNING id, contact_id",
+            [actor.workspace_id, f"sending:{uuid.uuid4().hex}", text, dump_json(meta), now, now,
+             dump_json(history), to.identity_id],
+        )  # fmt: skip
+        if not rows:
+            raise NotFound(f"contact #{to.contact_id} was deleted; nothing was sent")
+        message_id, contact_id = int(rows[0][0]), int(rows[0][1])
+        await audit(tx, actor, "message.send", f"#{contact_id}", _detail(to, message_id, "sending"))
+        return await read_message(tx, message_id)
+
+
+async def complete(actor: Actor, to: Target, message_id: int, attempt: Attempt) -> MessageInfo:
+    """Complete a `sending` message as sent, failed or unknown, touch the contact when it was
+    sent, and audit it; one transaction. NotRecorded when the database fails meanwhile (the row
+    stays `sending`); NotFound when the contact was deleted during the send."""
     require(actor, "agent")
     if attempt.status not in STATUSES:
         raise ValueError(f"unknown outbound status {attempt.status!r}")
+    try:
+        return await _complete(actor, to, message_id, attempt)
+    except DomainError:
+        raise
+    except Exception as exc:  # any failure of this write: the provider has already answered
+        raise NotRecorded(message_id, attempt) from exc
+
+
+async def _complete(actor: Actor, to: Target, message_id: int, attempt: Attempt) -> MessageInfo:
     now = datetime.now(UTC)
     # A failed send has no provider id; the column is the channel's dedupe key, so a unique one.
     stored_id = attempt.provider_message_id or f"{attempt.status}:{uuid.uuid4().hex}"
@@ -161,23 +205,35 @@ async def record(actor: Actor, to: Target, text: str, attempt: Attempt) -> Messa
         meta |= {"error": attempt.error, "detail": attempt.detail}
     async with raw_transaction() as tx:
         rows = await tx.fetch(
-            "INSERT INTO message (workspace_id, channel_id, identity_id, contact_id, direction,"
-            " provider_message_id, type, text, media, meta, sent_at, received_at)"
-            " SELECT ?, i.channel_id, i.id, i.contact_id, 'out', ?, 'text', ?, NULL, ?, ?, ?"
-            " FROM identity i WHERE i.id = ? RETURNING id, contact_id",
-            [actor.workspace_id, stored_id, text, dump_json(meta), now, now, to.identity_id],
+            f"SELECT contact_id, status_history, meta FROM message WHERE id = ?{tx.for_update}",
+            [message_id],
         )
         if not rows:
             raise NotFound(
                 f"contact #{to.contact_id} was deleted while the message was being sent"
                 f" ({attempt.status}); it could not be recorded"
             )
-        message_id, contact_id = int(rows[0][0]), int(rows[0][1])
+        contact_id, history = int(rows[0][0]), load_json(rows[0][1]) or []
+        meta = {**_kept(load_json(rows[0][2])), **meta}
+        history.append(status_entry(attempt.status, now, attempt.error, attempt.detail))
+        await tx.execute(
+            "UPDATE message SET provider_message_id = ?, meta = ?, status_history = ? WHERE id = ?",
+            [stored_id, dump_json(meta), dump_json(history), message_id],
+        )
         if attempt.status == "sent":
             await tx.execute(
                 "UPDATE contact SET last_activity_at = ? WHERE id = ?", [now, contact_id]
             )
-        detail = {"channel": to.channel_key, "kind": to.channel_kind, "message": message_id,
-                  "status": attempt.status, "error": attempt.error}  # fmt: skip
+        detail = _detail(to, message_id, attempt.status) | {"error": attempt.error}
         await audit(tx, actor, "message.send", f"#{contact_id}", detail)
         return await read_message(tx, message_id)
+
+
+def _kept(meta: Any) -> dict[str, Any]:
+    """What begin() stored beside the status (a template's name and parameters)."""
+    return {k: v for k, v in meta.items() if k == "template"} if isinstance(meta, dict) else {}
+
+
+def _detail(to: Target, message_id: int, status: str) -> dict[str, Any]:
+    return {"channel": to.channel_key, "kind": to.channel_kind, "message": message_id,
+            "status": status}  # fmt: skip

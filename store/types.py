@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 Outcome = Literal["stored", "duplicate", "held", "part"]  # part: kept until its set is whole
+# What a provider says became of a message we sent; `queued` only joins the history.
+DeliveryStatus = Literal["queued", "sent", "delivered", "read", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +62,17 @@ class Item:
 
     channel: ChannelInfo
     inbound: Inbound
+
+
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    """A provider's word on outbound messages: the one it names, or (Messenger's watermarks)
+    every message to `recipient` sent up to `at`."""
+
+    status: DeliveryStatus
+    at: datetime
+    provider_message_id: str | None = None
+    recipient: str | None = None  # the person's id on the channel, for a watermark
+    watermark: bool = False  # applies to every outbound message to `recipient` up to `at`
+    error_code: str | None = None  # failed only: the provider's code and title
+    error_title: str | None = None

@@ -1,6 +1,7 @@
 """Local fakes of the providers' send APIs (Telegram, WhatsApp Cloud API, Messenger/Instagram,
-Twilio) on 127.0.0.1: they check credentials the way the provider does, answer in its format,
-record every request, and can be told to answer an error or to hang next."""
+Twilio, Vonage SMS, Bird Channels) on 127.0.0.1: they check credentials the way the provider
+does, answer in its format, record every request, and can be told to answer an error or to hang
+next."""
 
 from __future__ import annotations
 
@@ -18,11 +19,15 @@ PHONE_NUMBER_ID = "106540352242922"
 TWILIO_SID = "AC" + "a1" * 16
 TWILIO_TOKEN = "twilio-auth-token"
 VERSION = "v24.0"
+VONAGE_KEY, VONAGE_SECRET = "a1b2c3d4", "vonage-api-secret"
+BIRD_KEY = "bird-access-key"
+BIRD_WORKSPACE = "4f2b0c6e-7d1a-4f8e-9b3c-2a5d6e7f8a9b"
+BIRD_CHANNEL = "8e1d2c3b-4a5f-4e6d-8c7b-9a0f1e2d3c4b"
 
 
 class FakeProviders(FakeServer[Recorded]):
     """The fake server; `url` once started. A call's route: telegram | whatsapp | messenger |
-    instagram | twilio."""
+    instagram | twilio | vonage | bird."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -35,6 +40,8 @@ class FakeProviders(FakeServer[Recorded]):
         router.add_post("/ig/{version}/me/messages", self._instagram)
         router.add_post("/{version}/{phone}/messages", self._whatsapp)
         router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._twilio)
+        router.add_post("/vonage/sms/json", self._vonage)
+        router.add_post("/bird/workspaces/{ws}/channels/{channel}/messages", self._bird)
 
     def call_of(self, request: Recorded) -> Recorded:
         """Requests are kept as they arrived."""
@@ -48,6 +55,8 @@ class FakeProviders(FakeServer[Recorded]):
             "instagram_graph_url": f"{self.url}/ig",
             "meta_graph_version": VERSION,
             "twilio_api_url": self.url,
+            "vonage_api_url": f"{self.url}/vonage",
+            "bird_api_url": f"{self.url}/bird",
             "outbound_timeout_seconds": 0.5,
         }
 
@@ -118,6 +127,38 @@ class FakeProviders(FakeServer[Recorded]):
         return web.json_response(
             {"sid": sid, "account_sid": TWILIO_SID, "status": "queued", **echoed}, status=201
         )
+
+    async def _vonage(self, request: web.Request) -> web.Response:
+        """Vonage answers 200 either way; each part says its status."""
+        call = await self.record("vonage", request)
+        if scripted := await self.scripted("vonage"):
+            return scripted
+        if (call.body.get("api_key"), call.body.get("api_secret")) != (VONAGE_KEY, VONAGE_SECRET):
+            refused = {"status": "4", "error-text": "Bad Credentials"}
+            return web.json_response({"message-count": "1", "messages": [refused]})
+        part = {"to": call.body.get("to"), "message-id": f"{next(self._ids):016X}",
+                "status": "0", "remaining-balance": "3.14", "message-price": "0.0333",
+                "network": "74001"}  # fmt: skip
+        return web.json_response({"message-count": "1", "messages": [part]})
+
+    async def _bird(self, request: web.Request) -> web.Response:
+        call = await self.record("bird", request)
+        if scripted := await self.scripted("bird"):
+            return scripted
+        if request.headers.get("Authorization") != f"AccessKey {BIRD_KEY}":
+            error = {"code": "Unauthorized", "message": "Access key is invalid"}
+            return web.json_response(error, status=401)
+        if (request.match_info["ws"], request.match_info["channel"]) != (
+            BIRD_WORKSPACE,
+            BIRD_CHANNEL,
+        ):
+            return web.json_response({"code": "NotFound", "message": "Not found"}, status=404)
+        number = next(self._ids)
+        return web.json_response(
+            {"id": f"0b9d3f4e-1c2a-4b5d-8e6f-{number:012d}", "channelId": BIRD_CHANNEL,
+             "status": "accepted", "receiver": call.body.get("receiver")},
+            status=202,
+        )  # fmt: skip
 
 
 def _bearer(request: web.Request) -> web.Response | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from gateway import keys, outbound
@@ -16,11 +18,12 @@ from gateway.api.common import (
     text_field,
 )
 from gateway.api.contacts import contact_id
-from gateway.outbound.base import SendError
+from gateway.outbound.base import SendError, Template
 from store import messages
 from store.auth import Caller
+from store.errors import Invalid
 
-FIELDS = ("text", "channel", "subject")
+FIELDS = ("text", "template", "channel", "subject")
 
 
 async def list_messages(request: web.Request, caller: Caller) -> web.Response:
@@ -35,21 +38,38 @@ async def list_messages(request: web.Request, caller: Caller) -> web.Response:
 
 
 async def send(request: web.Request, caller: Caller) -> web.Response:
-    """POST /contacts/{ref}/messages {"text", "channel", "subject"}: send a text message."""
+    """POST /contacts/{ref}/messages {"text" or "template", "channel", "subject"}: send a
+    message."""
     body = await read_json(request)
     only(body, FIELDS)
-    text = text_field(body, "text", required=True) or ""
+    chosen = template(body.get("template"))  # the schema allows text or template, not both
+    text = text_field(body, "text", required=chosen is None)
     channel = (text_field(body, "channel") or "").strip() or None
     subject = text_field(body, "subject")
     cid = await contact_id(request, caller)
     senders = request.app[keys.SENDERS]
     try:
-        message = await outbound.send_message(
-            senders, caller.actor, cid, text, channel=channel, subject=subject
+        done = await outbound.send_message(
+            senders, caller.actor, cid, text, channel=channel, subject=subject, template=chosen
         )
     except SendError as exc:
         raise refusal(exc) from None
-    return json_response(plain(message), 201)
+    # 202: the provider answered, but its answer could not be stored; the message stays sending
+    return json_response(plain(done.message), 201 if done.recorded else 202)
+
+
+def template(value: Any) -> Template | None:
+    """The `template` member (the schema has checked its shape)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise Invalid("template must be an object")
+    name = text_field(value, "name", required=True) or ""
+    language = text_field(value, "language", required=True) or ""
+    parameters = value.get("parameters") or []
+    if not isinstance(parameters, list) or not all(isinstance(p, str) for p in parameters):
+        raise Invalid("template.parameters must be a list of strings")
+    return Template(name.strip(), language.strip(), tuple(parameters))
 
 
 def refusal(exc: SendError) -> ApiError:

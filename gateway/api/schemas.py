@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.api.content_schema import CONTENT, VERSION
-from gateway.api.content_schema import VARIANTS as CONTENT_VARIANTS
 from gateway.api.duplicate_schemas import DUPLICATE_SCHEMAS
 from gateway.api.filter_schema import FILTER_NODE
 from gateway.api.inputs import (
@@ -24,36 +22,16 @@ from gateway.api.inputs import (
     TIME_OF_DAY,
     VIEW_NAME,
 )
+from gateway.api.message_schema import MESSAGE_SCHEMAS
 from gateway.api.privacy_schema import PRIVACY_SCHEMAS
+from gateway.api.schema_parts import TIME, Schema, nullable, obj, ref
 from store.contact_fields import FIELD_LIMITS
 from store.merge import FIELDS as MERGE_FIELDS
 from store.query import MAX_LIMIT
 
-Schema = dict[str, Any]
 SIDES = ("primary", "secondary")
 
 
-def ref(name: str) -> Schema:
-    """A reference to a component schema."""
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def nullable(kind: str, **extra: Any) -> Schema:
-    """A value of `kind` or null."""
-    return {"type": [kind, "null"], **extra}
-
-
-def obj(required: tuple[str, ...] | None = None, /, **props: Schema) -> Schema:
-    """A closed object; every property required unless `required` says otherwise."""
-    return {
-        "type": "object",
-        "properties": props,
-        "required": list(props if required is None else required),
-        "additionalProperties": False,
-    }
-
-
-TIME = {"type": "string", "format": "date-time"}
 MAX_AFTER = 2**62
 EMPTY: list[Any] = [None, "", {}, []]  # no filter at all
 TEXT = {"type": "string"}
@@ -194,50 +172,7 @@ SCHEMAS: dict[str, Schema] = {
     "NoteRequest": obj(
         body={"type": "string", "pattern": NOT_BLANK, "description": "a note needs some text"}
     ),
-    "MessageRequest": obj(
-        ("text",),
-        text={
-            "type": "string",
-            "pattern": NOT_BLANK,
-            "description": "the message: not blank, at most the provider's limit",
-        },
-        channel=nullable(
-            "string", pattern=NO_NUL, description="A channel key, kind or name; default: the last."
-        ),
-        subject=nullable(
-            "string", pattern=NO_NUL, description="Email only; default `Re:` their last subject."
-        ),
-    ),
-    "Message": obj(
-        id=INT,
-        contact_id=INT,
-        channel_key=TEXT,
-        channel_kind=TEXT,
-        direction={"enum": ["in", "out"]},
-        type=TEXT,
-        text=nullable("string"),
-        media=nullable("array"),
-        status=nullable("string", description="Outbound: sent, failed or unknown (timed out)."),
-        provider_message_id=nullable("string"),
-        error=nullable("string"),
-        detail=nullable("string"),
-        sent_by=nullable("string"),
-        sent_at=TIME,
-        received_at=TIME,
-        content=ref("MessageContent"),
-        reply_to=nullable("string", description="The provider's id of the message it answers."),
-        edited_at=nullable("string", format="date-time"),
-        history={
-            "type": "array",
-            "items": VERSION,
-            "description": "An edited message's earlier texts, oldest first.",
-        },
-    ),
-    "MessageContent": CONTENT,
-    **CONTENT_VARIANTS,
-    "MessagePage": obj(
-        messages={"type": "array", "items": ref("Message")}, next_cursor=nullable("string")
-    ),
+    **MESSAGE_SCHEMAS,
     "View": VIEW,
     "ViewList": obj(views={"type": "array", "items": ref("View")}),
     "ViewRequest": obj(

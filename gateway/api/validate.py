@@ -135,6 +135,8 @@ TYPES = {
 # Failures whose schema's description says better what is wanted than the validator's words.
 WORDED = {
     "AnyOf",
+    "OneOfNotValid",
+    "OneOfMultipleValid",
     "Pattern",
     "Format",
     "MinProperties",

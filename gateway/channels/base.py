@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from store.types import Inbound
+from store.types import Inbound, StatusUpdate
 
 MessageType = Literal[
     "text",
@@ -103,6 +103,7 @@ class ParseResult:
     messages: list[Inbound] = field(default_factory=list)
     ignored: int = 0  # statuses, receipts, echoes: acknowledged, no record
     unsupported: list[str] = field(default_factory=list)  # event kinds we do not understand
+    statuses: list[StatusUpdate] = field(default_factory=list)  # delivery statuses of our sends
 
 
 @dataclass(frozen=True, slots=True)

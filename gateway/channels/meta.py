@@ -16,6 +16,7 @@ from gateway.channels.base import (
     Inbound,
     ParseResult,
     PayloadError,
+    StatusUpdate,
     WebhookRequest,
     ident,
     json_object,
@@ -26,6 +27,7 @@ from gateway.channels.base import (
 )
 from gateway.channels.meta_hub import handshake as handshake
 from gateway.channels.meta_hub import verify as verify
+from store.types import DeliveryStatus
 
 KINDS = ("messenger", "instagram")
 SECRETS = ("app_secret", "verify_token")
@@ -38,8 +40,8 @@ Json = dict[str, Any]
 OBJECTS = {"messenger": "page", "instagram": "instagram"}
 # Lists of events in an entry: "standby" holds what arrives while another app controls the thread.
 EVENT_LISTS = ("messaging", "standby")
-# Receipts: acknowledged, nothing to store.
-IGNORED_EVENTS = ("read", "delivery")
+# Events acknowledged with nothing to store (receipts have their parsers below).
+IGNORED_EVENTS: tuple[str, ...] = ()
 ENVELOPE = ("sender", "recipient", "timestamp")
 # Attachment types that are media of ours; any other type is kept as an unsupported marker.
 ATTACHMENT_TYPES = {
@@ -82,6 +84,7 @@ def parse(kind: str, request: WebhookRequest) -> ParseResult:
                 result.messages += part.messages
                 result.ignored += part.ignored
                 result.unsupported += part.unsupported
+                result.statuses += part.statuses
         for j, change in enumerate(objects(entry, "changes", where)):
             result.unsupported.append(required(change, "field", str, f"{where}.changes[{j}]"))
     return result
@@ -155,11 +158,43 @@ def parse_postback(event: Json, where: str) -> ParseResult:
     return _one(event, where, mid, content)
 
 
+def parse_delivery(event: Json, where: str) -> ParseResult:
+    """Our messages reached the person: those named in `mids`, or (no mids) every one sent to
+    them up to the watermark."""
+    path = f"{where}.delivery"
+    delivery = required(event, "delivery", dict, where)
+    at, _ = _millis(delivery, "watermark", path)
+    mids = optional(delivery, "mids", list, path) or []
+    if not all(isinstance(mid, str) and mid for mid in mids):
+        raise PayloadError(f"{path}.mids must be a list of message ids")
+    if mids:
+        return ParseResult(statuses=[StatusUpdate("delivered", at, mid) for mid in mids])
+    return ParseResult(statuses=[_watermark("delivered", event, where, at)])
+
+
+def parse_read(event: Json, where: str) -> ParseResult:
+    """The person read every message we sent them up to the watermark (Instagram: up to `mid`)."""
+    path = f"{where}.read"
+    read = required(event, "read", dict, where)
+    if mid := optional(read, "mid", str, path):
+        at, _ = _millis(event, "timestamp", where)
+        return ParseResult(statuses=[StatusUpdate("read", at, mid)])
+    at, _ = _millis(read, "watermark", path)
+    return ParseResult(statuses=[_watermark("read", event, where, at)])
+
+
+def _watermark(status: DeliveryStatus, event: Json, where: str, at: datetime) -> StatusUpdate:
+    recipient = _sender(event, where)["external_id"]
+    return StatusUpdate(status, at, recipient=recipient, watermark=True)
+
+
 EVENT_PARSERS: dict[str, Callable[[Json, str], ParseResult]] = {
     "message": parse_message,
     "message_edit": parse_edit,
     "reaction": parse_reaction,
     "postback": parse_postback,
+    "delivery": parse_delivery,
+    "read": parse_read,
 }
 
 

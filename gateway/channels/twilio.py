@@ -18,6 +18,7 @@ from gateway.channels.base import (
     ParseResult,
     PayloadError,
     SignatureError,
+    StatusUpdate,
     WebhookRequest,
     form_pairs,
     require_secret,
@@ -25,6 +26,7 @@ from gateway.channels.base import (
     same,
     utc_now,
 )
+from store.types import DeliveryStatus
 
 KINDS = ("twilio_sms", "twilio_whatsapp")
 SECRETS = ("auth_token",)
@@ -35,6 +37,26 @@ Params = Mapping[str, str]
 
 # Anything else in MessageStatus/SmsStatus is a status callback for a message we sent.
 INBOUND_STATUSES = ("received",)
+# Status callbacks: Twilio's MessageStatus -> ours (before `sent` only the history hears of it).
+STATUSES: dict[str, DeliveryStatus] = {
+    "accepted": "queued", "scheduled": "queued", "queued": "queued", "sending": "queued",
+    "sent": "sent", "delivered": "delivered", "read": "read",
+    "undelivered": "failed", "failed": "failed", "canceled": "failed",
+}  # fmt: skip
+# Titles of the error codes status callbacks carry most (https://www.twilio.com/docs/api/errors);
+# a callback with ErrorMessage uses that instead.
+ERROR_TITLES = {
+    "30001": "Queue overflow",
+    "30002": "Account suspended",
+    "30003": "Unreachable destination handset",
+    "30004": "Message blocked",
+    "30005": "Unknown destination handset",
+    "30006": "Landline or unreachable carrier",
+    "30007": "Message filtered",
+    "30008": "Unknown error",
+    "63016": "Failed to send freeform message because you are outside the allowed window",
+    "63024": "Invalid message recipient",
+}
 SID_FIELDS = ("MessageSid", "SmsSid", "SmsMessageSid")
 WHATSAPP_PREFIX = "whatsapp:"
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")
@@ -83,12 +105,33 @@ def _url_variants(url: str) -> tuple[str, ...]:
 
 
 def parse(kind: str, request: WebhookRequest) -> ParseResult:
-    """One inbound message, or one ignored status callback."""
+    """One inbound message, or one status callback of a message we sent."""
     params = dict(form_pairs(request.body))
     status = params.get("MessageStatus") or params.get("SmsStatus")
     if status and status not in INBOUND_STATUSES:
-        return ParseResult(ignored=1)
+        update = parse_status(status, params)
+        return ParseResult(statuses=[update]) if update else ParseResult(ignored=1)
     return ParseResult(messages=[parse_inbound(kind, params)])
+
+
+def parse_status(status: str, params: Params) -> StatusUpdate | None:
+    """A status callback; failed and undelivered carry ErrorCode. Twilio sends no timestamp
+    (RawDlrDoneDate is the carrier's, and only for SMS), so it is stamped now."""
+    name = STATUSES.get(status)
+    if name is None:
+        return None
+    code = (params.get("ErrorCode") or None) if name == "failed" else None
+    title = None
+    if code:
+        title = params.get("ErrorMessage") or ERROR_TITLES.get(code) or f"Twilio error {code}"
+    return StatusUpdate(
+        name,
+        utc_now(),
+        provider_message_id=_sid(params),
+        recipient=params.get("To", "").removeprefix(WHATSAPP_PREFIX) or None,
+        error_code=code,
+        error_title=title,
+    )
 
 
 def parse_inbound(kind: str, params: Params) -> Inbound:

@@ -12,6 +12,7 @@ from gateway.channels.base import (
     Inbound,
     ParseResult,
     PayloadError,
+    StatusUpdate,
     WebhookRequest,
     json_object,
     objects,
@@ -21,6 +22,7 @@ from gateway.channels.base import (
 )
 from gateway.channels.meta_hub import handshake as handshake
 from gateway.channels.meta_hub import verify as verify
+from store.types import DeliveryStatus
 
 KINDS = ("whatsapp",)
 SECRETS = ("app_secret", "verify_token")
@@ -33,6 +35,10 @@ Json = dict[str, Any]
 IGNORED_TYPES = ("revoke",)
 MEDIA_FIELDS = ("mime_type", "sha256", "filename", "url")
 REPLY_TYPES = ("button_reply", "list_reply")
+# Cloud API statuses we track; any other (`deleted`, `warning`) is acknowledged and ignored.
+STATUSES: dict[str, DeliveryStatus] = {
+    "sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"
+}  # fmt: skip
 
 
 def parse(kind: str, request: WebhookRequest) -> ParseResult:
@@ -47,6 +53,7 @@ def parse(kind: str, request: WebhookRequest) -> ParseResult:
             result.messages += part.messages
             result.ignored += part.ignored
             result.unsupported += part.unsupported
+            result.statuses += part.statuses
     return result
 
 
@@ -60,15 +67,43 @@ def parse_change(change: Json, where: str) -> ParseResult:
 
 
 def parse_messages(value: Json, where: str) -> ParseResult:
-    """Customer messages; delivery and read statuses are acknowledged and counted."""
+    """Customer messages, and the statuses of the messages we sent."""
     people = [_person(c, f"{where}.contacts[{k}]") for k, c in _each(value, "contacts", where)]
     found = [
         parse_message(m, people, f"{where}.messages[{k}]")
         for k, m in _each(value, "messages", where)
     ]
     messages = [message for message in found if message is not None]
-    ignored = len(found) - len(messages) + len(objects(value, "statuses", where))
-    return ParseResult(messages=messages, ignored=ignored)
+    statuses = [
+        parse_status(status, f"{where}.statuses[{k}]")
+        for k, status in _each(value, "statuses", where)
+    ]
+    kept = [status for status in statuses if status is not None]
+    ignored = len(found) - len(messages) + len(statuses) - len(kept)
+    return ParseResult(messages=messages, ignored=ignored, statuses=kept)
+
+
+def parse_status(status: Json, where: str) -> StatusUpdate | None:
+    """One status of a message we sent: sent, delivered, read, or failed with its first error."""
+    name = STATUSES.get(required(status, "status", str, where))
+    if name is None:
+        return None
+    code = title = None
+    if name == "failed":
+        errors = objects(status, "errors", where)
+        first = errors[0] if errors else {}
+        code = str(first["code"]) if isinstance(first.get("code"), int | str) else None
+        title = optional(first, "title", str, f"{where}.errors[0]") or optional(
+            first, "message", str, f"{where}.errors[0]"
+        )
+    return StatusUpdate(
+        name,
+        timestamp(status, "timestamp", where),
+        provider_message_id=required(status, "id", str, where),
+        recipient=optional(status, "recipient_id", str, where),
+        error_code=code,
+        error_title=title,
+    )
 
 
 FIELD_PARSERS: dict[str, Callable[[Json, str], ParseResult]] = {"messages": parse_messages}

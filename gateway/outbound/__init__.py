@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Protocol, cast
@@ -17,14 +18,23 @@ import structlog
 from aiohttp import web
 
 from gateway import keys
-from gateway.outbound import email, meta, telegram, twilio, whatsapp
-from gateway.outbound.base import Limit, Outgoing, SendError, Senders, Sent
+from gateway.outbound import bird, email, meta, telegram, twilio, vonage, whatsapp
+from gateway.outbound.base import Limit, Outgoing, SendError, Senders, Sent, Template
 from store import outbound as records
 from store.access import Actor
 from store.errors import Conflict, Invalid
 from store.messages import MessageInfo
 
 log = structlog.get_logger("contactgate.outbound")
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A send's message as stored; `recorded` is False when the provider answered but the
+    database failed to complete the row, which then still says `sending`."""
+
+    message: MessageInfo
+    recorded: bool = True
 
 
 class Provider(Protocol):
@@ -42,41 +52,77 @@ def _register(*modules: ModuleType) -> dict[str, Provider]:
     return {kind: cast(Provider, m) for m in modules for kind in m.KINDS}
 
 
-PROVIDERS: dict[str, Provider] = _register(telegram, whatsapp, meta, twilio, email)
+PROVIDERS: dict[str, Provider] = _register(telegram, whatsapp, meta, twilio, email, vonage, bird)
 
 
 async def send_message(
     senders: Senders,
     actor: Actor,
     contact_id: int,
-    text: str,
+    text: str | None,
     *,
     channel: str | None = None,
     subject: str | None = None,
-) -> MessageInfo:
-    """Send `text` to the contact and record it; SendError (after recording the failed attempt)
-    when the provider refused or could not be reached."""
+    template: Template | None = None,
+) -> Delivery:
+    """Send `text` (or an approved `template`) to the contact: its row is written as `sending`
+    first, then the provider is asked, then the row is completed. SendError (after recording
+    the failed attempt) when the provider refused or could not be reached; a Delivery with
+    `recorded=False` when the provider answered but the database then failed (the row stays
+    `sending`)."""
     to = await records.target(actor, contact_id, channel)
     provider = provider_for(to.channel_kind)
-    clean = check_text(provider, to.channel_kind, text)
-    check_ready(provider, to)
-    check_window(provider, to)
+    if template is None:
+        clean = check_text(provider, to.channel_kind, text or "")
+        check_ready(provider, to)
+        check_window(provider, to)
+    else:
+        clean = check_template(provider, to.channel_kind, template)
+        check_ready(provider, to)
     out = Outgoing(
         to.channel_kind, to.channel_key, to.channel_name, to.secrets, to.external_id,
         to.scoped_id, clean, subject, to.last_inbound_id, to.last_inbound_meta,
+        to.last_inbound_at, template,
     )  # fmt: skip
+    meta = {"template": asdict(template)} if template else {}
+    pending = await records.begin(actor, to, clean, meta)
     started = time.perf_counter()
     try:
         sent = await provider.send(senders, out)
     except SendError as exc:
-        _log(to, exc.outcome, started, exc.code)
         attempt = records.Attempt(exc.outcome, error=exc.code, detail=exc.detail)
-        stored = await records.record(actor, to, clean, attempt)
-        exc.detail = f"{exc.detail} (recorded as {exc.outcome} message #{stored.id})"
+        done = await _complete(senders, actor, to, pending, attempt, started)
+        exc.detail += (
+            f" (recorded as {exc.outcome} message #{done.message.id})"
+            if done.recorded
+            else f" (message #{done.message.id} stays sending: the outcome could not be stored)"
+        )
         raise
-    _log(to, "sent", started, None)
     attempt = records.Attempt("sent", sent.provider_message_id, meta=sent.meta)
-    return await records.record(actor, to, clean, attempt)
+    return await _complete(senders, actor, to, pending, attempt, started)
+
+
+async def _complete(
+    senders: Senders,
+    actor: Actor,
+    to: records.Target,
+    pending: MessageInfo,
+    attempt: records.Attempt,
+    started: float,
+) -> Delivery:
+    outcome = attempt.status
+    try:
+        return Delivery(await records.complete(actor, to, pending.id, attempt))
+    except records.NotRecorded as exc:
+        outcome = "not_recorded"
+        log.error("outbound not recorded", channel=to.channel_key, message=pending.id,
+                  status=attempt.status, provider_message_id=attempt.provider_message_id,
+                  cause=repr(exc.__cause__))  # fmt: skip
+        return Delivery(pending, recorded=False)
+    finally:
+        _log(to, outcome, started, attempt.error)
+        if senders.count is not None:
+            senders.count(to.channel_kind, outcome)
 
 
 def provider_for(kind: str) -> Provider:
@@ -98,6 +144,16 @@ def check_text(provider: Provider, kind: str, text: str) -> str:
     if size > limit.size:
         raise Invalid(f"text is {size} {limit.unit} long; {kind} takes at most {limit.size}")
     return clean
+
+
+def check_template(provider: Provider, kind: str, template: Template) -> str:
+    """The text a template send is recorded with; Invalid where templates are not sent."""
+    if kind not in getattr(provider, "TEMPLATES", ()):
+        raise Invalid(
+            f"templates are sent on WhatsApp Cloud API channels only, not on {kind}; send a"
+            " text instead"
+        )
+    return template.summary()
 
 
 def check_ready(provider: Provider, to: records.Target) -> None:
@@ -123,10 +179,12 @@ def check_window(provider: Provider, to: records.Target) -> None:
     last = to.last_inbound_at
     if last is None or datetime.now(UTC) - last > window:
         when = f"last wrote at {last.isoformat(timespec='minutes')}" if last else "never wrote"
+        hint = getattr(provider, "WINDOW_HINTS", {}).get(to.channel_kind)
         raise SendError(
             "window_closed",
             f"the person {when} on {to.channel_key} ({to.channel_kind}); free-form replies are"
-            f" allowed only within {window.total_seconds() / 3600:g} hours of their last message",
+            f" allowed only within {window.total_seconds() / 3600:g} hours of their last message"
+            + (f"; {hint}" if hint else ""),
         )
 
 

@@ -7,14 +7,17 @@ A provider module (``gateway/outbound/<provider>.py``) declares:
 - ``LIMITS``: kind -> the longest text the provider takes (:class:`Limit`);
 - ``WINDOWS``: kind -> how long after the customer's last message a free-form reply is allowed
   (absent: no such rule);
+- optionally ``TEMPLATES``: the kinds that send approved templates (at any time), and
+  ``WINDOW_HINTS``: kind -> what the window_closed error suggests instead;
 - ``async send(senders, outgoing) -> Sent``, raising :class:`SendError` when the provider
   refuses or cannot be reached.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -89,6 +92,9 @@ class OutboundConfig:
     graph_version: str = "v24.0"
     twilio_url: str = "https://api.twilio.com"
     timeout: float = 15.0
+    vonage_url: str = "https://rest.nexmo.com"
+    bird_url: str = "https://api.bird.com"
+    public_url: str | None = None  # ours: where providers post status callbacks (Twilio)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OutboundConfig:
@@ -99,6 +105,9 @@ class OutboundConfig:
             instagram_url=settings.instagram_graph_url,
             graph_version=settings.meta_graph_version,
             twilio_url=settings.twilio_api_url,
+            vonage_url=settings.vonage_api_url,
+            bird_url=settings.bird_api_url,
+            public_url=settings.public_url,
             timeout=settings.outbound_timeout_seconds,
         )
 
@@ -110,12 +119,27 @@ class Senders:
 
     config: OutboundConfig
     session: aiohttp.ClientSession | None = None
+    count: Callable[[str, str], None] | None = None  # (channel kind, outcome): the metrics
 
     def http(self) -> aiohttp.ClientSession:
         """The open session."""
         if self.session is None or self.session.closed:
             raise RuntimeError("the outbound HTTP session is not open")
         return self.session
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """An approved message template: its name, language code and body parameters in order."""
+
+    name: str
+    language: str
+    parameters: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """How the sent template reads in the conversation."""
+        said = f"[template {self.name} ({self.language})]"
+        return f"{said} {' | '.join(self.parameters)}" if self.parameters else said
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +156,8 @@ class Outgoing:
     subject: str | None = None  # email only
     reply_to_id: str | None = None  # the provider id of the person's last message
     reply_meta: Mapping[str, Any] = field(default_factory=dict)  # its meta (email threading)
+    last_inbound_at: datetime | None = None  # when the person last wrote on this channel
+    template: Template | None = None  # instead of the text, where TEMPLATES allows
 
 
 @dataclass(frozen=True, slots=True)

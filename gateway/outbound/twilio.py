@@ -2,7 +2,8 @@
 
 Form-encoded, HTTP Basic auth with the account SID and auth token. The sender is the channel's
 `from_number` (or its `messaging_service_sid`); WhatsApp numbers go with a `whatsapp:` prefix.
-A created message answers 201 with its `sid` and a status such as `queued`.
+A created message answers 201 with its `sid` and a status such as `queued`. With the gateway's
+`public_url` set, each send asks for its status callbacks at the channel's webhook URL.
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ async def send(senders: Senders, out: Outgoing) -> Sent:
     sid = out.secrets["account_sid"]
     url = f"{senders.config.twilio_url}/2010-04-01/Accounts/{sid}/Messages.json"
     auth = {"Authorization": aiohttp.encode_basic_auth(sid, out.secrets["auth_token"])}
-    answer = await post(senders, PROVIDER, url, form=form(out), headers=auth)
+    fields = form(out)
+    if senders.config.public_url:  # status callbacks come back to the channel's webhook
+        fields["StatusCallback"] = f"{senders.config.public_url}/webhooks/{out.channel_key}"
+    answer = await post(senders, PROVIDER, url, form=fields, headers=auth)
     body = answer.body if isinstance(answer.body, dict) else {}
     message_sid = body.get("sid")
     if answer.status in (200, 201) and isinstance(message_sid, str) and message_sid:

@@ -6,12 +6,14 @@ import pytest
 
 from bots.core import Reply
 from store import db
+from store import outbound as records
 from store.channels import channel_by_key
 from store.inbound import write_batch
-from store.types import Inbound, Item
+from store.statuses import apply_statuses
+from store.types import Inbound, Item, StatusUpdate
 from tests import helpers as h
 from tests.bots.chat import AGENT, Chat, labels
-from tests.bots.people import SENT, people, telegram_person
+from tests.bots.people import SENT, admin_actor, people, telegram_person
 
 
 async def test_search_and_filter_count_and_page_with_a_next_button(
@@ -136,4 +138,34 @@ async def test_a_card_says_in_words_what_each_message_carries(chat: Chat) -> Non
         "← 2026-11-02 12:00 UTC telegram: 📍 Location: Brandenburger Tor, Pariser Platz"
         " (52.516275, 13.377704)",
         "← 2026-11-02 12:00 UTC telegram: better words (edited)",
+    ]
+
+
+async def test_a_card_says_why_an_outbound_message_failed(chat: Chat) -> None:
+    cid = await telegram_person("5553", "mia", "Mía Ruiz")
+    admin = await admin_actor()
+    to = await records.target(admin, cid)
+    delivered = await records.begin(admin, to, "¿Le llegó el pedido?")
+    await records.complete(admin, to, delivered.id, records.Attempt("sent", "5553:41"))
+    refused = await records.begin(admin, to, "¿Sigue ahí?")
+    await records.complete(admin, to, refused.id, records.Attempt("sent", "5553:42"))
+    await h.rows("UPDATE message SET sent_at = ? WHERE direction = 'out'", SENT)
+    channel = await channel_by_key("telegram-acme-key")
+    assert channel is not None
+    failed = StatusUpdate(
+        "failed", SENT, "5553:42", error_code="131047", error_title="Re-engagement message"
+    )
+    applied = await apply_statuses(channel, [StatusUpdate("read", SENT, "5553:41"), failed])
+    assert [(c.message_id, c.previous, c.status) for c in applied.changes] == [
+        (delivered.id, "sent", "read"),
+        (refused.id, "sent", "failed"),
+    ]
+    card = await chat.one("show @mia", AGENT)
+    lines = card.text.splitlines()
+    start = lines.index("*Last messages*")
+    assert lines[start + 1 :] == [
+        "→ 2026-11-02 12:00 UTC telegram: ¿Sigue ahí? ⚠️ failed: Re-engagement message"
+        " (code 131047)",
+        "→ 2026-11-02 12:00 UTC telegram: ¿Le llegó el pedido?",
+        "← 2026-11-02 12:00 UTC telegram: hola",
     ]

@@ -17,6 +17,7 @@ from gateway.channels.base import (
     Inbound,
     ParseResult,
     PayloadError,
+    StatusUpdate,
     WebhookRequest,
 )
 from tests.signing import FIXTURES, load_fixture
@@ -323,12 +324,23 @@ def test_messenger_echo() -> None:
     assert messenger("echo") == ParseResult(ignored=1)
 
 
+DELIVERED = "m_Qx7Vd2kLp9sT4uW1yZ3bC6dE9fG2hJ4kL7mN0pQ8rS0014aB5cD6eF7gH8iJ9kL0mN1oP2qR3sT4uVw"
+
+
 def test_messenger_read() -> None:
-    assert messenger("read") == ParseResult(ignored=1)
+    read = StatusUpdate("read", at(14), recipient=PSID, watermark=True)
+    assert messenger("read") == ParseResult(statuses=[read])
 
 
 def test_messenger_delivery() -> None:
-    assert messenger("delivery") == ParseResult(ignored=1)
+    delivered = StatusUpdate("delivered", at(16), provider_message_id=DELIVERED)
+    assert messenger("delivery") == ParseResult(statuses=[delivered])
+
+
+def test_messenger_delivery_without_mids_is_a_watermark() -> None:
+    body = batch(event(delivery={"watermark": millis(20)}))
+    delivered = StatusUpdate("delivered", at(20), recipient=PSID, watermark=True)
+    assert parse_json(body) == ParseResult(statuses=[delivered])
 
 
 def test_messenger_batch() -> None:
@@ -370,7 +382,10 @@ def test_messenger_batch() -> None:
                 meta={"interactive": "postback", "payload": "GET_STARTED"},
             ),
         ],
-        ignored=2,
+        statuses=[
+            StatusUpdate("delivered", at(17), provider_message_id=DELIVERED),
+            StatusUpdate("read", at(17, 3), recipient=PSID, watermark=True),
+        ],
     )
 
 
@@ -517,7 +532,12 @@ def test_instagram_echo() -> None:
 
 
 def test_instagram_read() -> None:
-    assert instagram("read") == ParseResult(ignored=1)
+    mid = (
+        "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDA1ODIyMzA0OTE0OjM0MDI4MjM2Njg0MTcxMDMwMTI0"
+        "NDI1OTk3NTk1NTc4MjQ4ODM2NzozMTM1OTk2MzQ5NTgx9999ZDZD"
+    )
+    read = StatusUpdate("read", at(28), provider_message_id=mid)
+    assert instagram("read") == ParseResult(statuses=[read])
 
 
 @pytest.mark.parametrize("channel", ["messenger", "instagram"])

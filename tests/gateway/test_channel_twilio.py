@@ -17,6 +17,7 @@ from gateway.channels.base import (
     ParseResult,
     PayloadError,
     SignatureError,
+    StatusUpdate,
     WebhookRequest,
 )
 from tests.signing import load_fixture, twilio_signature
@@ -198,8 +199,42 @@ def test_sms__mms_two_images() -> None:
     )
 
 
+SMS_SID = "SM41941327c1634bdbc89a504b4613e466"
+WA_SID = "SM3f2e8a9b0c1d4e5f60718293a4b5c6d7"
+
+
+def status(name: Any, sid: str = SMS_SID, **more: Any) -> ParseResult:
+    update = StatusUpdate(name, NOW, provider_message_id=sid, recipient="+15551234567", **more)
+    return ParseResult(statuses=[update])
+
+
+def test_status__sent() -> None:
+    assert parse_fixture("twilio_sms", "status__sent") == status("sent")
+
+
 def test_status__delivered() -> None:
-    assert parse_fixture("twilio_sms", "status__delivered") == ParseResult(ignored=1)
+    assert parse_fixture("twilio_sms", "status__delivered") == status("delivered")
+
+
+def test_status__undelivered() -> None:
+    assert parse_fixture("twilio_sms", "status__undelivered") == status(
+        "failed", error_code="30003", error_title="Unreachable destination handset"
+    )
+
+
+def test_whatsapp_status__delivered() -> None:
+    assert parse_fixture("twilio_whatsapp", "status__delivered") == status("delivered", WA_SID)
+
+
+def test_whatsapp_status__read() -> None:
+    assert parse_fixture("twilio_whatsapp", "status__read") == status("read", WA_SID)
+
+
+def test_whatsapp_status__failed() -> None:
+    title = "Failed to send freeform message because you are outside the allowed window"
+    assert parse_fixture("twilio_whatsapp", "status__failed") == status(
+        "failed", WA_SID, error_code="63016", error_title=title
+    )
 
 
 def test_whatsapp__text() -> None:
@@ -300,9 +335,21 @@ def test_a_received_message_status_is_an_inbound_message() -> None:
     assert only("twilio_sms", pairs).text == "hi"
 
 
-@pytest.mark.parametrize("status", ["queued", "sent", "failed", "undelivered", "read"])
-def test_status_callbacks_are_ignored(status: str) -> None:
-    assert parse_form("twilio_whatsapp", [*SMS, ("SmsStatus", status)]) == ParseResult(ignored=1)
+@pytest.mark.parametrize(
+    ("given", "ours"),
+    [("queued", "queued"), ("sending", "queued"), ("sent", "sent"), ("failed", "failed"),
+     ("undelivered", "failed"), ("read", "read")],
+)  # fmt: skip
+def test_status_callbacks_are_statuses(given: str, ours: str) -> None:
+    pairs = [*SMS, ("SmsStatus", given), ("ErrorCode", "30008"), ("ErrorMessage", "Unknown")]
+    failed = {"error_code": "30008", "error_title": "Unknown"} if ours == "failed" else {}
+    update = StatusUpdate(ours, NOW, provider_message_id="SM1", recipient="+15550783881", **failed)
+    assert parse_form("twilio_whatsapp", pairs) == ParseResult(statuses=[update])
+
+
+def test_status_callback_we_do_not_track_is_ignored() -> None:
+    pairs = [*SMS, ("MessageStatus", "partially_delivered")]
+    assert parse_form("twilio_sms", pairs) == ParseResult(ignored=1)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from gateway.channels.base import (
     Inbound,
     ParseResult,
     PayloadError,
+    StatusUpdate,
     WebhookRequest,
 )
 from tests.signing import load_fixture
@@ -371,12 +372,39 @@ def test_revoke() -> None:
     assert parse_fixture("revoke") == ParseResult(ignored=1)
 
 
+def status(name: Any, minute: int, **more: Any) -> StatusUpdate:
+    wid = more.pop("wid", "wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBI1RjQ0Qzg2000001NkFBAA==")
+    return StatusUpdate(
+        name, at(10, minute), provider_message_id=wid, recipient="15551234567", **more
+    )
+
+
+def test_status__sent() -> None:
+    assert parse_fixture("status__sent") == ParseResult(statuses=[status("sent", 15)])
+
+
 def test_status__delivered() -> None:
-    assert parse_fixture("status__delivered") == ParseResult(ignored=1)
+    assert parse_fixture("status__delivered") == ParseResult(statuses=[status("delivered", 16)])
 
 
 def test_status__read() -> None:
-    assert parse_fixture("status__read") == ParseResult(ignored=1)
+    assert parse_fixture("status__read") == ParseResult(statuses=[status("read", 17)])
+
+
+def test_status__failed() -> None:
+    failed = status(
+        "failed",
+        18,
+        wid="wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBI1RjQ0Qzg2000003NkFBAA==",
+        error_code="131047",
+        error_title="Re-engagement message",
+    )
+    assert parse_fixture("status__failed") == ParseResult(statuses=[failed])
+
+
+def test_status_we_do_not_track_is_ignored() -> None:
+    value = {"statuses": [{"id": "wamid.x", "status": "deleted", "timestamp": "1767262560"}]}
+    assert whatsapp.parse_messages(value, "v") == ParseResult(ignored=1)
 
 
 def test_batch__two_messages() -> None:
@@ -414,7 +442,15 @@ def test_batch__two_messages() -> None:
                 text="Second account",
             ),
         ],
-        ignored=2,
+        statuses=[
+            StatusUpdate(
+                name,
+                at(10, 20, second),
+                provider_message_id="wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBI1RjQ0Qzg2000002NkFBAA==",
+                recipient="15551234567",
+            )
+            for name, second in (("sent", 3), ("delivered", 4))
+        ],
     )
 
 

@@ -5,20 +5,27 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 
-from gateway.outbound import PROVIDERS
-from gateway.outbound.base import OutboundConfig, Outgoing, SendError, Senders, Sent
+from gateway.outbound import PROVIDERS, meta
+from gateway.outbound.base import OutboundConfig, Outgoing, SendError, Senders, Sent, Template
 from gateway.settings import SettingsError, load_settings
 from tests.fake_providers import (
+    BIRD_CHANNEL,
+    BIRD_KEY,
+    BIRD_WORKSPACE,
     META_TOKEN,
     PHONE_NUMBER_ID,
     TG_TOKEN,
     TWILIO_SID,
     TWILIO_TOKEN,
+    VONAGE_KEY,
+    VONAGE_SECRET,
     FakeProviders,
     graph_error,
 )
@@ -32,6 +39,10 @@ SECRETS = {
                    "from_number": "+15005550006"},
     "twilio_whatsapp": {"account_sid": TWILIO_SID, "auth_token": TWILIO_TOKEN,
                         "from_number": "whatsapp:+14155238886"},
+    "vonage_sms": {"api_key": VONAGE_KEY, "api_secret": VONAGE_SECRET,
+                   "from_number": "+15005550006"},
+    "bird_sms": {"access_key": BIRD_KEY, "workspace_id": BIRD_WORKSPACE,
+                 "channel_id": BIRD_CHANNEL},
 }  # fmt: skip
 PEOPLE = {
     "telegram": "5551234",
@@ -40,6 +51,8 @@ PEOPLE = {
     "instagram": "17841405309211844",
     "twilio_sms": "+593991234567",
     "twilio_whatsapp": "+593991234567",
+    "vonage_sms": "+593991234567",
+    "bird_sms": "+593991234567",
 }
 
 
@@ -64,7 +77,9 @@ async def fake() -> AsyncIterator[FakeProviders]:
 
 
 def config(url: str, timeout: float = 0.5) -> OutboundConfig:
-    return OutboundConfig(url, url, f"{url}/ig", "v24.0", url, timeout)
+    return OutboundConfig(
+        url, url, f"{url}/ig", "v24.0", url, timeout, f"{url}/vonage", f"{url}/bird"
+    )
 
 
 @pytest.fixture
@@ -131,6 +146,54 @@ async def test_messenger_response(fake: FakeProviders, senders: Senders) -> None
     }
 
 
+NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("last", "expected"),
+    [
+        (None, {"messaging_type": "RESPONSE"}),
+        (NOON - timedelta(hours=24), {"messaging_type": "RESPONSE"}),
+        (
+            NOON - timedelta(hours=24, seconds=1),
+            {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"},
+        ),
+        (NOON - timedelta(days=7), {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}),
+    ],
+)
+def test_messenger_human_agent_tag_after_24_hours(
+    last: datetime | None, expected: dict[str, str]
+) -> None:
+    assert meta.messaging_type(last, NOON) == expected
+
+
+async def test_whatsapp_template(fake: FakeProviders, senders: Senders) -> None:
+    template = Template("order_update", "es", ("Ana", "#1002"))
+    sent = await send(senders, outgoing("whatsapp", text=template.summary(), template=template))
+    assert sent == Sent("wamid.HBgLMTU1NTAx0001")
+    assert fake.calls[0].body == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": "593991234567",
+        "type": "template",
+        "template": {
+            "name": "order_update",
+            "language": {"code": "es"},
+            "components": [
+                {"type": "body", "parameters": [
+                    {"type": "text", "text": "Ana"}, {"type": "text", "text": "#1002"}
+                ]}
+            ],
+        },
+    }  # fmt: skip
+
+
+async def test_whatsapp_template_without_parameters(fake: FakeProviders, senders: Senders) -> None:
+    template = Template("hello_world", "en_US")
+    await send(senders, outgoing("whatsapp", text=template.summary(), template=template))
+    assert fake.calls[0].body["template"] == {"name": "hello_world", "language": {"code": "en_US"}}
+
+
 async def test_messenger_user_ref(fake: FakeProviders, senders: Senders) -> None:
     await send(senders, outgoing("messenger", external_id="user_ref:abc-123"))
     assert fake.calls[0].body["recipient"] == {"user_ref": "abc-123"}
@@ -161,6 +224,15 @@ async def test_twilio_whatsapp_prefixes_both_numbers(fake: FakeProviders, sender
     }
 
 
+async def test_twilio_asks_for_status_callbacks_at_the_public_url(
+    fake: FakeProviders, senders: Senders
+) -> None:
+    senders.config = replace(senders.config, public_url="https://gw.example.com")
+    await send(senders, outgoing("twilio_sms"))
+    callback = fake.calls[0].body["StatusCallback"]
+    assert callback == "https://gw.example.com/webhooks/twilio_sms-key"
+
+
 async def test_twilio_messaging_service(fake: FakeProviders, senders: Senders) -> None:
     secrets = {"account_sid": TWILIO_SID, "auth_token": TWILIO_TOKEN,
                "messaging_service_sid": "MG" + "0" * 32}  # fmt: skip
@@ -169,6 +241,42 @@ async def test_twilio_messaging_service(fake: FakeProviders, senders: Senders) -
         "To": "+593991234567",
         "MessagingServiceSid": "MG" + "0" * 32,
         "Body": "Hola Ana",
+    }
+
+
+async def test_vonage_sms(fake: FakeProviders, senders: Senders) -> None:
+    assert await send(senders, outgoing("vonage_sms")) == Sent("0000000000000001")
+    [call] = fake.calls
+    assert (call.route, call.path) == ("vonage", "/vonage/sms/json")
+    assert call.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert call.body == {
+        "api_key": VONAGE_KEY,
+        "api_secret": VONAGE_SECRET,
+        "from": "15005550006",
+        "to": "593991234567",
+        "text": "Hola Ana",
+    }
+
+
+async def test_vonage_unicode_and_parts(fake: FakeProviders, senders: Senders) -> None:
+    parts = [{"to": "593991234567", "message-id": f"0A00000{n}", "status": "0"} for n in (1, 2)]
+    fake.answer("vonage", 200, {"message-count": "2", "messages": parts})
+    sent = await send(senders, outgoing("vonage_sms", text="¿Llegó? 👍"))
+    assert sent == Sent("0A000001", {"parts": ["0A000001", "0A000002"]})
+    assert fake.calls[0].body["type"] == "unicode"
+
+
+async def test_bird_sms(fake: FakeProviders, senders: Senders) -> None:
+    sent = await send(senders, outgoing("bird_sms"))
+    assert sent == Sent("0b9d3f4e-1c2a-4b5d-8e6f-000000000001", {"provider_status": "accepted"})
+    [call] = fake.calls
+    assert (call.route, call.path) == (
+        "bird", f"/bird/workspaces/{BIRD_WORKSPACE}/channels/{BIRD_CHANNEL}/messages"
+    )  # fmt: skip
+    assert call.headers["Authorization"] == f"AccessKey {BIRD_KEY}"
+    assert call.body == {
+        "receiver": {"contacts": [{"identifierValue": "+593991234567"}]},
+        "body": {"type": "text", "text": {"text": "Hola Ana"}},
     }
 
 
@@ -209,14 +317,15 @@ ERRORS = [
      "Telegram refused the message: Bad Request: chat not found", "400")),
     ("whatsapp", 400, {"error": REENGAGE}, {}, ("window_closed", 409, "failed",
      "WhatsApp refused the message: more than 24 hours have passed since the customer last"
-     " wrote; only an approved template can be sent now (code 131047)", "131047")),
+     ' wrote (code 131047); send an approved template instead: {"template": {"name",'
+     ' "language", "parameters"}}', "131047")),
     ("whatsapp", 400, {"error": UNDELIVERABLE}, {}, ("invalid_recipient", 422, "failed",
      "WhatsApp refused the message: (#131026) Message undeliverable (code 131026)", "131026")),
     ("whatsapp", 400, {"error": THROTTLED}, {"Retry-After": "60"}, ("rate_limited", 429,
      "failed", "WhatsApp refused the message: (#130429) Rate limit hit (code 130429)",
      "130429")),
     ("messenger", 400, {"error": WINDOW_FB}, {}, ("window_closed", 409, "failed",
-     "Messenger refused the message: it is outside the 24-hour window since the person last"
+     "Messenger refused the message: it is outside the window since the person last"
      " wrote (code 10/2018278)", "10/2018278")),
     ("messenger", 400, {"error": UNAVAILABLE_FB}, {}, ("recipient_unavailable", 409, "failed",
      "Messenger refused the message: This person isn't available right now. (code"
@@ -225,7 +334,7 @@ ERRORS = [
      "Messenger refused the message: (#100) No matching user found (code 100/2018001)",
      "100/2018001")),
     ("instagram", 403, {"error": WINDOW_IG}, {}, ("window_closed", 409, "failed",
-     "Instagram refused the message: it is outside the 24-hour window since the person last"
+     "Instagram refused the message: it is outside the window since the person last"
      " wrote (code 10/2534022)", "10/2534022")),
     ("twilio_sms", 400, twilio_error(21610, "Attempt to send to unsubscribed recipient"), {},
      ("recipient_unavailable", 409, "failed", "Twilio refused the message: Attempt to send to"
@@ -236,6 +345,24 @@ ERRORS = [
     ("twilio_sms", 429, twilio_error(20429, "Too Many Requests", 429), {"Retry-After": "5"},
      ("rate_limited", 429, "failed", "Twilio refused the message: Too Many Requests"
       " (code 20429)", "20429")),
+    ("vonage_sms", 200, {"message-count": "1", "messages": [{"status": "4",
+     "error-text": "Bad Credentials"}]}, {}, ("provider_auth", 502, "failed",
+     "Vonage refused the channel's api_key/api_secret: Bad Credentials", "4")),
+    ("vonage_sms", 200, {"message-count": "1", "messages": [{"status": "1",
+     "error-text": "Throughput Rate Exceeded"}]}, {}, ("rate_limited", 429, "failed",
+     "Vonage refused the message: Throughput Rate Exceeded (status 1)", "1")),
+    ("vonage_sms", 200, {"message-count": "1", "messages": [{"status": "3",
+     "error-text": "Invalid to param"}]}, {}, ("invalid_recipient", 422, "failed",
+     "Vonage refused the message: Invalid to param (status 3)", "3")),
+    ("bird_sms", 401, {"code": "Unauthorized", "message": "Access key is invalid"}, {},
+     ("provider_auth", 502, "failed", "Bird refused the channel's access_key (Unauthorized)",
+      "Unauthorized")),
+    ("bird_sms", 422, {"code": "InvalidPayload", "message": "receiver is not a valid number"},
+     {}, ("invalid_recipient", 422, "failed", "Bird refused the message: receiver is not a"
+     " valid number (InvalidPayload)", "InvalidPayload")),
+    ("bird_sms", 429, {"code": "TooManyRequests", "message": "Rate limit"}, {"Retry-After": "3"},
+     ("rate_limited", 429, "failed", "Bird refused the message: Rate limit (TooManyRequests)",
+      "TooManyRequests")),
     ("twilio_whatsapp", 400, twilio_error(63016, "Failed to send freeform message because you"
      " are outside the allowed window."), {}, ("window_closed", 409, "failed", "Twilio refused"
      " the message: Failed to send freeform message because you are outside the allowed"
@@ -256,7 +383,9 @@ async def test_provider_errors_are_named(
     headers: dict[str, str],
     expected: tuple[str, int, str, str, str],
 ) -> None:
-    route = {"twilio_sms": "twilio", "twilio_whatsapp": "twilio"}.get(kind, kind)
+    routes = {"twilio_sms": "twilio", "twilio_whatsapp": "twilio", "vonage_sms": "vonage",
+              "bird_sms": "bird"}  # fmt: skip
+    route = routes.get(kind, kind)
     fake.answer(route, status, body, **headers)
     assert summary(await refused(senders, outgoing(kind))) == expected
 

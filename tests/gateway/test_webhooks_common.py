@@ -111,6 +111,14 @@ async def inbound_metrics(client: TestClient) -> list[str]:
     return [line for line in (await resp.text()).splitlines() if line.startswith(prefix)]
 
 
+async def status_metrics(client: TestClient) -> list[str]:
+    """The contactgate_status_total samples of /metrics."""
+    resp = await client.get("/metrics")
+    assert resp.status == 200
+    prefix = "contactgate_status_total{"
+    return sorted(line for line in (await resp.text()).splitlines() if line.startswith(prefix))
+
+
 async def answer(resp: ClientResponse) -> tuple[int, Any]:
     """Status and body: decoded JSON for JSON answers, text otherwise."""
     if resp.content_type == "application/json":

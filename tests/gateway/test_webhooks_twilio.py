@@ -21,6 +21,7 @@ from tests.gateway.test_webhooks_common import (
     answer,
     at,
     counts,
+    status_metrics,
     stored,
 )
 from tests.gateway.test_webhooks_common import deliver_fixture as post
@@ -127,7 +128,16 @@ SENDER = {
     "twilio_sms": (SMS_IDENTITY, SMS_CONTACT),
     "twilio_whatsapp": (WA_IDENTITY, WA_CONTACT),
 }
-IGNORED = [("twilio_sms", "status__delivered")]
+# Statuses of messages we sent: here for messages we do not know; applied in
+# tests/gateway/api/test_statuses.py.
+STATUSES = {
+    ("twilio_sms", "status__sent"): "sent",
+    ("twilio_sms", "status__delivered"): "delivered",
+    ("twilio_sms", "status__undelivered"): "failed",
+    ("twilio_whatsapp", "status__delivered"): "delivered",
+    ("twilio_whatsapp", "status__read"): "read",
+    ("twilio_whatsapp", "status__failed"): "failed",
+}
 # Fixtures stored by their own tests: test_phone_variants.py, test_channel_details.py
 OWN_TESTS = [
     ("twilio_whatsapp", "whatsapp__text_argentina"),
@@ -151,7 +161,7 @@ def sign(url: str, body: bytes, token: str = h.TWILIO_TOKEN) -> dict[str, str]:
 
 def test_every_twilio_fixture_has_an_expected_result() -> None:
     names = sorted((p.parent.name, p.stem) for p in FIXTURES.glob("twilio_*/*"))
-    assert names == sorted([*STORED, *IGNORED, *OWN_TESTS])
+    assert names == sorted([*STORED, *STATUSES, *OWN_TESTS])
 
 
 @pytest.mark.parametrize(("kind", "name"), STORED, ids=[name for _, name in STORED])
@@ -168,13 +178,18 @@ async def test_inbound_message_is_stored(client: TestClient, kind: str, name: st
     }
 
 
-async def test_status_callback_is_acknowledged_and_not_recorded(client: TestClient) -> None:
-    sms = await acme("twilio_sms")
-    resp = await post(client, sms, "status__delivered")
+@pytest.mark.parametrize(("kind", "name"), STATUSES, ids=[f"{k}-{n}" for k, n in STATUSES])
+async def test_status_callback_of_a_message_we_do_not_know_is_acknowledged_and_counted(
+    client: TestClient, kind: str, name: str
+) -> None:
+    ch = await acme(kind)
+    resp = await post(client, ch, name)
     assert (resp.content_type, *await answer(resp)) == ("text/xml", *TWIML)
     assert await stored() == EMPTY
-    assert await metrics(client) == [
-        'contactgate_inbound_messages_total{channel="twilio_sms",outcome="ignored"} 1.0'
+    assert await metrics(client) == []
+    assert await status_metrics(client) == [
+        f'contactgate_status_total{{channel="{kind}",outcome="unknown_message",'
+        f'status="{STATUSES[kind, name]}"}} 1.0'
     ]
 
 

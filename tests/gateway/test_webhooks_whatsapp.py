@@ -23,6 +23,7 @@ from tests.gateway.test_webhooks_common import (
     counts,
     identities,
     messages,
+    status_metrics,
     stored,
 )
 from tests.gateway.test_webhooks_common import deliver_fixture as post
@@ -239,7 +240,15 @@ STORED = {
         meta={"edit_of": wamid(1), "edited_at": "2026-01-01T10:14:00+00:00"},
     ),
 }
-IGNORED = ["revoke", "status__delivered", "status__read"]
+IGNORED = ["revoke"]
+# Statuses of messages we sent: here for messages we do not know; applied in
+# tests/gateway/api/test_statuses.py.
+STATUSES = {
+    "status__sent": "sent",
+    "status__delivered": "delivered",
+    "status__read": "read",
+    "status__failed": "failed",
+}
 # Fixtures whose whole expected result is written in a test of their own below.
 OWN_TESTS = [
     "account_update",
@@ -272,7 +281,7 @@ def batch_of(*texts: tuple[str, str, str]) -> bytes:
 
 def test_every_whatsapp_fixture_has_an_expected_result() -> None:
     names = sorted(p.stem for p in (FIXTURES / "whatsapp").iterdir())
-    assert names == sorted([*STORED, *IGNORED, *OWN_TESTS])
+    assert names == sorted([*STORED, *IGNORED, *STATUSES, *OWN_TESTS])
 
 
 @pytest.mark.parametrize("name", STORED)
@@ -287,10 +296,22 @@ async def test_message_notification_is_stored(client: TestClient, name: str) -> 
     }
 
 
-@pytest.mark.parametrize("name", IGNORED)
-async def test_status_or_revoke_is_acknowledged_and_not_recorded(
+@pytest.mark.parametrize("name", STATUSES)
+async def test_status_of_a_message_we_do_not_know_is_acknowledged_and_counted(
     client: TestClient, name: str
 ) -> None:
+    wa = await acme("whatsapp")
+    assert await answer(await post(client, wa, name)) == OK
+    assert await stored() == EMPTY
+    assert await metrics(client) == []
+    assert await status_metrics(client) == [
+        f'contactgate_status_total{{channel="whatsapp",outcome="unknown_message",'
+        f'status="{STATUSES[name]}"}} 1.0'
+    ]
+
+
+@pytest.mark.parametrize("name", IGNORED)
+async def test_revoke_is_acknowledged_and_not_recorded(client: TestClient, name: str) -> None:
     wa = await acme("whatsapp")
     assert await answer(await post(client, wa, name)) == OK
     assert await stored() == EMPTY
@@ -355,8 +376,12 @@ async def test_batch_stores_every_message_of_every_entry(client: TestClient) -> 
         "held": 0,
     }
     assert await metrics(client) == [
-        'contactgate_inbound_messages_total{channel="whatsapp",outcome="ignored"} 2.0',
         'contactgate_inbound_messages_total{channel="whatsapp",outcome="stored"} 4.0',
+    ]
+    assert await status_metrics(client) == [
+        'contactgate_status_total{channel="whatsapp",outcome="unknown_message",status="delivered"}'
+        " 1.0",
+        'contactgate_status_total{channel="whatsapp",outcome="unknown_message",status="sent"} 1.0',
     ]
 
 

@@ -12,7 +12,18 @@ from gateway.provision import known_kinds
 from store.channels import upsert_channel
 from store.types import Inbound, Item
 from tests import helpers as h
-from tests.fake_providers import META_TOKEN, PHONE_NUMBER_ID, TG_TOKEN, TWILIO_SID, TWILIO_TOKEN
+from tests.fake_providers import (
+    BIRD_CHANNEL,
+    BIRD_KEY,
+    BIRD_WORKSPACE,
+    META_TOKEN,
+    PHONE_NUMBER_ID,
+    TG_TOKEN,
+    TWILIO_SID,
+    TWILIO_TOKEN,
+    VONAGE_KEY,
+    VONAGE_SECRET,
+)
 from tests.gateway.api.support import WS, Api
 
 TWILIO = {"auth_token": TWILIO_TOKEN, "account_sid": TWILIO_SID, "from_number": "+15005550006"}
@@ -25,8 +36,12 @@ SEND_SECRETS: dict[str, dict[str, str]] = {
     "twilio_sms": TWILIO,
     "twilio_whatsapp": TWILIO,
     "email": {"signing_key": "mailgun-key"},
-    "vonage_sms": {"signature_secret": "v", "signature_method": "sha256"},
-}
+    "vonage_sms": {"signature_secret": "v", "signature_method": "sha256", "api_key": VONAGE_KEY,
+                   "api_secret": VONAGE_SECRET, "from_number": "+15005550006"},
+    "bird_sms": {"signing_key": "bird-signing-key", "access_key": BIRD_KEY,
+                 "workspace_id": BIRD_WORKSPACE, "channel_id": BIRD_CHANNEL},
+    "webchat": {"hmac_secret": "w", "allowed_origins": "https://shop.example.com"},
+}  # fmt: skip
 _mids = itertools.count(1)
 
 

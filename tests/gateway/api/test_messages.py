@@ -43,7 +43,13 @@ def sent(mid: int, cid: int, kind: str, key: str, provider_id: str, text: str) -
         "reply_to": None,
         "edited_at": None,
         "history": [],
+        "status_history": [step("sending"), step("sent")],
     }
+
+
+def step(status: str, error: str | None = None, detail: str | None = None) -> dict[str, Any]:
+    """One entry of a message's status_history (times made stable)."""
+    return {"status": status, "at": TIME, "error": error, "detail": detail}
 
 
 async def outbound_rows() -> list[dict[str, Any]]:
@@ -141,7 +147,7 @@ async def test_contact_without_identity(api: Api, providers: FakeProviders) -> N
 @pytest.mark.parametrize(
     ("kind", "body", "detail"),
     [
-        ("telegram", {}, "text is required"),
+        ("telegram", {}, "text is required (or, on WhatsApp, template instead of text; not both)"),
         ("telegram", {"text": 5}, "text must be a string"),
         (
             "telegram",
@@ -151,7 +157,7 @@ async def test_contact_without_identity(api: Api, providers: FakeProviders) -> N
         (
             "telegram",
             {"text": "x", "to": "y"},
-            "unknown field(s): to; expected text, channel, subject",
+            "unknown field(s): to; expected text, template, channel, subject",
         ),
         (
             "telegram",
@@ -170,10 +176,10 @@ async def test_contact_without_identity(api: Api, providers: FakeProviders) -> N
             "text is 1601 characters long; twilio_sms takes at most 1600",
         ),
         (
-            "vonage_sms",
+            "webchat",
             {"text": "hi"},
-            "sending on vonage_sms channels is not supported; it is"
-            " on email, instagram, messenger, telegram, twilio_sms, twilio_whatsapp, whatsapp",
+            "sending on webchat channels is not supported; it is on bird_sms, email, instagram,"
+            " messenger, telegram, twilio_sms, twilio_whatsapp, vonage_sms, whatsapp",
         ),
     ],
 )
@@ -218,7 +224,8 @@ async def test_outside_the_window_nothing_is_tried(api: Api, providers: FakeProv
             "window_closed",
             f"the person last wrote at {old.isoformat(timespec='minutes')} on whatsapp-acme-key"
             " (whatsapp);"
-            " free-form replies are allowed only within 24 hours of their last message",
+            " free-form replies are allowed only within 24 hours of their last message; send an"
+            ' approved template instead: {"template": {"name", "language", "parameters"}}',
         ),
     )
     assert (providers.calls, await outbound_rows()) == ([], [])
@@ -298,6 +305,25 @@ async def test_wrong_credentials_are_a_bad_gateway(api: Api, providers: FakeProv
     )
 
 
+@pytest.mark.parametrize(
+    ("kind", "route", "provider_id"),
+    [
+        ("vonage_sms", "vonage", "0000000000000001"),
+        ("bird_sms", "bird", "0b9d3f4e-1c2a-4b5d-8e6f-000000000001"),
+    ],
+)
+async def test_send_sms_on_vonage_and_bird(
+    api: Api, providers: FakeProviders, kind: str, route: str, provider_id: str
+) -> None:
+    cid = await person(api, kind, PHONE, phone=PHONE)
+    reply = await api("POST", f"/contacts/{cid}/messages", role="agent", json={"text": "Hola"})
+    assert (reply.status, stable(reply.body)) == (
+        201,
+        sent(2, cid, kind, f"{kind}-acme-key", provider_id, "Hola"),
+    )
+    assert [c.route for c in providers.calls] == [route]
+
+
 async def test_email_reply_through_smtp(api: Api) -> None:
     async with FakeSmtp() as smtp:
         secrets = {**SEND_SECRETS["email"], **smtp.secrets()}
@@ -342,6 +368,14 @@ async def test_conversation_lists_failed_sends_too(api: Api, providers: FakeProv
                     "provider_message_id": None,
                     "error": "recipient_unavailable",
                     "detail": "Telegram refused the message: Forbidden: user is deactivated",
+                    "status_history": [
+                        step("sending"),
+                        step(
+                            "failed",
+                            "recipient_unavailable",
+                            "Telegram refused the message: Forbidden: user is deactivated",
+                        ),
+                    ],
                 },
                 sent(2, cid, "telegram", "telegram-acme-key", "5551234:1", "Hola"),
             ],
@@ -356,6 +390,7 @@ async def test_conversation_lists_failed_sends_too(api: Api, providers: FakeProv
                 "direction": "in",
                 "status": None,
                 "sent_by": None,
+                "status_history": [],
             }
         ],
         "next_cursor": None,
