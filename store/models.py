@@ -176,7 +176,10 @@ class Message(Model):
     meta: Any = fields.JSONField(null=True)
     sent_at = fields.DatetimeField()
     received_at = fields.DatetimeField()
-    # outbound: every status it had, oldest first (store.statuses); 0012_statuses
+    # an edited message: when, and every version with its time (store.inbound.edits); 0011
+    edited_at = fields.DatetimeField(null=True)
+    history: Any = fields.JSONField(null=True)
+    # outbound: every status it had, oldest first (store.statuses); 0015_statuses
     status_history: Any = fields.JSONField(null=True)
 
     class Meta:
