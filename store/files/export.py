@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +51,15 @@ class ExportOptions(TypedDict, total=False):
     q: str
     columns: Sequence[str] | None
     batch: int
+
+
+@dataclass(frozen=True, slots=True)
+class PdfWords:
+    """A PDF's words in its reader's language (the bots'): the title and the line under it
+    from (workspace name, count, options), and a column heading from a column key."""
+
+    headline: Callable[[str, int, ExportOptions], tuple[str, str]]
+    column: Callable[[str], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +344,10 @@ async def _audited_chunks(
 
 
 async def write_pdf(
-    actor: Actor, out: BinaryIO | str | Path, **options: Unpack[ExportOptions]
+    actor: Actor,
+    out: BinaryIO | str | Path,
+    words: PdfWords | None = None,
+    **options: Unpack[ExportOptions],
 ) -> ExportResult:
     """Write a PDF export (a paginated table, store.files.pdf) to a binary file or a path.
 
@@ -353,9 +365,14 @@ async def write_pdf(
             " export CSV instead, or narrow it with a filter"
         )
     found = await tx.fetch("SELECT name FROM workspace WHERE id = ?", [actor.workspace_id])
-    title, subtitle = pdf.headline(found[0][0], total, **options)
+    if words is None:
+        title, subtitle = pdf.headline(found[0][0], total, **options)
+        header = chosen.columns
+    else:
+        title, subtitle = words.headline(found[0][0], total, options)
+        header = [words.column(c) for c in chosen.columns]
     body = rows(tx, chosen, options.get("batch", BATCH))
-    written = await pdf.render_table(title, subtitle, chosen.columns, body)
+    written = await pdf.render_table(title, subtitle, header, body)
     with _opened(out) as (stream, path):
         stream.write(written.data)
     await audit_export(actor, "pdf", chosen.columns, written.rows, options)
