@@ -76,7 +76,8 @@ class Reply:
     file: OutFile | None = None
     contact_id: int | None = None
     replace: bool = False
-    lang: Lang = PLAIN  # the person's: adapters word their own parts (Slack's card buttons) in it
+    # The person's language: adapters word their own parts (Slack's card buttons) in it.
+    lang: Lang = field(default=PLAIN, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +246,14 @@ def language_of(bound: Binding, platform_language: str | None) -> Lang:
     return lang(code, bound.timezone)
 
 
+async def language_for(user: ChatUser, platform_language: str | None) -> Lang:
+    """A chat user's language where an adapter answers by itself (a file that is no CSV)."""
+    bound = await binding(user.platform, user.user_id)
+    if bound is None:
+        return lang(code_of(platform_language))
+    return language_of(bound, platform_language)
+
+
 def needs_role(ctx: Context, role: str) -> str:
     """A refusal's reason: the role a command needs."""
     return ctx._("this needs the {role} role", role=ctx._(ROLE_NAMES[role]))
@@ -270,8 +279,8 @@ async def run(
     """
     try:
         result = await work()
-    except Usage as exc:
-        said = sentence(exc)
+    except Usage as exc:  # its message is in the person's language, or a msgid (N_)
+        said = sentence(ctx._(str(exc)))
         return [Reply(ctx._("{said}\nUsage: `{usage}`", said=said, usage=usage) if usage else said)]
     except Ambiguous as exc:
         return [ambiguous_reply(ctx, exc)]
@@ -279,8 +288,8 @@ async def run(
         return await refuse(ctx, what, ctx._("your role does not allow it"))
     except DomainError as exc:
         return [Reply(sentence(exc))]
-    except Forged:
-        return await refuse(ctx, what, ctx._("this button is not one of mine"))
+    except Forged as exc:  # its message is a msgid (bots.buttons)
+        return await refuse(ctx, what, ctx._(str(exc)))
     except Exception:  # the one top-level handler of the bot surface
         log.exception("bot_command_failed", command=what, user=ctx.actor.name)
         text = ctx._("Something went wrong on our side; it has been logged. Try again later.")
@@ -288,7 +297,7 @@ async def run(
     return result if isinstance(result, list) else [result]
 
 
-def sentence(exc: Exception) -> str:
+def sentence(exc: Exception | str) -> str:
     """An error message as a sentence: capital first letter, final stop."""
     text = str(exc).strip() or type(exc).__name__
     text = text[:1].upper() + text[1:]

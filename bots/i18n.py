@@ -69,9 +69,10 @@ class Lang:
         text = translations(self.code).gettext(message)
         return text.format(**fields) if fields else text
 
-    def n_(self, singular: str, plural: str, n: int, **fields: object) -> str:
+    def n_(self, singular: str, plural: str, n: float, **fields: object) -> str:
         """The singular or plural form for `n` (the language's plural rule); `{n}` is `n`."""
-        text = translations(self.code).ngettext(singular, plural, n)
+        chooses = int(n) if float(n).is_integer() else 2  # 1.5 days: the plural
+        text = translations(self.code).ngettext(singular, plural, chooses)
         return text.format(**{**fields, "n": self.number(n)})
 
     def number(self, n: int | float) -> str:

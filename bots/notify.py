@@ -65,7 +65,7 @@ TEXTS = {
     "cap_80": N_("*Plan of {ws} at 80 %*: {used} of {cap} contacts used in {month}."),
     "cap_100": N_(
         "*Plan of {ws} is full*: {used} of {cap} contacts in {month}. New people wait in the"
-        " held queue until the cap is raised (`plan set`) or the next period starts."
+        " held queue until the cap is raised (`plan set <cap>`) or the next period starts."
     ),
     "reset_soon": N_(
         "*Monthly reset of {ws} soon*: at {when} it deletes {mode}, {contacts} right now."

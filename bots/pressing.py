@@ -73,8 +73,8 @@ async def handle(ctx: Context, data: str) -> list[Reply]:
         action = verify_action(ctx.binding.workspace_id, data)
     except Expired:
         return [Reply(ctx._(GONE))]
-    except Forged:
-        return await refuse(ctx, "button", ctx._("this button is not one of mine"))
+    except Forged as exc:  # its message is a msgid (bots.buttons)
+        return await refuse(ctx, "button", ctx._(str(exc)))
     verb, *args = action.split(":")
     if verb == "p":
         return await _pending(ctx, args)

@@ -7,6 +7,7 @@ import re
 import shlex
 
 from bots.core import ChatUser, Context, Usage
+from bots.i18n import N_
 from store import chat_admin, contacts, refs
 from store.chat_admin import binding
 from store.contacts import Contact
@@ -21,7 +22,7 @@ def words(text: str) -> list[str]:
     try:
         return shlex.split(text.replace("“", '"').replace("”", '"'))
     except ValueError as exc:
-        raise Usage(f"{text.strip()!r}: {exc}") from exc
+        raise Usage(N_("cannot read that: a quote is not closed")) from exc
 
 
 def take_ref(text: str) -> tuple[str, str]:
@@ -57,7 +58,9 @@ async def resolve(ctx: Context, ref: str) -> Contact:
         raise Usage(ctx._("name a contact: #id, phone, email, @username or a name"))
     try:
         return await refs.contact(ctx.actor, refs.parse_chat(ref), ctx.binding.region)
-    except NotFound as exc:  # the store's words are English: say it in the person's language
+    except NotFound as exc:  # the store's words are English: in Spanish, say it in Spanish
+        if ctx.lang.code == "en":
+            raise
         raise NotFound(ctx._("No contact matches {ref}.", ref=repr(ref))) from exc
 
 

@@ -158,7 +158,9 @@ class SlackBot:
         block_id, action_id = MERGE_INPUT
         other = str(view["state"]["values"][block_id][action_id].get("value") or "").strip()
         if not other:
-            said = lang(code_of(await self._locale(body["user"]["id"])))
+            said = await core.language_for(
+                _action_user(body), await self._locale(body["user"]["id"])
+            )
             await ack(
                 response_action="errors", errors={block_id: said._("Say which contact to merge.")}
             )
@@ -219,11 +221,11 @@ class SlackBot:
         kind = CARD_PATTERN.match(action["action_id"])
         contact = str(action.get("value", ""))
         if kind is None or not contact.isdigit():
-            said = lang(code_of(await self._locale(target.user)))
+            said = await core.language_for(_action_user(body), await self._locale(target.user))
             await self._out().deliver([Reply(said._("That button is not one of mine."))], target)
             return
         if kind.group(1) == "merge":
-            said = lang(code_of(await self._locale(target.user)))
+            said = await core.language_for(_action_user(body), await self._locale(target.user))
             view = merge_view(int(contact), target.channel, said)
             await self._api().views_open(trigger_id=body["trigger_id"], view=view)
             return

@@ -208,7 +208,7 @@ async def on_document(update: Update, context: Context) -> None:
     user = _user(update)
     upload = await _upload(message)
     if upload is None:
-        said = lang(code_of(_language(update)))
+        said = await core.language_for(user, _language(update))
         await _answer(context, message.chat_id, [Reply(said._(_NOT_CSV))])
         return
     incoming = Incoming(user, "import", "", str(message.chat_id), None, upload, _language(update))

@@ -9,6 +9,7 @@ import orjson
 from bots import render
 from bots.buttons import LONG_TTL
 from bots.core import MAX_INLINE_LINES, Context, Reply, Usage
+from bots.i18n import N_
 from bots.pressing import on_pending, pending_action
 from store import query, views
 from store.bot_actions import PendingAction
@@ -24,7 +25,7 @@ def filter_value(text: str) -> Any:
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            raise Usage(f"JSON: {exc}") from exc
+            raise Usage(N_("that filter is not valid JSON")) from exc
     return text
 
 

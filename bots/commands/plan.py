@@ -21,7 +21,7 @@ def usage_text(t: Lang, u: PlanUsage) -> str:
         t._("Held (waiting for room): {people}, {messages}",
             people=t.n_("{n} person", "{n} people", u.held_senders),
             messages=t.n_("{n} message", "{n} messages", u.held_messages)),
-        t.n_("Next period in {n} day", "Next period in {n} days", int(u.days_to_next_period)),
+        t.n_("Next period in {n} day", "Next period in {n} days", u.days_to_next_period),
     ]  # fmt: skip
     if u.channels:
         lines.append(t._("*Per channel*"))

@@ -26,6 +26,7 @@ def _counts(t: Lang, counts: dict[str, int]) -> str:
     return ", ".join(f"{t.number(v)} {t._(k)}" for k, v in counts.items())
 
 
+MODE_WORDS = {"all": N_("all"), "tagged": N_("tagged")}  # as typed: `reset enable tagged`
 RUN_WORDS = (N_("contacts"), N_("messages"), N_("notes"), N_("identities"))  # run counts' keys
 
 
@@ -130,7 +131,7 @@ async def reset_enable(ctx: Context, args: str) -> Reply:
     pid = await ctx.remember("reset", {"op": "mode", "mode": mode}, SHORT_TTL)
     name = _mode_name(ctx.lang, mode, ctx.binding.reset_tag)
     text = ctx._("Enable the monthly reset of {mode}?", mode=name) + f"\n{shown}"
-    label = ctx._("Enable ({mode})", mode=name)
+    label = ctx._("Enable ({mode})", mode=ctx._(MODE_WORDS[mode]))
     return Reply(text, confirm_buttons(ctx, pid, label, "danger"))
 
 
