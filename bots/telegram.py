@@ -48,7 +48,7 @@ Context = ContextTypes.DEFAULT_TYPE
 def menu(code: str) -> list[BotCommand]:
     """The menu in one language: each top-level command once, by its name in that language,
     with its one-line brief (`/buscar` — Buscar contactos por cualquier campo…)."""
-    found = {c.name.split()[0]: c for c in listed()}
+    found = {c.name: c for c in listed() if " " not in c.name}  # a subcommand's parent stands
     shown = {found[name].local_name(code).split()[0]: found[name] for name in found}
     t = lang(code)
     return [

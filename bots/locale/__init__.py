@@ -41,14 +41,28 @@ def read(code: str) -> Catalog:
         return read_po(po, locale=code, domain=DOMAIN)
 
 
+def untranslated(catalog: Catalog, template: Catalog) -> list[object]:
+    """The template's messages a catalog lacks, or has empty (any plural form) or fuzzy."""
+    problems: list[object] = []
+    for wanted in template:
+        if not wanted.id:
+            continue
+        found = catalog.get(wanted.id)
+        strings = found.string if found is not None else None
+        forms = list(strings) if isinstance(strings, tuple | list) else [strings]
+        if found is None or found.fuzzy or not all(forms):
+            problems.append(wanted.id)
+    return problems
+
+
 def update(code: str, template: Catalog) -> Catalog:
     """Merge the template into a language's catalog (English: msgstr = msgid) and write it."""
     catalog = read(code)
     catalog.update(template, no_fuzzy_matching=code == SOURCE_LANGUAGE)
     if code == SOURCE_LANGUAGE:
         for message in catalog:
-            if message.id and not message.string:
-                message.string = message.id
+            if message.id and not all(message.string or ()):
+                message.string = message.id  # (singular, plural) for a plural message
     catalog.obsolete.clear()
     with catalog_path(code).open("wb") as po:
         write_po(po, catalog, sort_output=True, omit_header=False, no_location=True, width=100)

@@ -46,8 +46,8 @@ def test_every_command_has_help_usage_and_a_known_role() -> None:
     assert all(c.brief and c.es and c.role in ("agent", "admin", "owner") for c in listed())
     agent_may = {c.name for c in listed("agent")}
     assert agent_may == {
-        "borrar", "filter", "help", "lang", "note", "plan", "search", "show", "tag", "tags", "untag",
-        "view", "view list", "view run", "whoami",
+        "borrar", "filter", "help", "lang", "note", "plan", "search", "show", "tag", "tags",
+        "untag", "view", "view list", "view run", "whoami",
     }  # fmt: skip
 
 

@@ -69,8 +69,8 @@ async def test_a_failed_send_is_retried_later_and_sent_once(tg: TelegramChat) ->
     assert await notify.deliver(now + timedelta(seconds=31)) == 1
     assert await notify.deliver(now + timedelta(hours=2)) == 0
     assert [text for _, text in _texts(tg)] == [
-        "Plan of acme is full: 1,000 of 1,000 contacts in November 2026. New people wait in the held"
-        " queue until the cap is raised (plan set <cap>) or the next period starts.",
+        "Plan of acme is full: 1,000 of 1,000 contacts in November 2026. New people wait in the"
+        " held queue until the cap is raised (plan set <cap>) or the next period starts.",
     ] * 2  # the refused attempt, then the one Telegram accepted
     assert await h.scalar("SELECT COUNT(*) FROM event WHERE delivered_at IS NULL") == 0
 

@@ -42,6 +42,12 @@ def test_setup_commands_end_to_end(cli: CliRunner) -> None:
     assert cli.invoke(main, ["migrate"]).output == "schema is up to date\n"
     made = cli.invoke(main, ["workspace", "create", "acme", "--cap", "5", "--region", "ec"])
     assert made.exit_code == 0 and "default_region: EC" in made.output
+    assert "language: es" in made.output  # the bots speak Spanish unless told otherwise
+    english = cli.invoke(main, ["workspace", "set", "acme", "--language", "en"])
+    assert english.exit_code == 0 and "language: en" in english.output
+    assert "language=en" in cli.invoke(main, ["workspace", "list"]).output
+    wrong = cli.invoke(main, ["workspace", "set", "acme", "--language", "pt"])
+    assert wrong.exit_code == 2 and "'pt' is not one of 'es', 'en'" in wrong.output
     added = cli.invoke(
         main,
         [
