@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import string
+from datetime import UTC, datetime
 
 from bots import i18n
 from bots.locale import BOTS, extract, read, untranslated
@@ -48,14 +50,12 @@ def test_a_missing_empty_or_fuzzy_message_is_noticed() -> None:
     plural.string = (plural.string[0], "")
     single.flags.add("fuzzy")
     del catalog[gone.id]
-    assert untranslated(catalog, template) == [plural.id, single.id, gone.id] or set(
-        map(str, untranslated(catalog, template))
-    ) == {str(plural.id), str(single.id), str(gone.id)}
+    found = untranslated(catalog, template)
+    assert sorted(map(str, found)) == sorted(map(str, (plural.id, single.id, gone.id)))
 
 
 def test_placeholders_survive_translation() -> None:
     """A translation keeps its msgid's `{fields}` (a lost one would raise at run time)."""
-    import string
 
     def fields(text: str) -> set[str]:
         return {f for _, f, _, _ in string.Formatter().parse(text) if f}
@@ -77,8 +77,6 @@ def test_plural_forms_and_locale_formats() -> None:
     assert [en.n_("{n} contact", "{n} contacts", n) for n in (1, 2, 12345)] == [
         "1 contact", "2 contacts", "12,345 contacts",
     ]  # fmt: skip
-    from datetime import UTC, datetime
-
     moment = datetime(2026, 12, 8, 3, 30, tzinfo=UTC)  # still the 7th in Guayaquil (UTC-5)
     assert es.date(moment) == "7 de diciembre de 2026"
     assert en.date(moment) == "December 7, 2026"

@@ -5,13 +5,15 @@ menus per language, help as typed on each platform, `/tag-all` typed as on Slack
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
 import time_machine
 
-from store import db
+from bots import notify
+from store import db, events
 from tests import helpers as h
 from tests.bots import slack_support, updates
 from tests.bots.chat import TelegramChat
@@ -268,11 +270,6 @@ async def test_slack_talks_in_the_users_locale_and_shows_slack_commands(
 
 
 async def test_notifications_use_the_workspaces_language(tg: TelegramChat) -> None:
-    from datetime import UTC, datetime
-
-    from bots import notify
-    from store import events
-
     await h.workspace("acme", tz="America/Guayaquil")
     await speak(workspace="es")
     await tg.command("/suscribir", ADMIN, chat_id=-100200)
