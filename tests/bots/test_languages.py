@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import pypdfium2
 import pytest
 import time_machine
 
@@ -288,3 +289,29 @@ async def test_notifications_use_the_workspaces_language(tg: TelegramChat) -> No
         " borra todos los contactos, 1.234 contactos en este momento. <code>reinicio prueba</code>"
         " los muestra; <code>reinicio desactivar</code> lo apaga."
     )
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize(
+    ("es", "line", "words"),
+    [
+        (True, "/exportar pdf", ["Contactos - acme", "4 contactos", "exportado", "Nombre",
+                                 "Teléfono", "Etiquetas"]),
+        (False, "/export pdf", ["Contacts - acme", "4 contacts", "exported", "Name", "Phone",
+                                "Tags"]),
+    ],
+    ids=["es", "en"],
+)  # fmt: skip
+async def test_the_pdf_export_has_its_title_and_headings_in_the_language(
+    tg: TelegramChat, es: bool, line: str, words: list[str]
+) -> None:
+    await h.workspace("acme", tz="America/Guayaquil")
+    await speak(workspace="es" if es else "en")
+    await people()
+    app = SPANISH_APP if es else ENGLISH_APP
+    [sent] = await tg.command(line, ADMIN, **{"from": {**app, "id": ADMIN}})
+    name, data = sent.files["document"]
+    assert name == ("contactos-2026-11-20.pdf" if es else "contacts-2026-11-20.pdf")
+    text = pypdfium2.PdfDocument(data)[0].get_textpage().get_text_range()
+    assert all(word in text for word in words), text
+    assert ("20 nov 2026 07:00" if es else "Nov 20, 2026 07:00") in text  # local time
