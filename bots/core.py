@@ -156,6 +156,7 @@ class Context:
     contact_id: int | None = None
     file: InFile | None = None
     lang: Lang = PLAIN
+    heard: str | None = None  # the platform's language for the person (`es-419`), if it said
 
     def _(self, message: str, **fields: object) -> str:
         """`message` in the person's language, `{fields}` filled in."""
@@ -221,7 +222,7 @@ async def _dispatch(incoming: Incoming) -> list[Reply]:
     found = find(incoming.command, incoming.text)
     ctx = Context(
         user, bound, incoming.chat_id, incoming.replied_contact, incoming.file,
-        language_of(bound, incoming.language),
+        language_of(bound, incoming.language), incoming.language,
     )  # fmt: skip
     if found is None:
         name = asked(incoming.command, incoming.text)

@@ -85,7 +85,8 @@ async def language(ctx: Context, args: str) -> Reply:
     choice = args.strip().lower()
     if choice in ("auto", "automatico", "automático"):
         await chat_admin.pin_language(ctx.actor, ctx.user.platform, ctx.user.user_id, None)
-        return Reply(ctx._("I will answer in your app's language (else the workspace's)."))
+        told = lang(code_of(ctx.heard) or ctx.binding.language, ctx.lang.timezone)
+        return Reply(told._("I will answer in your app's language (else the workspace's)."))
     code = code_of(choice)
     if code is None:
         raise Usage(ctx._("say es or en"))

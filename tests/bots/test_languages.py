@@ -149,8 +149,8 @@ async def test_the_language_is_pinned_else_the_apps_else_the_workspaces(
     assert await tg.texts("/tags", AGENT) == ["No tags yet."]  # pinned beats the app's es
     assert await tg.texts("/lang es", AGENT) == ["Desde ahora te respondo en español."]
     assert await tg.texts("/lang auto", AGENT, **english_app) == [
-        "Te responderé en el idioma de tu aplicación (si no, en el del espacio de trabajo)."
-    ]  # said as pinned still; the next answer follows the app
+        "I will answer in your app's language (else the workspace's)."
+    ]
     assert await tg.texts("/lang pt", AGENT, **english_app) == [
         "Say es or en.\nUsage: <code>/lang es|en|auto</code>"
     ]
