@@ -150,6 +150,22 @@ def workspace_create(ctx: click.Context, slug: str, **fields: Any) -> None:
     show(run(ctx, lambda: upsert_workspace(slug, **fields)), False)
 
 
+@workspace.command("set")
+@click.argument("slug")
+@click.option(
+    "--language",
+    required=True,
+    type=click.Choice(["es", "en"]),
+    help="The bots' language for people whose own is unknown (es by default).",
+)
+@click.pass_context
+def workspace_set(ctx: click.Context, slug: str, language: str) -> None:
+    """Change a workspace's settings (the bots' default language)."""
+    from store.setup import set_workspace_language
+
+    show(run(ctx, lambda: set_workspace_language(slug, language)), False)
+
+
 @workspace.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -162,7 +178,9 @@ def workspace_list(ctx: click.Context, as_json: bool) -> None:
         [asdict(w) for w in rows]
         if as_json
         else "\n".join(
-            f"{w.slug}\tcap={w.plan_cap}\ttz={w.timezone}\tregion={w.default_region}" for w in rows
+            f"{w.slug}\tcap={w.plan_cap}\ttz={w.timezone}\tregion={w.default_region}"
+            f"\tlanguage={w.language}"
+            for w in rows
         ),
         as_json,
     )

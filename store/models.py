@@ -32,6 +32,7 @@ class Workspace(Model):
     reset_set_by = fields.CharField(max_length=200, null=True)
     reset_set_at = fields.DatetimeField(null=True)
     reset_local_time = fields.CharField(max_length=5, default="23:00")
+    language = fields.CharField(max_length=2, default="es")  # bots: when a person's is unknown
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

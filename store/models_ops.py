@@ -63,6 +63,7 @@ class AdminBinding(Model):
     platform_user = fields.CharField(max_length=128)
     role = fields.CharField(max_length=8)
     name = fields.CharField(max_length=200, default="")
+    language = fields.CharField(max_length=2, null=True)  # pinned with `/idioma`; else detected
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -17,7 +17,9 @@ from store.tokens import check_role
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 PLATFORMS = ("slack", "telegram")
-NEW_WORKSPACE_DEFAULTS = ("reset_mode", "reset_tag", "reset_local_time")  # the model's
+LANGUAGES = ("es", "en")  # the bots' catalogs (bots/locale)
+# the model's defaults for a new workspace
+NEW_WORKSPACE_DEFAULTS = ("reset_mode", "reset_tag", "reset_local_time", "language")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +34,38 @@ class WorkspaceInfo:
     default_region: str
     reset_mode: str
     reset_tag: str
+    language: str
 
 
 def _workspace_info(w: Workspace) -> WorkspaceInfo:
     return WorkspaceInfo(
-        w.id, w.slug, w.name, w.plan_cap, w.timezone, w.default_region, w.reset_mode, w.reset_tag
-    )
+        w.id, w.slug, w.name, w.plan_cap, w.timezone, w.default_region, w.reset_mode, w.reset_tag,
+        w.language,
+    )  # fmt: skip
+
+
+def check_language(language: str) -> str:
+    """A bot language as stored: `es` or `en` (case and a region such as `es-419` ignored)."""
+    code = language.strip().lower().replace("_", "-").split("-", 1)[0]
+    if code not in LANGUAGES:
+        raise Invalid(f"language {language!r} must be one of {', '.join(LANGUAGES)}")
+    return code
+
+
+async def set_workspace_language(
+    slug: str, language: str, *, actor: str = "system", surface: str = "cli"
+) -> WorkspaceInfo:
+    """Set the language the bots use with people whose own language is unknown."""
+    code = check_language(language)
+    async with raw_transaction() as tx:
+        rows = await tx.fetch(
+            "UPDATE workspace SET language = ? WHERE slug = ? RETURNING id", [code, slug]
+        )
+        if not rows:
+            raise NotFound(f"no workspace {slug!r}")
+        owner = Actor(int(rows[0][0]), actor, surface, "owner")
+        await audit(tx, owner, "workspace.language", slug, {"language": code})
+    return await get_workspace(slug)
 
 
 def _check_workspace_fields(slug: str, cap: int, timezone: str, region: str) -> None:
