@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from store import outbox
 from store.access import Actor, audit, require
 from store.contacts import as_datetime, load
 from store.db import ClientTx, RawTx, raw_transaction
 from store.errors import Conflict, Invalid, NotFound
 from store.messages import MessageInfo, read_message
-from store.serial import dump_json, load_json
+from store.serial import dump_json, load_json, plain
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STATUSES = ("sent", "failed", "unknown")
@@ -180,4 +181,8 @@ async def record(actor: Actor, to: Target, text: str, attempt: Attempt) -> Messa
         detail = {"channel": to.channel_key, "kind": to.channel_kind, "message": message_id,
                   "status": attempt.status, "error": attempt.error}  # fmt: skip
         await audit(tx, actor, "message.send", f"#{contact_id}", detail)
-        return await read_message(tx, message_id)
+        info = await read_message(tx, message_id)
+        if attempt.status == "sent":  # events out (store.outbox)
+            data = {"message": plain(info), "source": outbox.source_of(actor)}
+            await outbox.emit(tx, actor.workspace_id, "message.sent", data, contact_id=contact_id)
+        return info
