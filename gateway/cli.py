@@ -18,7 +18,8 @@ from gateway.cli_access import admin, token
 from gateway.cli_channels import channel
 from gateway.cli_common import as_owner, run, show, start, start_up_errors
 from gateway.cli_contacts import export_contacts, import_contacts
-from gateway.cli_reset import events_cmd, reset
+from gateway.cli_events import events
+from gateway.cli_reset import reset
 from gateway.settings import Settings
 from gateway.startup import check_database
 from store import db
@@ -205,7 +206,7 @@ main.add_command(token)
 main.add_command(export_contacts)
 main.add_command(import_contacts)
 main.add_command(reset)
-main.add_command(events_cmd)
+main.add_command(events)
 
 
 if __name__ == "__main__":  # pragma: no cover

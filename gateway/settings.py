@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     meta_graph_version: str = Field(default="v24.0", pattern=r"^v[0-9]{1,3}\.[0-9]{1,2}$")
     twilio_api_url: str = "https://api.twilio.com"
     outbound_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    # Events out (gateway/events_out.py): the deliverer task, its idle poll and its timeout.
+    events_out: bool = True
+    events_out_idle_seconds: float = Field(default=1.0, gt=0, le=60)
+    events_out_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     # Slack admin bot (bots/slack.py): mounted at /slack/events when token and secret are set.
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None

@@ -44,11 +44,12 @@ INSERT = (
     " SELECT v.event_id, s.id, v.contact_id, v.type, v.payload, ?, 'pending', ?, 0"
 )
 JOIN = f" JOIN event_subscription s ON s.workspace_id = v.workspace_id AND s.active AND {WANTS}"
+ORDER = " ORDER BY v.n, s.id"  # ids in the order of the changes: the delivery order
 PG_EMIT = (
-    f"{INSERT} FROM unnest(?::int[], ?::int[], ?::text[], ?::text[], ?::text[])"
-    f" AS v(workspace_id, contact_id, type, payload, event_id){JOIN}"
+    f"{INSERT} FROM unnest(?::int[], ?::int[], ?::text[], ?::text[], ?::text[], ?::int[])"
+    f" AS v(workspace_id, contact_id, type, payload, event_id, n){JOIN}{ORDER}"
 )
-CHUNK = 400  # events per statement on SQLite: 5 parameters each
+CHUNK = 300  # events per statement on SQLite: 6 parameters each
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,18 +100,18 @@ async def emit_many(tx: RawTx, events: Sequence[Event], now: datetime | None = N
         if event.type not in TYPES:
             raise ValueError(f"unknown event type {event.type!r}")
     rows = [
-        (e.workspace_id, e.contact_id, e.type, body(e.type, e.data, now), new_event_id())
-        for e in events
+        (e.workspace_id, e.contact_id, e.type, body(e.type, e.data, now), new_event_id(), n)
+        for n, e in enumerate(events)
     ]
     if tx.dialect == "postgres":
         await tx.execute(PG_EMIT, [now, now, *[list(c) for c in zip(*rows, strict=True)]])
         return
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
-        values = ",".join(["(?,?,?,?,?)"] * len(chunk))
+        values = ",".join(["(?,?,?,?,?,?)"] * len(chunk))
         await tx.execute(
-            f"WITH v(workspace_id, contact_id, type, payload, event_id) AS (VALUES {values})"
-            f" {INSERT} FROM v{JOIN}",
+            f"WITH v(workspace_id, contact_id, type, payload, event_id, n) AS (VALUES {values})"
+            f" {INSERT} FROM v{JOIN}{ORDER}",
             [*(x for row in chunk for x in row), now, now],
         )
 

@@ -20,10 +20,11 @@ from store.access import Actor, audit, require
 from store.contacts import as_datetime, stamp
 from store.db import ClientTx, RawTx, raw_transaction
 from store.errors import Invalid, NotFound
-from store.outbox import TYPES
+from store.outbox import TYPES, body, new_event_id
 from store.serial import dump_json, load_json
 
 OVERLAP = timedelta(hours=24)
+TEST = "test"  # the type of an event sent by `send_test`, to that subscription only
 URL_MAX = 2048
 DESCRIPTION_MAX = 200
 MAX_ID = 2**31 - 1
@@ -193,3 +194,20 @@ def _delivery(row: Sequence[Any]) -> Delivery:
                     str(state), int(attempts), None if status is None else int(status), error,
                     stamp(created), as_datetime(nxt) if state == "pending" else None,
                     as_datetime(done))  # fmt: skip
+
+
+async def send_test(actor: Actor, sub_id: int, now: datetime | None = None) -> Delivery:
+    """Queue a `test` event for one subscription only (owners); the deliverer sends it."""
+    require(actor, "owner")
+    now = now or datetime.now(UTC)
+    async with raw_transaction() as tx:
+        found = await _load(tx, actor, sub_id)
+        data = {"subscription_id": found.id, "url": found.url}
+        rows = await tx.fetch(
+            "INSERT INTO outbox_event (event_id, subscription_id, contact_id, type, payload,"
+            " created_at, state, next_try_at, attempts) VALUES (?,?,NULL,?,?,?,'pending',?,0)"
+            f" RETURNING {DELIVERY_COLUMNS}",
+            [new_event_id(), found.id, TEST, body(TEST, data, now), now, now],
+        )
+        await audit(tx, actor, "subscription.test", f"sub:{found.id}", {}, at=now)
+    return _delivery(rows[0])

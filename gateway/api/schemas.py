@@ -23,6 +23,7 @@ from gateway.api.inputs import (
     TIME_OF_DAY,
     VIEW_NAME,
 )
+from gateway.api.subscription_schema import SUBSCRIPTION_SCHEMAS
 from store.contact_fields import FIELD_LIMITS
 from store.merge import FIELDS as MERGE_FIELDS
 from store.query import MAX_LIMIT
@@ -409,3 +410,4 @@ SCHEMAS: dict[str, Schema] = {
         errors_truncated={"type": "boolean"},
     ),
 }
+SCHEMAS |= SUBSCRIPTION_SCHEMAS
