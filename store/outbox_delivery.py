@@ -105,8 +105,8 @@ async def record(results: Sequence[Result], now: datetime | None = None) -> list
     now = now or datetime.now(UTC)
     async with raw_transaction() as tx:
         await _delivered(tx, [r for r in results if r.ok], now)
-        await _failed(tx, [r for r in results if not r.ok], now)
-        return await _disable_failing(tx, {r.due.subscription_id for r in results}, now)
+        gave_up = await _failed(tx, [r for r in results if not r.ok], now)
+        return await _disable_failing(tx, {r.due.subscription_id for r in results}, gave_up, now)
 
 
 async def _delivered(tx: RawTx, results: Sequence[Result], now: datetime) -> None:
@@ -129,13 +129,18 @@ async def _delivered(tx: RawTx, results: Sequence[Result], now: datetime) -> Non
         )
 
 
-async def _failed(tx: RawTx, results: Sequence[Result], now: datetime) -> None:
-    rows = []
+async def _failed(tx: RawTx, results: Sequence[Result], now: datetime) -> dict[int, datetime]:
+    """Schedule the retries, give up the events past GIVE_UP; returns, per subscription, the
+    oldest event given up."""
+    rows, gave_up = [], dict[int, datetime]()
     for r in results:
         again = retry_at(r.due, now)
         error = (r.error or f"HTTP {r.status}")[:ERROR_MAX]
         state = "pending" if again is not None else "failed"
         rows.append((state, again or now, r.status, error, r.due.id))
+        if again is None:
+            sub = r.due.subscription_id
+            gave_up[sub] = min(gave_up.get(sub, r.due.created_at), r.due.created_at)
     await tx.executemany(
         "UPDATE outbox_event SET state = ?, next_try_at = ?, last_status = ?, last_error = ?,"
         " attempts = attempts + 1, claimed_until = NULL WHERE id = ?",
@@ -148,16 +153,32 @@ async def _failed(tx: RawTx, results: Sequence[Result], now: datetime) -> None:
             f" WHERE id IN ({','.join('?' * len(subs))}) AND failing_since IS NULL",
             [now, *subs],
         )
+    return gave_up
 
 
-async def _disable_failing(tx: RawTx, subs: set[int], now: datetime) -> list[int]:
-    """Disable the subscriptions failing for GIVE_UP and tell the admin chats."""
+async def _disable_failing(
+    tx: RawTx, subs: set[int], gave_up: dict[int, datetime], now: datetime
+) -> list[int]:
+    """Disable the subscriptions failing for GIVE_UP, or without a success since an event they
+    had to give up was made, and tell the admin chats."""
     marks = ",".join("?" * len(subs))
+    failing = await tx.fetch(
+        f"SELECT id, failing_since FROM event_subscription WHERE id IN ({marks}) AND active"
+        " AND failing_since IS NOT NULL",
+        sorted(subs),
+    )
+    doomed = [
+        int(sub)
+        for sub, since in failing
+        if stamp(since) <= max(now - GIVE_UP, gave_up.get(int(sub), now - GIVE_UP))
+    ]
+    if not doomed:
+        return []
     rows = await tx.fetch(
         "UPDATE event_subscription SET active = ?, disabled_at = ?, disabled_reason = ?"
-        f" WHERE id IN ({marks}) AND active AND failing_since <= ?"
+        f" WHERE id IN ({','.join('?' * len(doomed))})"
         " RETURNING id, workspace_id, url, failing_since",
-        [False, now, "failing for 3 days", *sorted(subs), now - GIVE_UP],
+        [False, now, "failing for 3 days", *doomed],
     )
     for sub, ws, url, since in rows:
         payload = {"subscription": int(sub), "url": str(url), "failing_since": iso(stamp(since))}
