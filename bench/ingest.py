@@ -538,9 +538,16 @@ def measure_bare(wrk: str, pool: Pool, args: argparse.Namespace, folder: Path) -
 
 
 def measure_backend(
-    backend: str, wrk: str, pool: Pool, args: argparse.Namespace, folder: Path
+    backend: str,
+    wrk: str,
+    pool: Pool,
+    args: argparse.Namespace,
+    folder: Path,
+    subscribe: str | None = None,
 ) -> Measured:
-    """Set up a fresh database, start the gateway, seed, warm up, measure, check the rows."""
+    """Set up a fresh database, start the gateway, seed, warm up, measure, check the rows.
+
+    With `subscribe` (a URL) the workspace's events go there (bench/outbox.py)."""
     with fresh_database(backend, folder, args.pg_admin) as database:
         started = time.perf_counter()
         cli(database.url, "migrate")
@@ -552,6 +559,8 @@ def measure_backend(
         for kind, key in (("telegram", TG_KEY), ("whatsapp", WA_KEY)):
             secrets = [f"--secret={k}={v}" for k, v in SECRETS[kind].items()]
             cli(database.url, "channel", "add", WORKSPACE, kind, "--key", key, *secrets)
+        if subscribe:
+            cli(database.url, "events", "subscribe", WORKSPACE, subscribe)
         env = clean_env(CONTACTGATE_DATABASE_URL=database.url, CONTACTGATE_LOG_LEVEL=args.log_level)
         log = folder / f"gateway-{backend}.log"
         server = start_server([PY, "-m", "gateway.cli", "serve"], env, log)
@@ -576,7 +585,7 @@ def measure_backend(
             notes.append(f"gateway exited with {server.proc.returncode}: see {log}")
         numbers = stored_numbers(database)
         check = check_run(run, pool, "run", numbers, args.connections)
-    return Measured(backend, run, cpu, check, notes)
+    return Measured(backend + (" +events" if subscribe else ""), run, cpu, check, notes)
 
 
 # --------------------------------------------------------------------------- profiling

@@ -19,7 +19,7 @@ from typing import Any
 
 from store import events
 from store.contacts import as_datetime, stamp
-from store.db import RawTx, raw_transaction
+from store.db import ClientTx, RawTx, raw_transaction
 from store.serial import iso
 
 LEASE = timedelta(seconds=60)  # an event claimed by a process that died is taken over after this
@@ -37,6 +37,8 @@ CLAIM = (
     " AND p.contact_id = o.contact_id AND p.state = 'pending' AND p.id < o.id)"
     " ORDER BY o.id LIMIT ?"
 )
+
+ANY_DUE = "SELECT 1 FROM outbox_event WHERE state = 'pending' AND next_try_at <= ? LIMIT 1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,9 @@ class Result:
 async def claim(limit: int, now: datetime | None = None) -> list[Due]:
     """Take up to `limit` due events for this process for LEASE (oldest first)."""
     now = now or datetime.now(UTC)
+    # A read first: an idle deliverer takes no write lock (SQLite has one for the whole file).
+    if not await ClientTx().fetch(ANY_DUE, [now]):
+        return []
     async with raw_transaction() as tx:
         lock = " FOR UPDATE OF o SKIP LOCKED" if tx.dialect == "postgres" else ""
         rows = await tx.fetch(CLAIM + lock, [now, now, limit])

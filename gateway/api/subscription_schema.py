@@ -17,7 +17,7 @@ URL_IN = {
     "type": "string",
     "maxLength": URL_MAX,
     "pattern": "^https?://[A-Za-z0-9._~-]+(:[0-9]{1,5})?([/?#][!-~]*)?$",
-    "description": "Where events are POSTed (http or https).",
+    "description": "an absolute http or https URL, where events are POSTed",
 }
 
 
