@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 import aiohttp
@@ -26,6 +26,10 @@ from store.outbox_delivery import Due, Result
 
 log = structlog.get_logger("contactgate.events_out")
 BATCH = 500
+# While webhooks keep the writer busy, a round waits for a quiet moment (at most 0.25 s) and
+# sends this few: ingest goes first, events wait in the outbox and drain at full speed later.
+BUSY_BATCH = 50
+BUSY_SECONDS = 0.01  # a wait for the writer longer than this means it is busy
 CONCURRENCY = 100
 IDLE_SECONDS = 1.0
 USER_AGENT = "contactgate-webhooks/1"
@@ -82,12 +86,22 @@ async def deliver_once(
 async def run(
     session: aiohttp.ClientSession,
     idle: float = IDLE_SECONDS,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    quiet: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Deliver until cancelled: rounds back to back while there is work, else every `idle` s."""
+    """Deliver until cancelled: rounds back to back while there is work, else every `idle` s.
+
+    `quiet` (the batch writer's) returns once queued webhooks are committed: when it had to
+    wait, the round is a small one, so a deliverer never slows ingest down by much."""
+    loop = asyncio.get_running_loop()
     while True:
+        batch = BATCH
+        if quiet is not None:
+            started = loop.time()
+            await quiet()
+            if loop.time() - started > BUSY_SECONDS:
+                batch = BUSY_BATCH
         try:
-            done = await deliver_once(session, now=clock())
+            done = await deliver_once(session, batch=batch)
         except Exception:  # the deliverer's top-level handler: log, try again after a pause
             log.exception("events_out_round_failed")
             done = 0
@@ -112,7 +126,8 @@ async def deliverer_ctx(app: web.Application) -> AsyncIterator[None]:
         return
     client = session(settings.events_out_timeout_seconds)
     task = asyncio.create_task(
-        run(client, settings.events_out_idle_seconds), name="contactgate-events-out"
+        run(client, settings.events_out_idle_seconds, app[keys.WRITER].quiet),
+        name="contactgate-events-out",
     )
     yield
     task.cancel()

@@ -122,6 +122,18 @@ async def load(tx: RawTx, workspace_id: int, contact_id: int) -> Contact:
     raise NotFound(f"no contact #{contact_id}")
 
 
+async def load_many(tx: RawTx, workspace_id: int, ids: Sequence[int]) -> list[Contact]:
+    """The live contacts among `ids` in the workspace, by id, with tags and channel kinds."""
+    if not ids:
+        return []
+    rows = await tx.fetch(
+        f"SELECT {COLUMNS} FROM contact WHERE workspace_id = ? AND merged_into_id IS NULL"
+        f" AND id IN ({','.join('?' * len(ids))}) ORDER BY id",
+        [workspace_id, *ids],
+    )
+    return await with_tags(tx, [contact_from_row(r) for r in rows])
+
+
 async def get(actor: Actor, contact_id: int) -> Contact:
     """One contact by id (a merged-away id resolves to the primary)."""
     require(actor, "agent")

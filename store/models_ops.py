@@ -205,6 +205,6 @@ class OutboxEvent(Model):
     class Meta:
         table = "outbox_event"
         indexes = (
-            Index(fields=("state", "next_try_at")),
-            Index(fields=("subscription_id", "contact_id", "id")),
+            Index(fields=("state", "id")),  # the due events, oldest first
+            Index(fields=("subscription_id", "contact_id", "state", "id")),  # a contact's order
         )

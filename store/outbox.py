@@ -116,6 +116,17 @@ async def emit_many(tx: RawTx, events: Sequence[Event], now: datetime | None = N
         )
 
 
+async def wanted(tx: RawTx, workspace_id: int, type_: str) -> bool:
+    """Whether an active subscription of the workspace wants events of this type (bulk
+    operations load their contacts for events only then)."""
+    rows = await tx.fetch(
+        "SELECT 1 FROM (SELECT ? AS type) v JOIN event_subscription s"
+        f" ON s.workspace_id = ? AND s.active AND {WANTS} LIMIT 1",
+        [type_, workspace_id],
+    )
+    return bool(rows)
+
+
 def new_event_id() -> str:
     """A webhook-id: `msg_` and 32 hex digits, unique across events."""
     return f"msg_{uuid.uuid4().hex}"

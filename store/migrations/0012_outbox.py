@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
                 ('last_error', fields.CharField(null=True, max_length=500)),
                 ('delivered_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'outbox_event', 'app': 'models', 'indexes': [Index(fields=['state', 'next_try_at']), Index(fields=['subscription_id', 'contact_id', 'id'])], 'pk_attr': 'id', 'table_description': 'One event for one subscription, written in the transaction of its change.'},
+            options={'table': 'outbox_event', 'app': 'models', 'indexes': [Index(fields=['state', 'id']), Index(fields=['subscription_id', 'contact_id', 'state', 'id'])], 'pk_attr': 'id', 'table_description': 'One event for one subscription, written in the transaction of its change.'},
             bases=['Model'],
         ),
     ]

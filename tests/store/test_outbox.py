@@ -10,7 +10,7 @@ import orjson
 import pytest
 import time_machine
 
-from store import contacts, db, events, merge, outbox, subscriptions, tags
+from store import bulk, contacts, db, events, merge, outbox, subscriptions, tags
 from store.access import Actor
 from store.inbound.ingest import write_batch
 from store.setup import get_workspace
@@ -186,3 +186,26 @@ async def test_a_change_rolled_back_leaves_no_event(orm: str) -> None:
     with pytest.raises(ValueError, match="unknown event type"):
         async with db.raw_transaction() as tx:
             await outbox.emit(tx, api.workspace_id, "contact.poked", {}, contact_id=None)
+
+
+async def test_bulk_tag_and_delete_write_one_event_per_contact_changed(orm: str) -> None:
+    api = await _actor()
+    ana, _ = await contacts.upsert(api, {"name": "Ana", "company": "Acme"})
+    bea, _ = await contacts.upsert(api, {"name": "Bea", "company": "Acme"})
+    await contacts.upsert(api, {"name": "Cid", "company": "Other"})
+    await tags.add(api, bea.id, ["vip"])
+    await bulk.bulk_tag(api, q="Acme", add=["vip", "new"])  # no subscription yet: no events
+    assert await _outbox() == []
+    await subscriptions.create(api, "https://crm.example/hook")
+    await bulk.bulk_tag(api, q="Acme", add=["vip", "late"], remove=["new"])
+    assert [(t, c, r["payload"]["data"]["tags"]) for (t, c, _s), r in
+            zip(await _summary(), await _outbox(), strict=True)] == [
+        ("contact.tagged", ana.id, ["late"]),  # vip: both had it already
+        ("contact.tagged", bea.id, ["late"]),
+        ("contact.untagged", ana.id, ["new"]),
+        ("contact.untagged", bea.id, ["new"]),
+    ]  # fmt: skip
+    assert (await _outbox())[0]["payload"]["data"]["contact"]["tags"] == ["late", "vip"]
+    await bulk.bulk_delete(api, q="Acme", expected=2)
+    deleted = [(t, c, s) for t, c, s in await _summary() if t == "contact.deleted"]
+    assert deleted == [("contact.deleted", ana.id, "api"), ("contact.deleted", bea.id, "api")]
