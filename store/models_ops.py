@@ -192,7 +192,10 @@ class OutboxEvent(Model):
     )
     contact_id = fields.IntField(null=True)  # no foreign key: a deleted contact keeps its events
     type = fields.CharField(max_length=32)
-    payload = fields.TextField()  # the JSON body exactly as sent
+    payload = fields.TextField(null=True)  # the JSON body exactly as sent (see message_id)
+    # message.received is written by reference (the ingest path builds no body): the deliverer
+    # renders the body from this message when it first claims the event, and keeps it.
+    message_id = fields.BigIntField(null=True)
     created_at = fields.DatetimeField()
     state = fields.CharField(max_length=10, default="pending")
     next_try_at = fields.DatetimeField()

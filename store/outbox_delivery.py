@@ -20,6 +20,7 @@ from typing import Any
 from store import events
 from store.contacts import as_datetime, stamp
 from store.db import ClientTx, RawTx, raw_transaction
+from store.outbox_render import render_received
 from store.serial import iso
 
 LEASE = timedelta(seconds=60)  # an event claimed by a process that died is taken over after this
@@ -29,7 +30,7 @@ BACKOFF = (5, 300, 1800, 7200, 18000, 36000)
 ERROR_MAX = 500
 CLAIM = (
     "SELECT o.id, o.event_id, o.subscription_id, s.workspace_id, s.url, o.payload, s.secret,"
-    " s.previous_secret, s.previous_until, o.attempts, o.created_at"
+    " s.previous_secret, s.previous_until, o.attempts, o.created_at, o.message_id"
     " FROM outbox_event o JOIN event_subscription s ON s.id = o.subscription_id"
     " WHERE o.state = 'pending' AND o.next_try_at <= ? AND s.active"
     " AND (o.claimed_until IS NULL OR o.claimed_until < ?)"
@@ -86,11 +87,23 @@ async def claim(limit: int, now: datetime | None = None) -> list[Due]:
             f"UPDATE outbox_event SET claimed_until = ? WHERE id IN ({','.join('?' * len(ids))})",
             [now + LEASE, *ids],
         )
-    return [_due(row, now) for row in rows]
+        bodies = await _render(tx, rows)
+    return [_due(row, bodies.get(int(row[0])), now) for row in rows]
 
 
-def _due(row: Sequence[Any], now: datetime) -> Due:
-    oid, event_id, sub, ws, url, payload, secret, previous, until, attempts, created = row
+async def _render(tx: RawTx, rows: Sequence[Sequence[Any]]) -> dict[int, str]:
+    """Bodies of the claimed events written by reference, rendered now and kept."""
+    refs = [(int(r[0]), int(r[11]), stamp(r[10])) for r in rows if r[5] is None and r[11]]
+    if not refs:
+        return {}
+    rendered = await render_received(tx, refs)
+    await tx.executemany("UPDATE outbox_event SET payload = ? WHERE id = ?", rendered)
+    return {oid: text for text, oid in rendered}
+
+
+def _due(row: Sequence[Any], rendered: str | None, now: datetime) -> Due:
+    oid, event_id, sub, ws, url, payload, secret, previous, until, attempts, created = row[:11]
+    payload = payload if payload is not None else rendered
     keep = previous is not None and (as_datetime(until) or now) > now
     secrets = (str(secret), str(previous)) if keep else (str(secret),)
     return Due(int(oid), str(event_id), int(sub), int(ws), str(url), str(payload), secrets,

@@ -1,42 +1,77 @@
 """The events out of a stored batch (store.outbox): `contact.created` for each contact a new
-sender got, `message.received` for each message; built from what the batch already holds, so
-the ingest path adds one statement per batch (and writes rows only for subscribed workspaces)."""
+sender got, then `message.received` for each message.
+
+The ingest path is the hot one, so a message's event is written as a reference: one
+INSERT … SELECT per batch over its new messages and the workspace's subscriptions (no row for
+a workspace without one), with no body; the deliverer renders the body from the message when it
+first claims the event (store.outbox_delivery) and keeps it, so every retry sends the same
+bytes. New contacts are rarer and carry their contact as it was made, built here.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from store.contacts import Contact
+from store.db import RawTx
 from store.inbound.senders import Resolved
-from store.outbox import Event, contact_event
-from store.serial import iso
+from store.outbox import Event, contact_event, emit_many
 from store.types import Item
 
 SOURCE = "inbound"
+RECEIVED = "message.received"
+WANTS_RECEIVED = (
+    "(CAST(s.types AS TEXT) = '[]' OR CAST(s.types AS TEXT) LIKE '%\"message.received\"%')"
+)
+REFERENCES = (
+    "INSERT INTO outbox_event (event_id, subscription_id, contact_id, type, payload,"
+    " message_id, created_at, state, next_try_at, attempts)"
+    " SELECT CAST(? AS TEXT) || CAST(m.id AS TEXT), s.id, m.contact_id, 'message.received',"
+    " NULL, m.id, ?, 'pending', ?, 0 FROM message m JOIN event_subscription s"
+    f" ON s.workspace_id = m.workspace_id AND s.active AND {WANTS_RECEIVED}"
+)
+PG_REFERENCES = f"{REFERENCES} WHERE m.id = ANY(?::bigint[]) ORDER BY m.id, s.id"
+CHUNK = 500  # message ids per statement on SQLite
 
 
-def received_events(
+async def write_events(
+    tx: RawTx,
     rows: Sequence[tuple[Item, Resolved | None]],
     stored: Mapping[tuple[int, str], int | None],
     now: datetime,
-) -> list[Event]:
-    """The events of the stored rows, in order: a new contact's before its first message."""
+) -> None:
+    """Write the batch's events: its new contacts', then its messages' (by reference)."""
+    created = created_events(rows, now)
+    if created:
+        await emit_many(tx, created, now)
+    ids = sorted({i for i in stored.values() if i is not None})
+    if not ids:
+        return
+    prefix = f"msg_{uuid.uuid4().hex[:20]}_"  # with the message id: unique, same per event
+    if tx.dialect == "postgres":
+        await tx.execute(PG_REFERENCES, [prefix, now, now, ids])
+        return
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        await tx.execute(
+            f"{REFERENCES} WHERE m.id IN ({','.join('?' * len(chunk))}) ORDER BY m.id, s.id",
+            [prefix, now, now, *chunk],
+        )
+
+
+def created_events(rows: Sequence[tuple[Item, Resolved | None]], now: datetime) -> list[Event]:
+    """`contact.created` for each contact made for a sender of these rows, once."""
     out: list[Event] = []
-    created: set[int] = set()
+    seen: set[int] = set()
     for item, hit in rows:
-        if hit is None:
+        if hit is None or hit.created is None or hit.contact_id in seen:
             continue
-        ws = item.channel.workspace_id
-        if hit.created is not None and hit.contact_id not in created:
-            created.add(hit.contact_id)
-            data = contact_event(_new_contact(item, hit.created, now), SOURCE)
-            out.append(Event(ws, hit.contact_id, "contact.created", data))
-        message_id = stored.get((item.channel.id, item.inbound.provider_message_id))
-        if message_id is not None:
-            data = {"message": _message(item, hit, message_id, now), "source": SOURCE}
-            out.append(Event(ws, hit.contact_id, "message.received", data))
+        seen.add(hit.contact_id)
+        data = contact_event(_new_contact(item, hit.created, now), SOURCE)
+        out.append(Event(item.channel.workspace_id, hit.contact_id, "contact.created", data))
     return out
 
 
@@ -64,20 +99,3 @@ def _new_contact(item: Item, fields: Mapping[str, Any], now: datetime) -> Contac
         last_incoming_at=now,
         channels=[item.channel.kind],
     )
-
-
-def _message(item: Item, hit: Resolved, message_id: int, now: datetime) -> dict[str, Any]:
-    inbound = item.inbound
-    return {
-        "id": message_id,
-        "contact_id": hit.contact_id,
-        "channel_key": item.channel.key,
-        "channel_kind": item.channel.kind,
-        "direction": "in",
-        "type": inbound.type,
-        "text": inbound.text,
-        "media": inbound.media or None,
-        "provider_message_id": inbound.provider_message_id,
-        "sent_at": iso(inbound.sent_at),
-        "received_at": iso(now),
-    }

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from store import contacts, outbox, text
+from store import contacts, text
 from store.db import RawTx
 from store.inbound import capacity, concat, edits
-from store.inbound.events_out import received_events
+from store.inbound.events_out import write_events
 from store.inbound.senders import (
     Key,
     Resolved,
@@ -90,7 +90,7 @@ async def write_batch(tx: RawTx, items: Sequence[Item]) -> list[Outcome]:
         else:
             outcomes[i] = "duplicate"
     await touch_contacts(tx, fresh, now)
-    await outbox.emit_many(tx, received_events(fresh, stored, now), now)
+    await write_events(tx, fresh, stored, now)
     return [o or "duplicate" for o in outcomes]
 
 
@@ -322,6 +322,6 @@ async def admit_held(tx: RawTx, plan: capacity.PlanLock, now: datetime) -> int:
         rows = [(item, hit) for item in held]
         stored = await insert_messages(tx, rows, now)
         await touch_contacts(tx, [(held[-1], hit)], now)
-        await outbox.emit_many(tx, received_events(rows, stored, now), now)
+        await write_events(tx, rows, stored, now)
         admitted += 1
     return admitted
