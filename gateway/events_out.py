@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -35,10 +36,15 @@ IDLE_SECONDS = 1.0
 USER_AGENT = "contactgate-webhooks/1"
 
 
+@functools.lru_cache(maxsize=256)
+def _signer(secret: str) -> Webhook:
+    return Webhook(secret)  # decodes the secret once, not once per event
+
+
 def headers(due: Due, now: datetime) -> dict[str, str]:
     """The Standard Webhooks headers of one attempt at `now`."""
     signatures = " ".join(
-        Webhook(secret).sign(due.event_id, now, due.payload) for secret in due.secrets
+        _signer(secret).sign(due.event_id, now, due.payload) for secret in due.secrets
     )
     return {
         "webhook-id": due.event_id,
