@@ -14,13 +14,19 @@ from typing import Any
 
 import structlog
 
+from store import outbox
 from store.access import Actor, audit, require, system
 from store.contacts import stamp
 from store.db import ClientTx, RawTx
 from store.serial import dump_json, load_json
 
 log = structlog.get_logger("contactgate.events")
-KINDS = ("cap_80", "cap_100", "reset_soon", "reset_done", "reset_failed")
+KINDS = (
+    *("cap_80", "cap_100", "reset_soon", "reset_done", "reset_failed"),
+    "subscription_disabled",
+)
+# Notifications that are also events out (store.outbox), written beside them.
+OUT = {"cap_80": "plan.threshold", "cap_100": "plan.threshold", "reset_done": "reset.done"}
 PAGE = 100
 
 
@@ -48,6 +54,11 @@ async def emit(
     if not rows:
         return False
     await audit(tx, system(workspace_id), f"event.{kind}", key, payload, at=now)
+    if kind in OUT:
+        data = {k: v for k, v in payload.items() if k != "export"}  # a path on this host
+        if kind.startswith("cap_"):
+            data["threshold"] = int(kind[4:])
+        await outbox.emit(tx, workspace_id, OUT[kind], data, contact_id=None, now=now)
     log.info("event", workspace_id=workspace_id, kind=kind, key=key, **payload)
     return True
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from store import outbox
 from store.access import Actor, audit, require
 from store.contacts import as_datetime, load
 from store.db import ClientTx, RawTx, raw_transaction
 from store.errors import Conflict, DomainError, Invalid, NotFound
 from store.messages import MessageInfo, read_message, status_entry
-from store.serial import dump_json, load_json
+from store.serial import dump_json, load_json, plain
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STATUSES = ("sent", "failed", "unknown")
@@ -226,7 +227,11 @@ async def _complete(actor: Actor, to: Target, message_id: int, attempt: Attempt)
             )
         detail = _detail(to, message_id, attempt.status) | {"error": attempt.error}
         await audit(tx, actor, "message.send", f"#{contact_id}", detail)
-        return await read_message(tx, message_id)
+        info = await read_message(tx, message_id)
+        if attempt.status == "sent":  # events out (store.outbox)
+            data = {"message": plain(info), "source": outbox.source_of(actor)}
+            await outbox.emit(tx, actor.workspace_id, "message.sent", data, contact_id=contact_id)
+        return info
 
 
 def _kept(meta: Any) -> dict[str, Any]:

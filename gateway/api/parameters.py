@@ -54,6 +54,10 @@ QUERY: dict[str, Schema] = {
         "description": "Only events after this id.",
         "schema": {**COUNT, "maximum": MAX_AFTER},
     },
+    "before": {
+        "description": "Only deliveries with a smaller id (the next page).",
+        "schema": {**COUNT, "maximum": MAX_AFTER},
+    },
     "undelivered": {
         "description": "Only events no chat has been sent yet.",
         "schema": {"type": "boolean"},
@@ -93,4 +97,5 @@ PATH: dict[str, Schema] = {
     "note_id": {"description": "A note id.", "schema": INT},
     "run_id": {"description": "A reset run id.", "schema": INT},
     "import_id": {"description": "An import job id (from POST /imports).", "schema": INT},
+    "sub_id": {"description": "An event subscription id.", "schema": INT},
 }

@@ -21,6 +21,7 @@ from gateway.api import (
     person,
     plan,
     reset,
+    subscriptions,
     tags,
     views,
 )
@@ -134,6 +135,18 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", "/audit/export", audit.export, "owner", {200: "file"}, query=audit.FILTERS),
     _r("GET", "/events", reset.list_events, "admin", "EventList",
        query=("after", "limit", "undelivered")),
+    _r("POST", "/event-subscriptions", subscriptions.create, "owner",
+       {201: "SubscriptionCreated"}, body="SubscriptionInput"),
+    _r("GET", "/event-subscriptions", subscriptions.list_subscriptions, "owner",
+       "SubscriptionList"),
+    _r("GET", "/event-subscriptions/{sub_id}", subscriptions.show, "owner", "Subscription"),
+    _r("DELETE", "/event-subscriptions/{sub_id}", subscriptions.remove, "owner", "Deleted"),
+    _r("POST", "/event-subscriptions/{sub_id}/rotate", subscriptions.rotate, "owner",
+       "SecretRotated"),
+    _r("GET", "/event-subscriptions/{sub_id}/deliveries", subscriptions.deliveries, "owner",
+       "DeliveryList", query=("before", "limit")),
+    _r("POST", "/event-subscriptions/{sub_id}/test", subscriptions.send_test, "owner",
+       {202: "Delivery"}),
 )  # fmt: skip
 
 

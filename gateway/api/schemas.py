@@ -25,6 +25,7 @@ from gateway.api.inputs import (
 from gateway.api.message_schema import MESSAGE_SCHEMAS
 from gateway.api.privacy_schema import PRIVACY_SCHEMAS
 from gateway.api.schema_parts import TIME, Schema, nullable, obj, ref
+from gateway.api.subscription_schema import SUBSCRIPTION_SCHEMAS
 from store.contact_fields import FIELD_LIMITS
 from store.merge import FIELDS as MERGE_FIELDS
 from store.query import MAX_LIMIT
@@ -370,3 +371,4 @@ SCHEMAS: dict[str, Schema] = {
         finished_at=nullable("string", format="date-time"),
     ),
 }
+SCHEMAS |= SUBSCRIPTION_SCHEMAS

@@ -124,6 +124,21 @@ async def _run_export(api: Api) -> Request:
     return f"{path}/export", kwargs
 
 
+async def _subscription(api: Api) -> int:
+    made = await api("POST", "/event-subscriptions", json={"url": "http://127.0.0.1:9/hook"})
+    assert made.status == 201, made.body
+    return int(made.body["id"])
+
+
+def on_subscription(suffix: str = "") -> Builder:
+    """A request on a fresh event subscription (made with the owner's token)."""
+
+    async def build(api: Api) -> Request:
+        return f"/event-subscriptions/{await _subscription(api)}{suffix}", {}
+
+    return build
+
+
 CSV = {"data": b"name,email\nAna,ana@example.com\n", "headers": {"Content-Type": "text/csv"}}
 # (method, path) -> (minimum role, a request that succeeds with that role)
 MATRIX: dict[tuple[str, str], tuple[str, Builder]] = {
@@ -181,6 +196,19 @@ MATRIX: dict[tuple[str, str], tuple[str, Builder]] = {
     ("GET", "/contacts/{ref}/data"): ("admin", on_contact("/data")),
     ("POST", "/contacts/{ref}/erase"): ("admin", on_contact("/erase", json={"confirm": 1})),
     ("GET", "/audit/export"): ("owner", fixed("/audit/export")),
+    ("POST", "/event-subscriptions"): (
+        "owner",
+        fixed("/event-subscriptions", json={"url": "https://crm.example/hook"}),
+    ),
+    ("GET", "/event-subscriptions"): ("owner", fixed("/event-subscriptions")),
+    ("GET", "/event-subscriptions/{sub_id}"): ("owner", on_subscription()),
+    ("DELETE", "/event-subscriptions/{sub_id}"): ("owner", on_subscription()),
+    ("POST", "/event-subscriptions/{sub_id}/rotate"): ("owner", on_subscription("/rotate")),
+    ("GET", "/event-subscriptions/{sub_id}/deliveries"): (
+        "owner",
+        on_subscription("/deliveries"),
+    ),
+    ("POST", "/event-subscriptions/{sub_id}/test"): ("owner", on_subscription("/test")),
 }
 
 
