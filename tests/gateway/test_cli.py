@@ -37,7 +37,7 @@ def test_setup_commands_end_to_end(cli: CliRunner) -> None:
     applied = "models.0001_initial, models.0002_search_sort, models.0003_filter_indexes,"
     applied += " models.0004_pg_sort_indexes, models.0005_fts_trigger_on_change, models.0006_reset"
     applied += ", models.0007_sms_parts, models.0008_bots, models.0009_phone_key, models.0010_ids"
-    applied += ", models.0011_message_content, models.0012_audit_target"
+    applied += ", models.0011_message_content, models.0012_audit_target, models.0013_retention"
     assert cli.invoke(main, ["migrate"]).output == f"applied: {applied}\n"
     assert cli.invoke(main, ["migrate"]).output == "schema is up to date\n"
     made = cli.invoke(main, ["workspace", "create", "acme", "--cap", "5", "--region", "ec"])
