@@ -63,6 +63,18 @@ def text_of(ws: str, kind: str, p: dict[str, Any]) -> str:
             f" {render.plain(p.get('error', ''))}. It is tried again automatically;"
             " `reset status` shows the runs."
         )
+    if kind == "retention_done":
+        return (
+            f"*Retention rules of {ws} applied* ({p.get('period')}, {p.get('mode')}): deleted"
+            f" {render.count(int(p.get('contacts', 0)), 'contact')},"
+            f" {render.count(int(p.get('messages', 0)), 'message')} and"
+            f" {render.count(int(p.get('notes', 0)), 'note')}. Export: `{p.get('export')}`"
+        )
+    if kind == "retention_failed":
+        return (
+            f"*Retention run of {ws} failed* ({p.get('period')}, attempt {p.get('attempt')}):"
+            f" {render.plain(p.get('error', ''))}. It is tried again automatically."
+        )
     return f"*{ws}*: {kind} {render.plain(p)}"
 
 

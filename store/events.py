@@ -1,4 +1,5 @@
-"""Notifications for the admin chats: cap thresholds and reset warnings, results, failures.
+"""Notifications for the admin chats: cap thresholds, reset warnings, reset and retention
+results and failures.
 
 An event is written once per key (`cap_80:2026-11`, `reset_soon:2026-11`…) in the transaction
 that decides it, with an audit line beside it, so it is neither lost nor repeated. The chat
@@ -20,7 +21,10 @@ from store.db import ClientTx, RawTx
 from store.serial import dump_json, load_json
 
 log = structlog.get_logger("contactgate.events")
-KINDS = ("cap_80", "cap_100", "reset_soon", "reset_done", "reset_failed")
+KINDS = (
+    "cap_80", "cap_100", "reset_soon", "reset_done", "reset_failed", "retention_done",
+    "retention_failed",
+)  # fmt: skip
 PAGE = 100
 
 

@@ -54,6 +54,11 @@ class ResetConfig:
             await self.between()
 
 
+def label(kind: str, period: str) -> str:
+    """`the reset of 2026-11` or `the retention run of 2026-12-08`."""
+    return f"the {'reset' if kind == 'reset' else 'retention run'} of {period}"
+
+
 class LostLease(Exception):
     """Another process took the run over (this one stalled past its lease)."""
 
@@ -63,7 +68,7 @@ class RunBusy(Conflict):
 
 
 class RunDone(Conflict):
-    """This period's reset already ran."""
+    """This period's run already ran."""
 
 
 @dataclass(slots=True)
@@ -82,6 +87,12 @@ class Run:
     config: ResetConfig
     progress: dict[str, Any]
     snapshot_at: datetime | None = None
+    kind: str = "reset"  # or "retention" (store.reset.rules)
+
+    @property
+    def label(self) -> str:
+        """How messages name it: `the reset of 2026-11`, `the retention run of 2026-12-08`."""
+        return label(self.kind, self.period)
 
     @property
     def folder(self) -> Path:

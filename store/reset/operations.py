@@ -257,7 +257,8 @@ async def claim_now(
     ws = await _workspace(actor)
     period = period_of(now, ws.timezone)
     unfinished = await ClientTx().fetch(
-        "SELECT mode FROM reset_run WHERE workspace_id = ? AND period = ? AND state <> 'done'",
+        "SELECT mode FROM reset_run WHERE workspace_id = ? AND kind = 'reset' AND period = ?"
+        " AND state <> 'done'",
         [ws.id, period],
     )
     if mode:

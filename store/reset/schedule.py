@@ -88,7 +88,8 @@ async def _recent_runs() -> dict[tuple[int, str], tuple[str, str, str]]:
     """(workspace id, period) -> (state, workspace slug, mode) of runs started lately."""
     rows = await ClientTx().fetch(
         "SELECT r.workspace_id, r.period, r.state, w.slug, r.mode FROM reset_run r"
-        " JOIN workspace w ON w.id = r.workspace_id WHERE r.started_at > ? OR r.state IN (?, ?)",
+        " JOIN workspace w ON w.id = r.workspace_id WHERE r.kind = 'reset'"
+        " AND (r.started_at > ? OR r.state IN (?, ?))",
         [datetime.now(UTC) - timedelta(days=70), *ACTIVE],
     )
     return {(int(w), str(p)): (str(s), str(slug), str(m)) for w, p, s, slug, m in rows}
