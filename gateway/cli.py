@@ -21,6 +21,7 @@ from gateway.cli_common import as_owner, run, show, start, start_up_errors
 from gateway.cli_contacts import export_contacts, import_contacts
 from gateway.cli_person import contact, exports
 from gateway.cli_reset import events_cmd, reset
+from gateway.cli_retention import retention
 from gateway.settings import Settings
 from gateway.startup import check_database
 from store import db
@@ -207,6 +208,7 @@ main.add_command(token)
 main.add_command(export_contacts)
 main.add_command(import_contacts)
 main.add_command(reset)
+main.add_command(retention)
 main.add_command(events_cmd)
 main.add_command(audit)
 main.add_command(contact)

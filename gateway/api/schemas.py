@@ -24,6 +24,7 @@ from gateway.api.inputs import (
     VIEW_NAME,
 )
 from gateway.api.privacy_schema import PRIVACY_SCHEMAS
+from gateway.api.retention_schema import RETENTION_SCHEMAS
 from store.contact_fields import FIELD_LIMITS
 from store.merge import FIELDS as MERGE_FIELDS
 from store.query import MAX_LIMIT
@@ -136,6 +137,7 @@ PLAN = obj(
 
 SCHEMAS: dict[str, Schema] = {
     **PRIVACY_SCHEMAS,
+    **RETENTION_SCHEMAS,
     "Error": obj(error=TEXT, detail=TEXT),
     "Contact": CONTACT,
     "ContactDetail": {

@@ -72,6 +72,11 @@ def day_of(moment: datetime, tz: str) -> str:
     return moment.astimezone(zone(tz)).date().isoformat()
 
 
+def next_day(day: str) -> str:
+    """The local date after `day`."""
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+
+
 def cutoff(day: str, tz: str, days: int) -> datetime:
     """In UTC: the start of local day `day` minus `days` days (what is older goes)."""
     start = datetime.combine(date.fromisoformat(day) - timedelta(days=days), time(0))
