@@ -40,6 +40,7 @@ class ResetConfig:
     lease_seconds: float = 60.0
     batch: int = 500  # contacts per delete transaction to start with; adapted to batch_seconds
     batch_seconds: float = 0.12  # aim for delete transactions this long (webhooks wait)
+    message_batch: int = 2000  # old messages per delete transaction (retention)
     pause_seconds: float = 0.005  # between delete transactions: webhooks get the lock
     retry_failed_after: float = 3600.0  # the scheduler retries a failed run this much later
     owner: str = field(default_factory=process_name)

@@ -100,7 +100,7 @@ async def delete(run: Run) -> None:
             rows = await tx.fetch(
                 f"DELETE FROM message WHERE id IN (SELECT m.id FROM message m WHERE {where}"
                 " AND m.id > ? ORDER BY m.id LIMIT ?) RETURNING id",
-                [*params, after, BATCH],
+                [*params, after, run.config.message_batch],
             )
             if not rows:
                 return
