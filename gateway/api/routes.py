@@ -131,8 +131,9 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", "/retention/runs", retention.run, "owner", {202: "RetentionRun"}, errors=(409,)),
     _r("GET", "/retention/runs/{run_id}", retention.show_run, "admin", "RetentionRun"),
     _r("GET", "/audit", audit.list_lines, "owner", "AuditPage",
-       query=(*audit.FILTERS, "cursor", "limit")),
-    _r("GET", "/audit/export", audit.export, "owner", {200: "file"}, query=audit.FILTERS),
+       query=(*audit.FILTERS, "cursor", "limit"), errors=(404,)),
+    _r("GET", "/audit/export", audit.export, "owner", {200: "file"}, query=audit.FILTERS,
+       errors=(404,)),  # an unknown `contact`
     _r("GET", "/events", reset.list_events, "admin", "EventList",
        query=("after", "limit", "undelivered")),
 )  # fmt: skip

@@ -7,7 +7,8 @@ history), retention.py (the same for retention rules), policy.py and rules.py (t
 calendar; retention's rules and days), schedule.py (the scheduler's duties), lease.py (a claimed
 run, its lease and fencing), run.py (claim, snapshot, export, finish), delete.py (the delete
 phase), targets.py (which contacts go), old_messages.py (which messages go, for retention),
-export.py (the files written before deleting).
+export.py (the files written before deleting). The retention operations are the public module
+`store.reset.retention`, its rules and limits `store.reset.rules`.
 """
 
 from store.reset.lease import ResetConfig, Run, RunBusy
