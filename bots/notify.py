@@ -54,6 +54,8 @@ def text_of(t: Lang, ws: str, kind: str, p: dict[str, Any]) -> str:
         "export": p.get("export"),
         "attempt": p.get("attempt"),
         "error": render.plain(p.get("error", "")),
+        "day": str(p.get("period", "")),
+        "rules": str(p.get("mode", "")),
     }
     text = TEXTS.get(kind)
     if text is None:
@@ -78,6 +80,14 @@ TEXTS = {
     "reset_failed": N_(
         "*Monthly reset of {ws} failed* ({month}, attempt {attempt}): {error}. It is tried"
         " again automatically; `reset status` shows the runs."
+    ),
+    "retention_done": N_(
+        "*Retention rules of {ws} applied* ({day}, {rules}): deleted {contacts}, {messages} and"
+        " {notes}. Export: `{export}`"
+    ),
+    "retention_failed": N_(
+        "*Retention run of {ws} failed* ({day}, attempt {attempt}): {error}. It is tried again"
+        " automatically."
     ),
 }
 

@@ -23,6 +23,7 @@ from gateway.cli_duplicates import duplicates
 from gateway.cli_events import events
 from gateway.cli_person import contact, exports
 from gateway.cli_reset import reset
+from gateway.cli_retention import retention
 from gateway.settings import Settings
 from gateway.startup import check_database
 from store import db
@@ -229,6 +230,7 @@ main.add_command(import_contacts)
 main.add_command(duplicates)
 main.add_command(reset)
 main.add_command(events)
+main.add_command(retention)
 main.add_command(audit)
 main.add_command(contact)
 main.add_command(exports)

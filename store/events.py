@@ -1,4 +1,5 @@
-"""Notifications for the admin chats: cap thresholds and reset warnings, results, failures.
+"""Notifications for the admin chats: cap thresholds, reset warnings, reset and retention
+results and failures.
 
 An event is written once per key (`cap_80:2026-11`, `reset_soon:2026-11`…) in the transaction
 that decides it, with an audit line beside it, so it is neither lost nor repeated. The chat
@@ -23,7 +24,7 @@ from store.serial import dump_json, load_json
 log = structlog.get_logger("contactgate.events")
 KINDS = (
     *("cap_80", "cap_100", "reset_soon", "reset_done", "reset_failed"),
-    "subscription_disabled",
+    *("retention_done", "retention_failed", "subscription_disabled"),
 )
 # Notifications that are also events out (store.outbox), written beside them.
 OUT = {"cap_80": "plan.threshold", "cap_100": "plan.threshold", "reset_done": "reset.done"}

@@ -33,6 +33,11 @@ class Workspace(Model):
     reset_set_at = fields.DatetimeField(null=True)
     reset_local_time = fields.CharField(max_length=5, default="23:00")
     language = fields.CharField(max_length=2, default="es")  # bots: when a person's is unknown
+    # retention rules (store.reset.retention): days; None = off
+    retention_contact_days = fields.IntField(null=True)  # contacts with no activity that long
+    retention_message_days = fields.IntField(null=True)  # messages older than that
+    retention_set_by = fields.CharField(max_length=200, null=True)
+    retention_set_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -189,6 +194,7 @@ class Message(Model):
         indexes = (
             Index(fields=("contact_id", "received_at")),
             Index(fields=("identity_id",)),  # deleting an identity looks its messages up
+            Index(fields=("workspace_id", "received_at")),  # message retention's selection
         )
 
 

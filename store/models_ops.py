@@ -105,7 +105,9 @@ class Event(Model):
 
 
 class ResetRun(Model):
-    """One monthly reset of a workspace, (workspace, period) unique makes it run once.
+    """One scheduled deletion of a workspace: a monthly reset (`kind` reset, period `YYYY-MM`)
+    or a day's retention rules (`kind` retention, period `YYYY-MM-DD`); (workspace, kind,
+    period) unique makes it run once (see Meta).
 
     `owner` and `heartbeat_at` are the lease of the process running it; `progress` holds what a
     resuming process needs (high-water marks, export file lengths, batches done).
@@ -115,8 +117,9 @@ class ResetRun(Model):
     workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
         "models.Workspace", related_name="reset_runs"
     )
-    period = fields.CharField(max_length=7)
-    mode = fields.CharField(max_length=8)
+    kind = fields.CharField(max_length=16, default="reset")  # reset | retention
+    period = fields.CharField(max_length=10)
+    mode = fields.CharField(max_length=32)  # all | tagged; retention: its rules
     enabled_by = fields.CharField(max_length=200, null=True)
     state = fields.CharField(max_length=16, default="started")  # started|exported|done|failed
     trigger = fields.CharField(max_length=16, default="schedule")  # schedule | manual
@@ -133,6 +136,8 @@ class ResetRun(Model):
 
     class Meta:
         table = "reset_run"
+        # (workspace, period) unique is (workspace, kind, period) unique: a reset's period is
+        # `YYYY-MM`, a retention run's `YYYY-MM-DD` (SQLite cannot drop the inline constraint)
         unique_together = (("workspace", "period"),)
 
 

@@ -50,6 +50,14 @@ QUERY: dict[str, Schema] = {
         "description": "Reset mode to preview (default: the one in force).",
         "schema": {"enum": ["off", "tagged", "all"]},
     },
+    "contacts_inactive_days": {
+        "description": "Preview this contact rule instead of the one set (days, 1-36500).",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 36500},
+    },
+    "messages_older_than_days": {
+        "description": "Preview this message rule instead of the one set (days, 8-36500).",
+        "schema": {"type": "integer", "minimum": 8, "maximum": 36500},
+    },
     "after": {
         "description": "Only events after this id.",
         "schema": {**COUNT, "maximum": MAX_AFTER},

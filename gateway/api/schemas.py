@@ -24,6 +24,7 @@ from gateway.api.inputs import (
 )
 from gateway.api.message_schema import MESSAGE_SCHEMAS
 from gateway.api.privacy_schema import PRIVACY_SCHEMAS
+from gateway.api.retention_schema import RETENTION_SCHEMAS
 from gateway.api.schema_parts import TIME, Schema, nullable, obj, ref
 from gateway.api.subscription_schema import SUBSCRIPTION_SCHEMAS
 from store.contact_fields import FIELD_LIMITS
@@ -116,6 +117,7 @@ PLAN = obj(
 
 SCHEMAS: dict[str, Schema] = {
     **PRIVACY_SCHEMAS,
+    **RETENTION_SCHEMAS,
     "Error": obj(error=TEXT, detail=TEXT),
     "Contact": CONTACT,
     "ContactDetail": {

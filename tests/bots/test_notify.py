@@ -119,3 +119,20 @@ def test_the_cli_registers_an_admin_chat(tmp_path: Path, monkeypatch: Any) -> No
     assert again.output == "telegram chat -100200 already got the notifications of acme\n"
     missing = cli.invoke(main, ["admin", "chat", "add", "nope", "telegram", "1"])
     assert missing.exit_code != 0 and "no workspace 'nope'" in missing.output
+
+
+async def test_retention_results_reach_the_chats(tg: TelegramChat) -> None:
+    await tg.command("/subscribe", ADMIN, chat_id=GROUP)
+    tg.fake.calls.clear()
+    done = {**DONE, "period": "2026-12-08", "mode": "contacts:365 messages:90",
+            "export": "/data/reset-exports/acme/2026-12-08-run4"}  # fmt: skip
+    await _emit("retention_done", "retention_done:2026-12-08", done)
+    failed = {"period": "2026-12-09", "mode": "messages:90", "error": "disk full", "attempt": 1}
+    await _emit("retention_failed", "retention_failed:2026-12-09:1", failed)
+    assert await notify.deliver() == 2
+    assert [text for _, text in _texts(tg)] == [
+        "Retention rules of acme applied (2026-12-08, contacts:365 messages:90): deleted"
+        " 3 contacts, 12 messages and 1 note. Export: /data/reset-exports/acme/2026-12-08-run4",
+        "Retention run of acme failed (2026-12-09, attempt 1): disk full. It is tried again"
+        " automatically.",
+    ]

@@ -139,6 +139,22 @@ def on_subscription(suffix: str = "") -> Builder:
     return build
 
 
+async def _retention_start(api: Api) -> Request:
+    ruled = await api("PUT", "/retention", json={"contacts_inactive_days": 3650})
+    assert ruled.status == 200, ruled.body
+    return "/retention/runs", {}
+
+
+async def _retention_run(api: Api) -> Request:
+    runs = await api("GET", "/retention/runs")
+    if not runs.body["runs"]:
+        path, _kwargs = await _retention_start(api)
+        started = await api("POST", path)
+        assert started.status == 202, started.body
+        return f"/retention/runs/{started.body['id']}", {}
+    return f"/retention/runs/{runs.body['runs'][0]['id']}", {}
+
+
 CSV = {"data": b"name,email\nAna,ana@example.com\n", "headers": {"Content-Type": "text/csv"}}
 # (method, path) -> (minimum role, a request that succeeds with that role)
 MATRIX: dict[tuple[str, str], tuple[str, Builder]] = {
@@ -191,6 +207,12 @@ MATRIX: dict[tuple[str, str], tuple[str, Builder]] = {
     ("POST", "/reset/runs"): ("owner", fixed("/reset/runs", json={"mode": "tagged"})),
     ("GET", "/reset/runs/{run_id}/export"): ("owner", _run_export),
     ("GET", "/reset/runs/{run_id}"): ("admin", _reset_run),
+    ("GET", "/retention"): ("admin", fixed("/retention")),
+    ("PUT", "/retention"): ("owner", fixed("/retention", json={"contacts_inactive_days": 365})),
+    ("GET", "/retention/preview"): ("admin", fixed("/retention/preview")),
+    ("GET", "/retention/runs"): ("admin", fixed("/retention/runs")),
+    ("POST", "/retention/runs"): ("owner", _retention_start),
+    ("GET", "/retention/runs/{run_id}"): ("admin", _retention_run),
     ("GET", "/events"): ("admin", fixed("/events")),
     ("GET", "/audit"): ("owner", fixed("/audit")),
     ("GET", "/contacts/{ref}/data"): ("admin", on_contact("/data")),
