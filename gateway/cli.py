@@ -156,16 +156,33 @@ def workspace_create(ctx: click.Context, slug: str, **fields: Any) -> None:
 @click.argument("slug")
 @click.option(
     "--language",
-    required=True,
     type=click.Choice(["es", "en"]),
     help="The bots' language for people whose own is unknown (es by default).",
 )
+@click.option("--opt-out-words", help="Comma-separated words that opt a person out (STOP,BAJA…).")
+@click.option("--opt-in-words", help="Comma-separated words that opt them back in (START,ALTA…).")
 @click.pass_context
-def workspace_set(ctx: click.Context, slug: str, language: str) -> None:
-    """Change a workspace's settings (the bots' default language)."""
-    from store.setup import set_workspace_language
+def workspace_set(
+    ctx: click.Context,
+    slug: str,
+    language: str | None,
+    opt_out_words: str | None,
+    opt_in_words: str | None,
+) -> None:
+    """Change a workspace's settings: the bots' default language, the consent words (an empty
+    list, "", goes back to the defaults)."""
+    from store.setup import set_consent_words, set_workspace_language
 
-    show(run(ctx, lambda: set_workspace_language(slug, language)), False)
+    if language is None and opt_out_words is None and opt_in_words is None:
+        raise click.UsageError("give --language, --opt-out-words or --opt-in-words")
+    if language is not None:
+        show(run(ctx, lambda: set_workspace_language(slug, language)), False)
+    if opt_out_words is not None or opt_in_words is not None:
+        out = None if opt_out_words is None else opt_out_words.split(",")
+        in_ = None if opt_in_words is None else opt_in_words.split(",")
+        words = run(ctx, lambda: set_consent_words(slug, out, in_))
+        click.echo(f"opt-out words: {', '.join(words['opt_out'])}")
+        click.echo(f"opt-in words: {', '.join(words['opt_in'])}")
 
 
 @workspace.command("list")

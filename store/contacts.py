@@ -47,6 +47,7 @@ class Contact:
     last_incoming_at: datetime | None
     tags: list[str] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)  # channel kinds, one per identity
+    opted_out: bool = False  # an identity of it sent an opt-out word (store.inbound.consent)
 
     @property
     def display_name(self) -> str:
@@ -80,7 +81,7 @@ def contact_from_row(row: Sequence[Any]) -> Contact:
 
 
 async def with_tags(tx: RawTx, contacts: list[Contact]) -> list[Contact]:
-    """Fill tags and channel kinds of `contacts` in two queries."""
+    """Fill tags, channel kinds and opt-out of `contacts` in two queries."""
     if not contacts:
         return contacts
     by_id = {c.id: c for c in contacts}
@@ -93,12 +94,14 @@ async def with_tags(tx: RawTx, contacts: list[Contact]) -> list[Contact]:
     for cid, name in tags:
         by_id[int(cid)].tags.append(name)
     kinds = await tx.fetch(
-        "SELECT i.contact_id, ch.kind FROM identity i JOIN channel ch ON ch.id = i.channel_id"
-        f" WHERE i.contact_id IN ({marks}) ORDER BY i.id",
+        "SELECT i.contact_id, ch.kind, i.opted_out_at FROM identity i"
+        f" JOIN channel ch ON ch.id = i.channel_id WHERE i.contact_id IN ({marks}) ORDER BY i.id",
         list(by_id),
     )
-    for cid, kind in kinds:
+    for cid, kind, opted_out_at in kinds:
         by_id[int(cid)].channels.append(kind)
+        if opted_out_at is not None:
+            by_id[int(cid)].opted_out = True
     return contacts
 
 

@@ -38,6 +38,8 @@ class Workspace(Model):
     retention_message_days = fields.IntField(null=True)  # messages older than that
     retention_set_by = fields.CharField(max_length=200, null=True)
     retention_set_at = fields.DatetimeField(null=True)
+    # consent (store.inbound.consent): the workspace's own opt-out / opt-in words; None = defaults
+    consent_words: Any = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -151,6 +153,8 @@ class Identity(Model):
     email = fields.CharField(max_length=320, null=True)
     period = fields.CharField(max_length=7)  # YYYY-MM it was first counted in
     created_at = fields.DatetimeField(auto_now_add=True)
+    # the person sent an opt-out word here (STOP, BAJA…): no outbound until an opt-in word
+    opted_out_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "identity"

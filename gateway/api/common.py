@@ -14,7 +14,7 @@ from gateway.api.validate import only as only
 from gateway.http import error_response, read_body
 from store.auth import Caller
 from store.contacts import Contact
-from store.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from store.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, OptedOut
 from store.serial import contact_data
 from store.serial import iso as iso
 from store.serial import plain as plain
@@ -28,6 +28,7 @@ ApiHandler = Callable[[web.Request, Caller], Awaitable[web.StreamResponse]]
 DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
     NotFound: (404, "not_found"),
     Invalid: (422, "invalid"),
+    OptedOut: (409, "opted_out"),  # before Conflict, its base
     Conflict: (409, "conflict"),
     Forbidden: (403, "forbidden"),
 }

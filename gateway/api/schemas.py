@@ -56,6 +56,11 @@ CONTACT = obj(
     last_incoming_at=nullable("string", format="date-time"),
     tags=TEXTS,
     channels=TEXTS,
+    opted_out={
+        "type": "boolean",
+        "description": "One of its identities sent an opt-out word (STOP, BAJA…); see each"
+        " identity's opted_out_at.",
+    },
     display_name=TEXT,
 )
 CONTACT_PATCH = {
@@ -140,6 +145,9 @@ SCHEMAS: dict[str, Schema] = {
         first_seen=TIME,
         last_seen=nullable(
             "string", format="date-time", description="Its newest message; null if none."
+        ),
+        opted_out_at=nullable(
+            "string", format="date-time", description="When it sent an opt-out word; null: not."
         ),
     ),
     "ContactInput": CONTACT_INPUT,

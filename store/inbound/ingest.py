@@ -14,7 +14,7 @@ from typing import Any
 
 from store import contacts, text
 from store.db import RawTx
-from store.inbound import capacity, concat, edits
+from store.inbound import capacity, concat, consent, edits
 from store.inbound.events_out import write_events
 from store.inbound.senders import (
     Key,
@@ -91,6 +91,7 @@ async def write_batch(tx: RawTx, items: Sequence[Item]) -> list[Outcome]:
             outcomes[i] = "duplicate"
     await touch_contacts(tx, fresh, now)
     await write_events(tx, fresh, stored, now)
+    await consent.apply(tx, fresh, now)
     return [o or "duplicate" for o in outcomes]
 
 

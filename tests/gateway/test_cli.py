@@ -39,7 +39,7 @@ def test_setup_commands_end_to_end(cli: CliRunner) -> None:
     applied += ", models.0007_sms_parts, models.0008_bots, models.0009_phone_key, models.0010_ids"
     applied += ", models.0011_message_content, models.0012_audit_target, models.0013_import_jobs"
     applied += ", models.0014_duplicates, models.0015_statuses, models.0016_language"
-    applied += ", models.0017_outbox, models.0018_retention"
+    applied += ", models.0017_outbox, models.0018_retention, models.0019_consent"
     assert cli.invoke(main, ["migrate"]).output == f"applied: {applied}\n"
     assert cli.invoke(main, ["migrate"]).output == "schema is up to date\n"
     made = cli.invoke(main, ["workspace", "create", "acme", "--cap", "5", "--region", "ec"])
