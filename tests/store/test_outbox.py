@@ -97,7 +97,7 @@ async def test_each_operation_writes_its_event_with_its_source(orm: str) -> None
         "city": None, "country": None, "language": None, "avatar_url": None, "custom": {},
         "assignee": None, "source": "api", "last_channel_id": None, "created_at": STAMP,
         "updated_at": STAMP, "last_activity_at": None, "last_incoming_at": None, "tags": [],
-        "channels": [], "display_name": "Ana",
+        "channels": [], "opted_out": False, "display_name": "Ana",
     }  # fmt: skip
 
 
@@ -130,7 +130,7 @@ async def test_inbound_batch_writes_contact_created_then_message_received(orm: s
         "language": None, "avatar_url": None, "custom": {}, "assignee": None,
         "source": "inbound", "last_channel_id": tg.id, "created_at": STAMP,
         "updated_at": STAMP, "last_activity_at": STAMP, "last_incoming_at": STAMP, "tags": [],
-        "channels": ["telegram"], "display_name": "Ana",
+        "channels": ["telegram"], "opted_out": False, "display_name": "Ana",
     }  # fmt: skip
     assert (first["type"], first["data"]["source"]) == ("contact.created", "inbound")
     assert (second["data"]["message"]["text"], second["data"]["source"]) == ("hola", "inbound")

@@ -326,7 +326,8 @@ async def test_a_contact_lists_its_identities(api: Api) -> None:
     whatsapp, _twilio = reply.body["identities"]
     assert whatsapp["last_seen"] == "2026-01-01T10:18:00Z"  # the message's own time
     person = {"username": None, "display_name": "Sheena Nelson", "phone": "+15551234567",
-              "email": None, "first_seen": TIME, "last_seen": TIME}  # fmt: skip
+              "email": None, "first_seen": TIME, "last_seen": TIME,
+              "opted_out_at": None}  # fmt: skip
     assert stable(reply.body["identities"]) == [
         {"channel_kind": "whatsapp", "channel_key": "whatsapp-acme-key",
          "external_id": "15551234567", "scoped_id": "US.13491208655302741918", **person},
@@ -344,7 +345,7 @@ async def test_an_identity_that_sent_nothing_has_no_last_seen(api: Api) -> None:
         {"channel_kind": "telegram", "channel_key": "telegram-acme-key",
          "external_id": "111222333", "scoped_id": None, "username": "ada_l",
          "display_name": "Ada Lovelace", "phone": None, "email": None,
-         "first_seen": TIME, "last_seen": None},
+         "first_seen": TIME, "last_seen": None, "opted_out_at": None},
     ]  # fmt: skip
 
 
