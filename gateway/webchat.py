@@ -105,23 +105,26 @@ class WebchatEdge:
         """The visitor must have a token left (known once the body is parsed)."""
         visit: webchat.Visit = hook.memo["visit"]
         request.app[keys.WEBCHAT].check_visitor(channel, visit.visitor_id)
+        if secret := channel.secrets.get("hmac_secret"):  # the stream's token, with the answer
+            hook.memo["token"] = webchat.visitor_token(secret, channel.key, visit.visitor_id)
 
     def answer(
         self, module: ChannelModule, hook: WebhookRequest, outcome: dict[str, int]
     ) -> web.Response:
         """JSON for the widget: ignored, or accepted / duplicate with its client message id."""
         visit: webchat.Visit = hook.memo["visit"]
+        token = {"token": hook.memo["token"]} if "token" in hook.memo else {}
         if not visit.result.messages:
-            return _json({"ok": True, "status": "ignored"})
+            return _json({"ok": True, "status": "ignored", **token})
         # held is not the visitor's business: it is accepted like any other message
         status = "duplicate" if outcome.get("duplicate") else "accepted"
-        return _json({"ok": True, "status": status, "id": visit.message_id})
+        return _json({"ok": True, "status": status, "id": visit.message_id, **token})
 
     def finish(self, request: web.Request, channel: ChannelInfo, response: web.Response) -> None:
         """Every answer to an allowed origin carries the CORS headers the browser needs."""
         origin = request.headers.get("Origin")
         if origin is not None and webchat.origin_allowed(channel.secrets, origin):
-            response.headers.update(_cors(origin))
+            response.headers.update(cors(origin))
 
     async def preflight(self, request: web.Request, channel: ChannelInfo) -> web.StreamResponse:
         """OPTIONS: whether the widget's page may POST here."""
@@ -131,7 +134,7 @@ class WebchatEdge:
         if not webchat.origin_allowed(channel.secrets, origin):
             return error_response(403, "forbidden", "origin not allowed")
         headers = {
-            **_cors(origin),
+            **cors(origin),
             "Access-Control-Allow-Methods": "POST",
             "Access-Control-Allow-Headers": "Content-Type",
             "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE),
@@ -142,7 +145,7 @@ class WebchatEdge:
 EDGE = WebchatEdge()
 
 
-def _cors(origin: str) -> dict[str, str]:
+def cors(origin: str) -> dict[str, str]:
     return {
         "Access-Control-Allow-Origin": origin,
         "Access-Control-Expose-Headers": "Retry-After",
