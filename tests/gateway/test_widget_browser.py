@@ -68,8 +68,8 @@ async def test_a_visitor_writes_an_agent_replies_and_a_reload_keeps_it(
 ) -> None:
     agent = (await tokens())["agent"]
     origin = shop.rstrip("/")
-    await upsert_channel("acme", "webchat", KEY, {"hmac_secret": "s3cret", "allowed_origins": origin},
-                         known_kinds=known_kinds())  # fmt: skip
+    secrets = {"hmac_secret": "s3cret", "allowed_origins": origin}
+    await upsert_channel("acme", "webchat", KEY, secrets, known_kinds=known_kinds())
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
@@ -81,8 +81,11 @@ async def test_a_visitor_writes_an_agent_replies_and_a_reload_keeps_it(
             await expect(mine).to_have_text(["Hola, ¿tienen talla M?"], timeout=WAIT)
             visitor = await page.evaluate(f"localStorage.getItem('contactgate:{KEY}:visitor')")
             cid = await h.scalar("SELECT contact_id FROM identity WHERE external_id = ?", visitor)
-            resp = await client.post(f"/api/v1/contacts/{cid}/messages", json={"text": "Sí, tenemos."},
-                                     headers={"Authorization": f"Bearer {agent}"})  # fmt: skip
+            resp = await client.post(
+                f"/api/v1/contacts/{cid}/messages",
+                json={"text": "Sí, tenemos."},
+                headers={"Authorization": f"Bearer {agent}"},
+            )
             assert resp.status == 201, await resp.text()
             replies = page.locator("#cg-messages li.cg-out")
             await expect(replies).to_have_text(["Sí, tenemos."], timeout=WAIT)
