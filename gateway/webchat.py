@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 import orjson
+import structlog
 from aiohttp import web
 
 from gateway import keys
@@ -25,7 +26,12 @@ from gateway.channels.base import WebhookError, WebhookRequest
 from gateway.http import error_response
 from gateway.ratelimit import TokenBuckets
 from gateway.settings import Settings
+from store.access import system
+from store.errors import DomainError
 from store.types import ChannelInfo
+from store.webchat import fill_unverified
+
+log = structlog.get_logger("contactgate.webchat")
 
 KINDS = webchat.KINDS
 PREFLIGHT_MAX_AGE = 3600  # seconds a browser may cache the preflight (Chrome caps it at 7200)
@@ -107,6 +113,20 @@ class WebchatEdge:
         request.app[keys.WEBCHAT].check_visitor(channel, visit.visitor_id)
         if secret := channel.secrets.get("hmac_secret"):  # the stream's token, with the answer
             hook.memo["token"] = webchat.visitor_token(secret, channel.key, visit.visitor_id)
+
+    async def stored(self, channel: ChannelInfo, hook: WebhookRequest) -> None:
+        """With the pre-chat form on, what the visitor typed fills the contact's empty fields."""
+        visit: webchat.Visit = hook.memo["visit"]
+        if not visit.result.messages or not webchat.prechat_on(channel.secrets):
+            return
+        typed = visit.result.messages[0].meta.get("visitor") or {}
+        if typed.get("verified") is not False:  # none, or vouched for (joined already)
+            return
+        actor = system(channel.workspace_id, f"webchat:{visit.visitor_id}")
+        try:
+            await fill_unverified(actor, channel.id, visit.visitor_id, typed)
+        except DomainError as exc:  # e.g. another contact took that email meanwhile
+            log.info("pre-chat details not filled", channel=channel.key, reason=str(exc))
 
     def answer(
         self, module: ChannelModule, hook: WebhookRequest, outcome: dict[str, int]

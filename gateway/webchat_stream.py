@@ -139,8 +139,7 @@ async def config(request: web.Request) -> web.StreamResponse:
         channel = await _channel(request)
     except Refused as refused:
         return refused.response
-    prechat = channel.secrets.get("prechat", "").strip().lower() in ("1", "true", "yes", "on")
-    body = orjson.dumps({"prechat": prechat})
+    body = orjson.dumps({"prechat": channel_module.prechat_on(channel.secrets)})
     return web.Response(body=body, content_type="application/json", headers=_headers(request))
 
 

@@ -1,19 +1,28 @@
-"""Web chat conversations as the visitor sees them: the messages of one visitor identity.
+"""Web chat: the conversation as the visitor sees it, and what the pre-chat form fills in.
 
-Read-only: the widget's stream and long-poll read what the visitor wrote and what agents
-answered, oldest first, after a message id (the stream's `Last-Event-ID`). Failed sends are
-left out (the visitor never got them).
+The widget's stream and long-poll read what the visitor wrote and what agents answered, oldest
+first, after a message id (the stream's `Last-Event-ID`); failed sends are left out (the
+visitor never got them). The pre-chat form's email and phone fill the contact's *empty* fields
+only, marked unverified (custom field `unverified`), and never join another contact: a detail
+another contact already holds stays on the message only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from store.contacts import as_datetime
-from store.db import ClientTx
+from store.access import Actor, audit, require
+from store.contact_fields import clean_fields
+from store.contacts import as_datetime, load, taken, update, workspace_region
+from store.db import ClientTx, raw_transaction
+from store.errors import Invalid
 from store.serial import load_json
+
+UNVERIFIED = "unverified"  # custom field: the contact's fields a visitor typed, unchecked
+FILLED = ("email", "phone")
 
 MAX_LINES = 200
 
@@ -61,3 +70,37 @@ async def conversation(
 def _status(meta: Any) -> Any:
     found = load_json(meta)
     return found.get("status") if isinstance(found, dict) else None
+
+
+async def fill_unverified(
+    actor: Actor, channel_id: int, visitor_id: str, details: Mapping[str, str]
+) -> list[str]:
+    """Fill the visitor's contact's empty email and phone with what they typed; the fields
+    filled (also listed in the contact's custom `unverified`), audited in the same transaction."""
+    require(actor, "agent")
+    async with raw_transaction() as tx:
+        rows = await tx.fetch(
+            "SELECT contact_id FROM identity WHERE channel_id = ? AND external_id = ?",
+            [channel_id, visitor_id],
+        )
+        if not rows:  # held at the plan cap: no contact yet
+            return []
+        contact = await load(tx, actor.workspace_id, int(rows[0][0]))
+        region = await workspace_region(tx, actor.workspace_id)
+        fill: dict[str, Any] = {}
+        for key in FILLED:
+            if details.get(key) and not getattr(contact, key):
+                try:
+                    fill |= clean_fields({key: details[key]}, region)
+                except Invalid:  # e.g. a phone that is no number in the workspace's region
+                    continue
+        held = await taken(tx, contact.workspace_id, list(fill.items()))
+        fill = {k: v for k, v in fill.items() if k not in held}  # never joins another contact
+        if not fill:
+            return []
+        marked = {*str(contact.custom.get(UNVERIFIED, "")).split(), *fill}
+        await update(tx, actor.workspace_id, contact.id,
+                     {**fill, "custom": {UNVERIFIED: " ".join(sorted(marked))}})  # fmt: skip
+        await audit(tx, actor, "contact.fill_unverified", f"#{contact.id}",
+                    {"fields": sorted(fill), "channel": channel_id})  # fmt: skip
+        return sorted(fill)

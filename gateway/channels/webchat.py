@@ -104,6 +104,11 @@ def token_visitor(secret: str, channel_key: str, token: str) -> str | None:
     return visitor_id if same(token, expected) else None
 
 
+def prechat_on(secrets: Mapping[str, str]) -> bool:
+    """Whether the channel's widget asks name, email and phone first (`prechat = "true"`)."""
+    return secrets.get("prechat", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def verify(secrets: Mapping[str, str], request: WebhookRequest) -> None:
     """Refuse a request whose `visitor.identifier_hash` does not match its identifier.
 
