@@ -42,7 +42,7 @@
     "#cg-messages li{margin:4px 0;padding:6px 9px;border-radius:10px;max-width:80%;white-space:pre-wrap;word-wrap:break-word}",
     ".cg-in{background:#1f6feb;color:#fff;margin-left:auto!important}.cg-out{background:#eee}.cg-pending{opacity:.6}",
     "#cg-form{display:flex;flex-direction:column;gap:4px;padding:8px;border-top:1px solid #eee}",
-    "#cg-form input{padding:6px;font:14px sans-serif}#cg-status{color:#a00;font-size:12px;min-height:1em}",
+    "#cg-form input{padding:6px;font:14px sans-serif;width:100%;box-sizing:border-box}#cg-prechat{display:flex;flex-direction:column;gap:4px}#cg-prechat[hidden]{display:none}#cg-status{color:#a00;font-size:12px;min-height:1em}",
   ].join(""));
   var launcher = el("button", { id: "cg-launcher", type: "button", "aria-controls": "cg-panel" }, TITLE);
   var panel = el("section", { id: "cg-panel", "aria-label": TITLE });

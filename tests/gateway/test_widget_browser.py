@@ -13,6 +13,7 @@ import shutil
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -101,3 +102,30 @@ async def test_a_visitor_writes_an_agent_replies_and_a_reload_keeps_it(
             )
         finally:
             await browser.close()
+
+
+async def test_the_pre_chat_form_is_asked_once_and_fills_the_contact(
+    chromium: str, client: TestClient, shop: str
+) -> None:
+    await h.workspace()
+    secrets = {"hmac_secret": "s3cret", "allowed_origins": shop.rstrip("/"), "prechat": "true"}
+    await upsert_channel("acme", "webchat", KEY, secrets, known_kinds=known_kinds())
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = await browser.new_page()
+            await open_chat(page, shop)
+            await expect(page.locator("#cg-prechat")).to_be_visible(timeout=WAIT)
+            await page.fill("#cg-name", "Ana")
+            await page.fill("#cg-email", "ana@example.com")
+            await page.fill("#cg-text", "Hola")
+            await page.click("#cg-send")
+            mine = page.locator("#cg-messages li.cg-in:not(.cg-pending)")
+            await expect(mine).to_have_text(["Hola"], timeout=WAIT)
+            await expect(page.locator("#cg-prechat")).to_be_hidden()
+        finally:
+            await browser.close()
+    rows = await h.rows("SELECT name, email, custom FROM contact")
+    assert [(r["name"], r["email"]) for r in rows] == [("Ana", "ana@example.com")]
+    custom = rows[0]["custom"]
+    assert (orjson.loads(custom) if isinstance(custom, str) else custom) == {"unverified": "email"}
