@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet
 
-.PHONY: run test test-clock lint lock bench clean
+.PHONY: run test test-clock lint lock messages bench clean
 
 $(INSTALLED): pyproject.toml requirements/dev.txt
 	python3 -m venv $(VENV)
@@ -55,6 +55,11 @@ lock: $(INSTALLED)
 	  pyproject.toml requirements/build.in -o requirements/runtime.txt
 	$(BIN)/uv pip compile $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) --extra dev \
 	  pyproject.toml requirements/build.in -o requirements/dev.txt
+
+# Bring the bots' catalogs (bots/locale/{es,en}/LC_MESSAGES/contactgate.po) up to date with the
+# code: new messages come in empty (Spanish) or as their msgid (English); translate, then commit.
+messages: $(INSTALLED)
+	$(BIN)/python -m bots.locale
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/ingest.py

@@ -538,9 +538,18 @@ def measure_bare(wrk: str, pool: Pool, args: argparse.Namespace, folder: Path) -
 
 
 def measure_backend(
-    backend: str, wrk: str, pool: Pool, args: argparse.Namespace, folder: Path
+    backend: str,
+    wrk: str,
+    pool: Pool,
+    args: argparse.Namespace,
+    folder: Path,
+    subscribe: str | None = None,
+    deliver: bool = True,
 ) -> Measured:
-    """Set up a fresh database, start the gateway, seed, warm up, measure, check the rows."""
+    """Set up a fresh database, start the gateway, seed, warm up, measure, check the rows.
+
+    With `subscribe` (a URL) the workspace's events go there (bench/outbox.py), posted by the
+    gateway's deliverer unless `deliver` is false (then they only pile up in the outbox)."""
     with fresh_database(backend, folder, args.pg_admin) as database:
         started = time.perf_counter()
         cli(database.url, "migrate")
@@ -552,7 +561,13 @@ def measure_backend(
         for kind, key in (("telegram", TG_KEY), ("whatsapp", WA_KEY)):
             secrets = [f"--secret={k}={v}" for k, v in SECRETS[kind].items()]
             cli(database.url, "channel", "add", WORKSPACE, kind, "--key", key, *secrets)
-        env = clean_env(CONTACTGATE_DATABASE_URL=database.url, CONTACTGATE_LOG_LEVEL=args.log_level)
+        if subscribe:
+            cli(database.url, "events", "subscribe", WORKSPACE, subscribe)
+        env = clean_env(
+            CONTACTGATE_DATABASE_URL=database.url,
+            CONTACTGATE_LOG_LEVEL=args.log_level,
+            CONTACTGATE_EVENTS_OUT=str(deliver).lower(),
+        )
         log = folder / f"gateway-{backend}.log"
         server = start_server([PY, "-m", "gateway.cli", "serve"], env, log)
         notes = [f"set-up {time.perf_counter() - started:.1f} s"]
@@ -576,7 +591,8 @@ def measure_backend(
             notes.append(f"gateway exited with {server.proc.returncode}: see {log}")
         numbers = stored_numbers(database)
         check = check_run(run, pool, "run", numbers, args.connections)
-    return Measured(backend, run, cpu, check, notes)
+    name = backend + (" +events" if subscribe else "") + ("" if deliver else " (written only)")
+    return Measured(name, run, cpu, check, notes)
 
 
 # --------------------------------------------------------------------------- profiling

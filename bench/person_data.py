@@ -44,9 +44,7 @@ async def seed(ws: int, channel: int, n: int, slug: str) -> int:
         [ws, channel, cid, f"ext-{slug}", now],
     )
     iid = int((await client.execute_query("SELECT max(id) FROM identity"))[1][0][0])
-    rows = [
-        (ws, channel, iid, cid, "in", f"{slug}-{i}", "text", TEXT, now, now) for i in range(n)
-    ]
+    rows = [(ws, channel, iid, cid, "in", f"{slug}-{i}", "text", TEXT, now, now) for i in range(n)]
     for start in range(0, n, 5000):
         await client.execute_many(
             "INSERT INTO message (workspace_id, channel_id, identity_id, contact_id, direction,"
@@ -67,7 +65,8 @@ async def measure(actor: Actor, cid: int, out: Path) -> tuple[float, int, int]:
     seconds = time.perf_counter() - started
     _now, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return seconds, peak, out.stat().st_size
+    size = await asyncio.to_thread(lambda: out.stat().st_size)
+    return seconds, peak, size
 
 
 async def main() -> None:
@@ -86,7 +85,9 @@ async def main() -> None:
             "bench", "telegram", "tg-bench", {"secret_token": "s" * 16}, known_kinds=known_kinds()
         )
         actor = Actor(ws, "bench", "cli", "admin")
-        print(f"{'messages':>10} {'seconds':>8} {'peak MiB':>9} {'archive MiB':>12} {'text MiB':>9}")
+        print(
+            f"{'messages':>10} {'seconds':>8} {'peak MiB':>9} {'archive MiB':>12} {'text MiB':>9}"
+        )
         for n in sizes:
             cid = await seed(ws, channel.id, n, f"p{n}")
             seconds, peak, size = await measure(actor, cid, workdir / f"{n}.zip")

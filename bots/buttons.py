@@ -14,6 +14,8 @@ import re
 import time
 from datetime import timedelta
 
+from bots.i18n import N_
+
 SHORT_TTL = timedelta(minutes=15)  # confirmations
 LONG_TTL = timedelta(days=2)  # contact cards' buttons, list pages
 MAX_BYTES = 64
@@ -77,10 +79,10 @@ def verify_action(workspace_id: int, data: str, now: float | None = None) -> str
     """The action of genuine, unexpired button data; Forged otherwise."""
     parts = data.rsplit(".", 2)
     if len(parts) != 3 or not ACTION.match(parts[0]) or not EXPIRY.match(parts[1]):
-        raise Forged("this button is not one of mine")
+        raise Forged(N_("this button is not one of mine"))
     action, expiry, mac = parts
     if not hmac.compare_digest(mac, _mac(workspace_id, f"{action}.{expiry}")):
-        raise Forged("this button is not one of mine (or not for your workspace)")
+        raise Forged(N_("this button is not one of mine (or not for your workspace)"))
     if int(expiry, 36) < (time.time() if now is None else now):
         raise Expired("this button has expired; run the command again")
     return action

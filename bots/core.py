@@ -9,14 +9,16 @@ enforced once, here, before they run. Every refusal is audited as `bot.refused`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 import structlog
 
 from bots import buttons, render
 from bots.buttons import SHORT_TTL, Forged, sign_action
+from bots.i18n import Lang, code_of, lang
+from bots.registry import COMMANDS, ROLE_NAMES, Command, asked, command, find, listed, normalise
 from store import access, bot_actions
 from store.access import Actor, Stranger
 from store.chat_admin import Binding, binding
@@ -25,8 +27,12 @@ from store.refs import Ambiguous
 from store.reset import ResetConfig, Run
 
 log = structlog.get_logger("contactgate.bots")
+PLAIN = Lang()  # the default language, UTC: for a Context built without a person (hints)
 MAX_INLINE_LINES = 100  # longer lists: a "next" button, and above the platform limit a file
-__all__ = ["MAX_INLINE_LINES", "sign_action"]
+__all__ = [
+    "COMMANDS", "MAX_INLINE_LINES", "Command", "command", "find", "listed", "normalise",
+    "sign_action",
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +76,8 @@ class Reply:
     file: OutFile | None = None
     contact_id: int | None = None
     replace: bool = False
+    # The person's language: adapters word their own parts (Slack's card buttons) in it.
+    lang: Lang = field(default=PLAIN, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +98,7 @@ class Incoming:
     chat_id: str
     replied_contact: int | None = None
     file: InFile | None = None
+    language: str | None = None  # the platform's idea of the person's language (`es-419`)
 
 
 class Usage(Exception):
@@ -107,6 +116,7 @@ class ResetStarter(Protocol):
 
 
 Send = Callable[[str, Reply], Awaitable[None]]
+Result = Reply | list[Reply]
 
 
 @dataclass(slots=True)
@@ -145,6 +155,26 @@ class Context:
     chat_id: str
     contact_id: int | None = None
     file: InFile | None = None
+    lang: Lang = PLAIN
+    heard: str | None = None  # the platform's language for the person (`es-419`), if it said
+
+    def _(self, message: str, **fields: object) -> str:
+        """`message` in the person's language, `{fields}` filled in."""
+        return self.lang._(message, **fields)
+
+    def n_(self, singular: str, plural: str, n: int, **fields: object) -> str:
+        """The plural form for `n` in the person's language; `{n}` is `n`, formatted."""
+        return self.lang.n_(singular, plural, n, **fields)
+
+    def typed(self, name: str) -> str:
+        """What the person types for a command, in their language, on their platform:
+        `/etiquetar_todos` on Telegram, `/contacts tag-all` on Slack."""
+        return COMMANDS[name].typed(self.lang.code, self.user.platform)
+
+    def usage(self, cmd: Command) -> str:
+        """`/buscar <palabras, teléfono o email>`: the command as typed, then its arguments."""
+        typed = cmd.typed(self.lang.code, self.user.platform)
+        return f"{typed} {self._(cmd.usage)}" if cmd.usage else typed
 
     @property
     def actor(self) -> Actor:
@@ -172,102 +202,62 @@ class Context:
         )  # fmt: skip
 
 
-Result = Reply | list[Reply]
-CommandFunc = Callable[[Context, str], Awaitable[Result]]
-C = TypeVar("C", bound=CommandFunc)
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """A registered command: its function, minimum role, usage line and help (the docstring)."""
-
-    name: str
-    func: CommandFunc
-    role: str
-    usage: str
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def help(self) -> str:
-        """The first line of the docstring."""
-        return (self.func.__doc__ or "").strip().splitlines()[0]
-
-
-COMMANDS: dict[str, Command] = {}  # name (and alias) -> command; "view save" is two words
-
-
-def command(name: str, *, role: str, usage: str, aliases: tuple[str, ...] = ()) -> Callable[[C], C]:
-    """Register a command; the docstring's first line is its help."""
-    if role not in access.ROLES:
-        raise ValueError(f"unknown role {role!r}")
-
-    def register(func: C) -> C:
-        found = Command(name, func, role, usage, aliases)
-        for key in (name, *aliases):
-            if key in COMMANDS:
-                raise ValueError(f"command {key!r} registered twice")
-            COMMANDS[key] = found
-        return func
-
-    return register
-
-
-def listed(role: str | None = None) -> list[Command]:
-    """Registered commands once each, by name; only those `role` may run when given."""
-    unique = {c.name: c for c in COMMANDS.values()}
-    chosen = [c for c in unique.values() if role is None or access.allows(role, c.role)]
-    return sorted(chosen, key=lambda c: c.name)
-
-
-def find(command_name: str, text: str) -> tuple[Command, str] | None:
-    """The command a platform command and its text name (`view` + `save x` -> `view save`)."""
-    name = normalise(command_name)
-    if name in ("contacts", ""):
-        first, text = _head(text)
-        name = normalise(first) or "help"
-    if name in COMMANDS:
-        name = COMMANDS[name].name  # an alias: its subcommands are the command's
-    first, rest = _head(text)
-    two = f"{name} {first.lower()}"
-    if first and two in COMMANDS:
-        return COMMANDS[two], rest
-    return (COMMANDS[name], text.strip()) if name in COMMANDS else None
-
-
-def _head(text: str) -> tuple[str, str]:
-    """The first word and the rest (which keeps its line breaks)."""
-    parts = text.strip().split(maxsplit=1)
-    return (parts[0], parts[1]) if len(parts) == 2 else (parts[0] if parts else "", "")
-
-
-def asked(command_name: str, text: str) -> str:
-    """The command name a user typed: `contacts tag …` asks for `tag`."""
-    name = normalise(command_name)
-    return normalise(_head(text)[0]) if name in ("contacts", "") else name
-
-
-def normalise(name: str) -> str:
-    """`/Tag_All@mybot` -> `tag-all`."""
-    return name.strip().lstrip("/").split("@", 1)[0].lower().replace("_", "-")
-
-
 async def dispatch(incoming: Incoming) -> list[Reply]:
-    """Run a command for a chat user: binding, role, arguments, domain errors as replies."""
+    """Run a command for a chat user: binding, role, arguments, domain errors as replies,
+    in the person's language."""
+    replies = await _dispatch(incoming)
+    said = replies[0].lang if replies else PLAIN
+    return [replace(r, lang=said) for r in replies]
+
+
+async def _dispatch(incoming: Incoming) -> list[Reply]:
     from bots import commands  # noqa: F401  (registers every command)
 
     user = incoming.user
     bound = await binding(user.platform, user.user_id)
     if bound is None:
-        return await refuse_unknown(user, asked(incoming.command, incoming.text) or "contacts")
+        what = asked(incoming.command, incoming.text) or "contacts"
+        said = lang(code_of(incoming.language))
+        return [replace(r, lang=said) for r in await refuse_unknown(user, what, said)]
     found = find(incoming.command, incoming.text)
+    ctx = Context(
+        user, bound, incoming.chat_id, incoming.replied_contact, incoming.file,
+        language_of(bound, incoming.language), incoming.language,
+    )  # fmt: skip
     if found is None:
         name = asked(incoming.command, incoming.text)
-        return [Reply(f"I do not know the command `{name}`. Send `help` for the list.")]
+        text = ctx._("I do not know the command `{name}`. Send `{help}` for the list.",
+                     name=name, help=ctx.typed("help"))  # fmt: skip
+        return [Reply(text, lang=ctx.lang)]
     cmd, rest = found
-    ctx = Context(user, bound, incoming.chat_id, incoming.replied_contact, incoming.file)
     if not ctx.allows(cmd.role):
-        return await refuse(ctx, cmd.name, f"this needs the {cmd.role} role")
-    return await run(ctx, cmd.name, lambda: cmd.func(ctx, rest), cmd.usage)
+        return _said(ctx, await refuse(ctx, cmd.name, needs_role(ctx, cmd.role)))
+    return _said(ctx, await run(ctx, cmd.name, lambda: cmd.func(ctx, rest), ctx.usage(cmd)))
+
+
+def _said(ctx: Context, replies: list[Reply]) -> list[Reply]:
+    """The replies marked with the person's language."""
+    return [replace(r, lang=ctx.lang) for r in replies]
+
+
+def language_of(bound: Binding, platform_language: str | None) -> Lang:
+    """The person's language: pinned (`/idioma`), else the platform's, else the workspace's;
+    times in the workspace's timezone."""
+    code = bound.pinned or code_of(platform_language) or bound.language
+    return lang(code, bound.timezone)
+
+
+async def language_for(user: ChatUser, platform_language: str | None) -> Lang:
+    """A chat user's language where an adapter answers by itself (a file that is no CSV)."""
+    bound = await binding(user.platform, user.user_id)
+    if bound is None:
+        return lang(code_of(platform_language))
+    return language_of(bound, platform_language)
+
+
+def needs_role(ctx: Context, role: str) -> str:
+    """A refusal's reason: the role a command needs."""
+    return ctx._("this needs the {role} role", role=ctx._(ROLE_NAMES[role]))
 
 
 async def may_run(user: ChatUser, command_name: str) -> bool:
@@ -290,23 +280,25 @@ async def run(
     """
     try:
         result = await work()
-    except Usage as exc:
-        return [Reply(f"{sentence(exc)}\nUsage: `{usage}`" if usage else sentence(exc))]
+    except Usage as exc:  # its message is in the person's language, or a msgid (N_)
+        said = sentence(ctx._(str(exc)))
+        return [Reply(ctx._("{said}\nUsage: `{usage}`", said=said, usage=usage) if usage else said)]
     except Ambiguous as exc:
         return [ambiguous_reply(ctx, exc)]
-    except Forbidden as exc:
-        return await refuse(ctx, what, str(exc))
+    except Forbidden:
+        return await refuse(ctx, what, ctx._("your role does not allow it"))
     except DomainError as exc:
         return [Reply(sentence(exc))]
-    except Forged as exc:
-        return await refuse(ctx, what, str(exc))
+    except Forged as exc:  # its message is a msgid (bots.buttons)
+        return await refuse(ctx, what, ctx._(str(exc)))
     except Exception:  # the one top-level handler of the bot surface
         log.exception("bot_command_failed", command=what, user=ctx.actor.name)
-        return [Reply("Something went wrong on our side; it has been logged. Try again later.")]
+        text = ctx._("Something went wrong on our side; it has been logged. Try again later.")
+        return [Reply(text)]
     return result if isinstance(result, list) else [result]
 
 
-def sentence(exc: Exception) -> str:
+def sentence(exc: Exception | str) -> str:
     """An error message as a sentence: capital first letter, final stop."""
     text = str(exc).strip() or type(exc).__name__
     text = text[:1].upper() + text[1:]
@@ -315,11 +307,16 @@ def sentence(exc: Exception) -> str:
 
 def ambiguous_reply(ctx: Context, exc: Ambiguous) -> Reply:
     """Several contacts match: list them with a show button each and ask for one."""
-    lines = [f"Several contacts match {exc.phrase!r}; name one by its #id:"]
+    lines = [ctx._("Several contacts match {phrase!r}; name one by its #id:", phrase=exc.phrase)]
     lines += [render.contact_line(c) for c in exc.contacts]
     if exc.more:
-        lines.append(f"… and more; narrow it down (`search {exc.phrase}` lists them all).")
-    shown = tuple(ctx.button(f"Show #{c.id}", f"show:{c.id}") for c in exc.contacts)
+        search = f"{ctx.typed('search')} {exc.phrase}"
+        lines.append(
+            ctx._("… and more; narrow it down (`{search}` lists them all).", search=search)
+        )
+    shown = tuple(
+        ctx.button(ctx._("Show #{id}", id=str(c.id)), f"show:{c.id}") for c in exc.contacts
+    )
     return Reply("\n".join(lines), shown)
 
 
@@ -327,32 +324,35 @@ async def refuse(ctx: Context, what: str, reason: str) -> list[Reply]:
     """Refuse politely and audit it; nothing changes."""
     detail = {"reason": reason, "role": ctx.binding.role, "name": ctx.user.name}
     await access.refused(ctx.actor, what, detail)
-    return [Reply(f"Sorry, you cannot do that: {reason}.")]
+    return [Reply(ctx._("Sorry, you cannot do that: {reason}.", reason=reason))]
 
 
-async def refuse_unknown(user: ChatUser, what: str) -> list[Reply]:
+async def refuse_unknown(user: ChatUser, what: str, said: Lang) -> list[Reply]:
     """Refuse a chat user bound to no workspace, and audit it."""
     stranger = Stranger(f"{user.platform}:{user.user_id}", user.platform)
     detail = {"reason": "unknown user", "name": user.name}
     await access.refused(stranger, what[:200], detail)
-    return [
-        Reply(
-            "Sorry, I do not know you yet. Ask an owner of your workspace to bind your"
-            f" {user.platform} user id `{user.user_id}` (contactgate admin add)."
-        )
-    ]
+    text = said._(
+        "Sorry, I do not know you yet. Ask an owner of your workspace to bind your"
+        " {platform} user id `{user}` (contactgate admin add).",
+        platform=user.platform.capitalize(), user=user.user_id,
+    )  # fmt: skip
+    return [Reply(text)]
 
 
-async def press(user: ChatUser, data: str, chat_id: str) -> list[Reply]:
+async def press(
+    user: ChatUser, data: str, chat_id: str, language: str | None = None
+) -> list[Reply]:
     """A button: verify its signature and expiry, re-check the role, run its action."""
     from bots import commands  # noqa: F401  (registers every button action)
     from bots.pressing import handle
 
     bound = await binding(user.platform, user.user_id)
     if bound is None:
-        return await refuse_unknown(user, "button")
-    ctx = Context(user, bound, chat_id)
-    return await handle(ctx, data)
+        said = lang(code_of(language))
+        return [replace(r, lang=said) for r in await refuse_unknown(user, "button", said)]
+    ctx = Context(user, bound, chat_id, lang=language_of(bound, language))
+    return _said(ctx, await handle(ctx, data))
 
 
 def split_text(text: str, limit: int) -> list[str]:

@@ -14,15 +14,16 @@ from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 from bots.buttons import Expired, Forged, verify_action
-from bots.core import Context, Reply, Result, refuse, run
+from bots.core import Context, Reply, Result, needs_role, refuse, run
+from bots.i18n import N_
 from store import bot_actions
 from store.access import ROLES
 from store.bot_actions import PendingAction
 
 ButtonFunc = Callable[[Context, list[str]], Awaitable[Result]]
 PendingFunc = Callable[[Context, PendingAction, str], Awaitable[Result]]
-ALREADY = "That was already done or cancelled."
-GONE = "This button has expired; run the command again."
+ALREADY = N_("That was already done or cancelled.")
+GONE = N_("This button has expired; run the command again.")
 F = TypeVar("F")
 
 
@@ -70,38 +71,38 @@ async def handle(ctx: Context, data: str) -> list[Reply]:
     """Verify and run one press for a bound user."""
     try:
         action = verify_action(ctx.binding.workspace_id, data)
-    except Expired as exc:
-        return [Reply(str(exc).capitalize() + ".")]
-    except Forged as exc:
-        return await refuse(ctx, "button", str(exc))
+    except Expired:
+        return [Reply(ctx._(GONE))]
+    except Forged as exc:  # its message is a msgid (bots.buttons)
+        return await refuse(ctx, "button", ctx._(str(exc)))
     verb, *args = action.split(":")
     if verb == "p":
         return await _pending(ctx, args)
     handler = BUTTONS.get(verb)
     if handler is None:
-        return [Reply("This button no longer works; run the command again.")]
+        return [Reply(ctx._("This button no longer works; run the command again."))]
     if not ctx.allows(handler.role):
-        return await refuse(ctx, verb, f"this needs the {handler.role} role")
+        return await refuse(ctx, verb, needs_role(ctx, handler.role))
     return await run(ctx, verb, lambda: handler.func(ctx, args))
 
 
 async def _pending(ctx: Context, args: list[str]) -> list[Reply]:
     if len(args) != 2 or not args[0].isdigit():
-        return await refuse(ctx, "button", "this button is not one of mine")
+        return await refuse(ctx, "button", ctx._("this button is not one of mine"))
     found = await bot_actions.get(ctx.binding.workspace_id, int(args[0]))
     handler = PENDING.get(found.kind) if found else None
     if found is None or handler is None:
-        return [Reply(GONE)]
+        return [Reply(ctx._(GONE))]
     if not ctx.allows(handler.role):
-        return await refuse(ctx, found.kind, f"this needs the {handler.role} role")
+        return await refuse(ctx, found.kind, needs_role(ctx, handler.role))
     if found.used:
-        return [Reply(ALREADY, replace=True)]
+        return [Reply(ctx._(ALREADY), replace=True)]
     if found.expires_at <= datetime.now(UTC):
-        return [Reply(GONE)]
+        return [Reply(ctx._(GONE))]
     choice = args[1]
     if choice == "no" or handler.once:
         if not await bot_actions.take(ctx.binding.workspace_id, found.id):
-            return [Reply(ALREADY, replace=True)]
+            return [Reply(ctx._(ALREADY), replace=True)]
         if choice == "no":
-            return [Reply("Cancelled; nothing changed.", replace=True)]
+            return [Reply(ctx._("Cancelled; nothing changed."), replace=True)]
     return await run(ctx, found.kind, lambda: handler.func(ctx, found, choice))

@@ -7,10 +7,11 @@ import re
 import shlex
 
 from bots.core import ChatUser, Context, Usage
+from bots.i18n import N_
 from store import chat_admin, contacts, refs
 from store.chat_admin import binding
 from store.contacts import Contact
-from store.errors import DomainError
+from store.errors import DomainError, NotFound
 from store.refs import MAX_PHONE, MIN_PHONE, Ref
 
 PHONE_TOKEN = re.compile(r"^\+?[\d().\-]*\d[\d().\-]*$")
@@ -21,7 +22,7 @@ def words(text: str) -> list[str]:
     try:
         return shlex.split(text.replace("“", '"').replace("”", '"'))
     except ValueError as exc:
-        raise Usage(f"cannot read that: {exc}") from exc
+        raise Usage(N_("cannot read that: a quote is not closed")) from exc
 
 
 def take_ref(text: str) -> tuple[str, str]:
@@ -54,8 +55,13 @@ def take_ref(text: str) -> tuple[str, str]:
 async def resolve(ctx: Context, ref: str) -> Contact:
     """The one contact `ref` names (chat's grammar, store.refs); NotFound, or Ambiguous."""
     if not ref.strip():
-        raise Usage("name a contact: #id, phone, email, @username or a name")
-    return await refs.contact(ctx.actor, refs.parse_chat(ref), ctx.binding.region)
+        raise Usage(ctx._("name a contact: #id, phone, email, @username or a name"))
+    try:
+        return await refs.contact(ctx.actor, refs.parse_chat(ref), ctx.binding.region)
+    except NotFound as exc:  # the store's words are English: in Spanish, say it in Spanish
+        if ctx.lang.code == "en":
+            raise
+        raise NotFound(ctx._("No contact matches {ref}.", ref=repr(ref))) from exc
 
 
 async def contact_and_rest(
@@ -70,9 +76,9 @@ async def contact_and_rest(
         return await contacts.get(ctx.actor, ctx.contact_id), text.strip()
     ref, rest = take_ref(text)
     if not ref:
-        raise Usage("name a contact first")
+        raise Usage(ctx._("name a contact first"))
     if need_rest and not rest:
-        raise Usage("say what to do with the contact too")
+        raise Usage(ctx._("say what to do with the contact too"))
     return await resolve(ctx, ref), rest
 
 
@@ -82,7 +88,7 @@ async def one_contact(ctx: Context, text: str) -> Contact:
         return await contacts.get(ctx.actor, ctx.contact_id)
     stripped = text.strip().strip('"“”')
     if not stripped:
-        raise Usage("name a contact, or send this as a reply to a contact card")
+        raise Usage(ctx._("name a contact, or send this as a reply to a contact card"))
     return await resolve(ctx, stripped)
 
 

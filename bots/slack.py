@@ -13,6 +13,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -21,11 +22,14 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bots import core
 from bots.commands.files import MAX_IMPORT  # (importing bots.commands registers them all)
 from bots.core import ChatUser, Incoming, Reply
+from bots.i18n import N_, code_of, lang
+from bots.registry import NAMES
 from bots.slack_blocks import (
     BUTTON_PATTERN,
     CARD_PATTERN,
@@ -43,7 +47,8 @@ log = structlog.get_logger("contactgate.slack")
 PATH = "/slack/events"
 MAX_BODY = 1024 * 1024  # an interaction payload carries its whole message: far below this
 SHUTDOWN_SECONDS = 10.0
-SORRY = "Something went wrong on my side; it has been logged. Please try again."
+SORRY = N_("Something went wrong on my side; it has been logged. Please try again.")
+MAX_LOCALES = 10_000  # users whose Slack locale is remembered
 
 
 class SlackBot:
@@ -57,6 +62,7 @@ class SlackBot:
         self._client: AsyncWebClient | None = None
         self._session: aiohttp.ClientSession | None = None
         self._delivery: Delivery | None = None
+        self._locales: dict[str, str | None] = {}  # Slack user id -> locale (`es-LA`), cached
 
     async def start(self) -> None:
         """Open the HTTP session and build the Bolt app (nothing is called on Slack yet)."""
@@ -89,6 +95,7 @@ class SlackBot:
             logger=logging.getLogger("contactgate.slack.bolt"),
         )
         bolt.command(settings.slack_command)(self._on_command)
+        NAMES.slack_command = settings.slack_command
         bolt.action(BUTTON_PATTERN)(self._on_button)
         bolt.action(CARD_PATTERN)(self._on_card)
         bolt.view(MERGE_VIEW)(self._on_merge)
@@ -151,7 +158,12 @@ class SlackBot:
         block_id, action_id = MERGE_INPUT
         other = str(view["state"]["values"][block_id][action_id].get("value") or "").strip()
         if not other:
-            await ack(response_action="errors", errors={block_id: "Say which contact to merge."})
+            said = await core.language_for(
+                _action_user(body), await self._locale(body["user"]["id"])
+            )
+            await ack(
+                response_action="errors", errors={block_id: said._("Say which contact to merge.")}
+            )
             return
         await ack()
         meta = json.loads(view.get("private_metadata") or "{}")
@@ -174,27 +186,47 @@ class SlackBot:
         if ref is not None and await core.may_run(user, "import"):
             try:
                 file = await self._uploads().fetch(ref.file_id)
-            except FileProblem as exc:
+            except FileProblem as exc:  # Slack's own words about the file (not translated)
                 await self._out().deliver([Reply(str(exc))], target)
                 return
             incoming = Incoming(user, command, ref.rest, target.channel, file=file)
         await self._dispatch(incoming, target)
 
     async def _dispatch(self, incoming: Incoming, target: Target) -> None:
+        incoming = replace(incoming, language=await self._locale(target.user))
         await self._out().deliver(await core.dispatch(incoming), target)
 
     async def _press(self, user: ChatUser, data: str, target: Target) -> None:
-        await self._out().deliver(await core.press(user, data, target.channel), target)
+        said = await self._locale(target.user)
+        await self._out().deliver(await core.press(user, data, target.channel, said), target)
+
+    async def _locale(self, user_id: str) -> str | None:
+        """The Slack user's locale (`users.info`, `include_locale`), asked once per user; None
+        when Slack does not say (the workspace's language is used then)."""
+        if user_id in self._locales:
+            return self._locales[user_id]
+        try:
+            found = await self._api().users_info(user=user_id, include_locale=True)
+            locale = (found.get("user") or {}).get("locale")
+        except SlackApiError as exc:
+            log.warning("slack_locale_unknown", user=user_id, error=str(exc))
+            locale = None
+        if len(self._locales) >= MAX_LOCALES:
+            self._locales.clear()
+        self._locales[user_id] = locale if isinstance(locale, str) else None
+        return self._locales[user_id]
 
     async def _card(self, body: dict[str, Any], target: Target) -> None:
         action = body["actions"][0]
         kind = CARD_PATTERN.match(action["action_id"])
         contact = str(action.get("value", ""))
         if kind is None or not contact.isdigit():
-            await self._out().deliver([Reply("That button is not one of mine.")], target)
+            said = await core.language_for(_action_user(body), await self._locale(target.user))
+            await self._out().deliver([Reply(said._("That button is not one of mine."))], target)
             return
         if kind.group(1) == "merge":
-            view = merge_view(int(contact), target.channel)
+            said = await core.language_for(_action_user(body), await self._locale(target.user))
+            view = merge_view(int(contact), target.channel, said)
             await self._api().views_open(trigger_id=body["trigger_id"], view=view)
             return
         incoming = Incoming(_action_user(body), kind.group(1), f"#{contact}", target.channel)
@@ -212,7 +244,8 @@ class SlackBot:
         except Exception:
             log.exception("slack_work_failed", channel=target.channel, user=target.user)
             try:
-                await self._out().post(render(Reply(SORRY)), target, replace=False)
+                said = lang(code_of(self._locales.get(target.user)))
+                await self._out().post(render(Reply(said._(SORRY))), target, replace=False)
             except Exception:
                 log.exception("slack_sorry_failed", channel=target.channel)
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bots.core import Button, OutFile, Reply
+from bots.core import PLAIN, Button, OutFile, Reply
+from bots.i18n import N_, Lang
 
 SECTION_CHARS = 3000  # Slack: a section's text
 MAX_BLOCKS = 50  # Slack: blocks in one message
@@ -25,7 +26,7 @@ CARD_PATTERN = re.compile(r"^cg_card_(show|borrar|merge)$")
 MERGE_VIEW = "cg_merge"
 MERGE_INPUT = ("other", "value")  # block_id, action_id of the merge dialog's text field
 # A card's buttons: action id suffix -> label (Slack's `value` carries the contact id).
-CARD_BUTTONS = (("show", "Show"), ("borrar", "Tag Borrar"), ("merge", "Merge…"))
+CARD_BUTTONS = (("show", N_("Show")), ("borrar", N_("Tag {tag}")), ("merge", N_("Merge…")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +49,8 @@ def render(reply: Reply, now: datetime | None = None) -> Message:
     chunks = sections(reply.text)
     overflow = None
     if len(chunks) > min(MAX_SECTIONS, MAX_BLOCKS - len(rows)):
-        overflow = text_file(reply.text, now or datetime.now(UTC))
-        chunks = [_overflow_note(reply.text, overflow.name)]
+        overflow = text_file(reply.text, now or datetime.now(UTC), reply.lang)
+        chunks = [_overflow_note(reply.lang, reply.text, overflow.name)]
     blocks = [_section(chunk) for chunk in chunks] + rows
     return Message(_fallback(reply.text), blocks, overflow)
 
@@ -96,12 +97,16 @@ def button_rows(reply: Reply) -> list[dict[str, Any]]:
         have = {_plain_label(b.label) for b in reply.buttons}
         card = [
             _button(f"cg_card_{kind}", Button(label, str(reply.contact_id)))
-            for kind, label in CARD_BUTTONS
+            for kind, label in _card_labels(reply.lang)
             if _plain_label(label) not in have  # the core's own card buttons win
         ]
         if card:
             rows.append({"type": "actions", "elements": card})
     return rows[: MAX_BLOCKS - 1]
+
+
+def _card_labels(t: Lang) -> list[tuple[str, str]]:
+    return [(kind, t._(label, tag="Borrar")) for kind, label in CARD_BUTTONS]
 
 
 def _plain_label(label: str) -> str:
@@ -130,46 +135,45 @@ def _fallback(text: str) -> str:
     return first if len(first) <= FALLBACK_CHARS else first[: FALLBACK_CHARS - 1] + "…"
 
 
-def _overflow_note(text: str, name: str) -> str:
-    lines = text.count("\n") + 1
+def _overflow_note(t: Lang, text: str, name: str) -> str:
     head = _fallback(text)
-    note = f"The full answer ({lines} lines) is too long for a message: it is in `{name}`."
+    note = t.n_("The full answer ({n} line) is too long for a message: it is in `{name}`.",
+                "The full answer ({n} lines) is too long for a message: it is in `{name}`.",
+                text.count("\n") + 1, name=name)  # fmt: skip
     return f"{head}\n{note}" if head else note
 
 
-def text_file(text: str, now: datetime) -> OutFile:
+def text_file(text: str, now: datetime, t: Lang = PLAIN) -> OutFile:
     """An answer too long for a message, as a UTF-8 text file."""
     name = f"contactgate-{now:%Y-%m-%d-%H%M%S}.txt"
-    return OutFile(name, text.encode("utf-8"), "text/plain", "Full answer")
+    return OutFile(name, text.encode("utf-8"), "text/plain", t._("Full answer"))
 
 
-def merge_view(contact_id: int, chat_id: str) -> dict[str, Any]:
+def merge_view(contact_id: int, chat_id: str, t: Lang = PLAIN) -> dict[str, Any]:
     """The dialog a card's Merge button opens: which contact to merge into this one."""
     block_id, action_id = MERGE_INPUT
-    intro = (
-        f"Merge another contact into *#{contact_id}*. You will see the differences and"
-        " confirm before anything changes."
-    )
+    intro = t._("Merge another contact into *#{id}*. You will see the differences and confirm"
+                " before anything changes.", id=contact_id)  # fmt: skip
     return {
         "type": "modal",
         "callback_id": MERGE_VIEW,
         "private_metadata": json.dumps({"contact": contact_id, "chat": chat_id}),
-        "title": {"type": "plain_text", "text": "Merge contacts"},
-        "submit": {"type": "plain_text", "text": "Preview"},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        "title": {"type": "plain_text", "text": t._("Merge contacts")},
+        "submit": {"type": "plain_text", "text": t._("Preview")},
+        "close": {"type": "plain_text", "text": t._("Cancel")},
         "blocks": [
             _section(intro),
             {
                 "type": "input",
                 "block_id": block_id,
-                "label": {"type": "plain_text", "text": "The other contact"},
+                "label": {"type": "plain_text", "text": t._("The other contact")},
                 "element": {
                     "type": "plain_text_input",
                     "action_id": action_id,
                     "max_length": 200,
                     "placeholder": {
                         "type": "plain_text",
-                        "text": "#id, phone, email, @username or a name",
+                        "text": t._("#id, phone, email, @username or a name"),
                     },
                 },
             },

@@ -31,6 +31,7 @@ from telegram.ext import (
 
 from bots import core, render, telegram_send
 from bots.core import COMMANDS, ChatUser, Incoming, InFile, Reply, listed
+from bots.i18n import DEFAULT, LANGUAGES, N_, code_of, lang
 from bots.refs import hinted_contact
 from gateway.http import error_response, guarded, read_body
 from gateway.settings import Settings
@@ -42,6 +43,19 @@ MAX_UPDATE = 1024 * 1024
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API serves bots files up to 20 MB
 CSV_NAME = re.compile(r"\.(csv|txt|tsv)$", re.IGNORECASE)
 Context = ContextTypes.DEFAULT_TYPE
+
+
+def menu(code: str) -> list[BotCommand]:
+    """The menu in one language: each top-level command once, by its name in that language,
+    with its one-line brief (`/buscar` — Buscar contactos por cualquier campo…)."""
+    found = {c.name: c for c in listed() if " " not in c.name}  # a subcommand's parent stands
+    shown = {found[name].local_name(code).split()[0]: found[name] for name in found}
+    t = lang(code)
+    return [
+        BotCommand(name.replace("-", "_"), t._(cmd.brief)[:256])
+        for name, cmd in sorted(shown.items())
+        if re.fullmatch(r"[a-z0-9_]{1,32}", name.replace("-", "_"))
+    ]
 
 
 def command_names() -> list[str]:
@@ -85,20 +99,17 @@ class TelegramAdmin:
             except TelegramError as exc:
                 log.error("telegram_admin_unavailable", error=str(exc))
                 return False
-            await self._menu()
+            await self._menus()
         core.register_sender("telegram", self.send)
         return True
 
-    async def _menu(self) -> None:
-        """Show the commands in Telegram's menu (a failure only costs the menu)."""
-        found = {c.name.split()[0]: c.help for c in listed()}
-        menu = [
-            BotCommand(name.replace("-", "_"), text[:256])
-            for name, text in sorted(found.items())
-            if re.fullmatch(r"[a-z0-9_]{1,32}", name.replace("-", "_"))
-        ]
+    async def _menus(self) -> None:
+        """Telegram's command menu, one per language (`language_code`), and without a language
+        in the product's default one (a failure only costs the menu)."""
         try:
-            await self.app.bot.set_my_commands(menu)
+            for code in LANGUAGES:
+                await self.app.bot.set_my_commands(menu(code), language_code=code)
+            await self.app.bot.set_my_commands(menu(DEFAULT))
         except TelegramError as exc:
             log.warning("telegram_admin_menu_failed", error=str(exc))
 
@@ -163,16 +174,30 @@ async def on_command(update: Update, context: Context) -> None:
     if message is None or not message.text or not message.entities:
         return
     head = message.entities[0]
-    command, _, addressee = message.text[head.offset + 1 : head.offset + head.length].partition("@")
+    end = _command_end(message.text, head.offset + head.length)
+    command, _, addressee = message.text[head.offset + 1 : end].partition("@")
     if addressee and addressee.lower() != (context.bot.username or "").lower():
         return  # a command for another bot in a group
-    rest = message.text[head.offset + head.length :].strip()
+    rest = message.text[end:].strip()
     user = _user(update)
     upload = await _upload(message.reply_to_message) if command.startswith("import") else None
     incoming = Incoming(
-        user, command, rest, str(message.chat_id), await _replied(user, message, context), upload
-    )
+        user, command, rest, str(message.chat_id), await _replied(user, message, context), upload,
+        _language(update),
+    )  # fmt: skip
     await _answer(context, message.chat_id, await core.dispatch(incoming))
+
+
+def _command_end(text: str, end: int) -> int:
+    """Where a command ends: Telegram's entity stops at a hyphen (`/tag-all` is `/tag` and
+    `-all`), so a hyphenated name typed as on Slack is read whole."""
+    typed = re.match(r"(?:-[a-z0-9]+)+(?:@\w+)?", text[end:], re.IGNORECASE)
+    return end + typed.end() if typed else end
+
+
+def _language(update: Update) -> str | None:
+    who = update.effective_user
+    return who.language_code if who is not None else None
 
 
 async def on_document(update: Update, context: Context) -> None:
@@ -183,13 +208,14 @@ async def on_document(update: Update, context: Context) -> None:
     user = _user(update)
     upload = await _upload(message)
     if upload is None:
-        await _answer(context, message.chat_id, [Reply(_NOT_CSV)])
+        said = await core.language_for(user, _language(update))
+        await _answer(context, message.chat_id, [Reply(said._(_NOT_CSV))])
         return
-    incoming = Incoming(user, "import", "", str(message.chat_id), None, upload)
+    incoming = Incoming(user, "import", "", str(message.chat_id), None, upload, _language(update))
     await _answer(context, message.chat_id, await core.dispatch(incoming))
 
 
-_NOT_CSV = "I import CSV files (up to 20 MB): send a .csv file as a document."
+_NOT_CSV = N_("I import CSV files (up to 20 MB): send a .csv file as a document.")
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -198,7 +224,7 @@ async def on_button(update: Update, context: Context) -> None:
     if query is None or query.data is None:
         return
     chat_id = query.message.chat.id if query.message else _user(update).user_id
-    replies = await core.press(_user(update), query.data, str(chat_id))
+    replies = await core.press(_user(update), query.data, str(chat_id), _language(update))
     await query.answer()
     message = query.message if isinstance(query.message, Message) else None
     if message is not None and replies and replies[0].replace:
@@ -212,8 +238,10 @@ async def on_error(update: object, context: Context) -> None:
     log.error("telegram_admin_error", error=repr(context.error), exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
+            said = lang(code_of(_language(update)))
             await context.bot.send_message(
-                update.effective_chat.id, "Something went wrong on our side; try again later."
+                update.effective_chat.id,
+                said._("Something went wrong on our side; try again later."),
             )
         except TelegramError:
             log.warning("telegram_admin_error_reply_failed")

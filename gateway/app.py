@@ -12,6 +12,7 @@ from gateway.api import routes as api_routes
 from gateway.api.imports import IMPORT_LIMIT
 from gateway.channel_cache import ChannelCache
 from gateway.channels import CHANNELS
+from gateway.events_out import deliverer_ctx
 from gateway.http import guarded
 from gateway.import_jobs import IMPORTS, ImportRunner, imports_ctx
 from gateway.metrics import Metrics
@@ -52,6 +53,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_writer)
     app.cleanup_ctx.append(scheduler_ctx(settings.scheduler_seconds))
+    app.cleanup_ctx.append(deliverer_ctx)
     app[keys.WEBCHAT_HUB] = Hub()
     app.cleanup_ctx.append(hub_ctx)
     app.on_shutdown.append(stop_streams)

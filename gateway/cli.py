@@ -20,8 +20,10 @@ from gateway.cli_channels import channel
 from gateway.cli_common import as_owner, run, show, start, start_up_errors
 from gateway.cli_contacts import export_contacts, import_contacts
 from gateway.cli_duplicates import duplicates
+from gateway.cli_events import events
 from gateway.cli_person import contact, exports
-from gateway.cli_reset import events_cmd, reset
+from gateway.cli_reset import reset
+from gateway.cli_retention import retention
 from gateway.settings import Settings
 from gateway.startup import check_database
 from store import db
@@ -150,6 +152,39 @@ def workspace_create(ctx: click.Context, slug: str, **fields: Any) -> None:
     show(run(ctx, lambda: upsert_workspace(slug, **fields)), False)
 
 
+@workspace.command("set")
+@click.argument("slug")
+@click.option(
+    "--language",
+    type=click.Choice(["es", "en"]),
+    help="The bots' language for people whose own is unknown (es by default).",
+)
+@click.option("--opt-out-words", help="Comma-separated words that opt a person out (STOP,BAJA…).")
+@click.option("--opt-in-words", help="Comma-separated words that opt them back in (START,ALTA…).")
+@click.pass_context
+def workspace_set(
+    ctx: click.Context,
+    slug: str,
+    language: str | None,
+    opt_out_words: str | None,
+    opt_in_words: str | None,
+) -> None:
+    """Change a workspace's settings: the bots' default language, the consent words (an empty
+    list, "", goes back to the defaults)."""
+    from store.setup import set_consent_words, set_workspace_language
+
+    if language is None and opt_out_words is None and opt_in_words is None:
+        raise click.UsageError("give --language, --opt-out-words or --opt-in-words")
+    if language is not None:
+        show(run(ctx, lambda: set_workspace_language(slug, language)), False)
+    if opt_out_words is not None or opt_in_words is not None:
+        out = None if opt_out_words is None else opt_out_words.split(",")
+        in_ = None if opt_in_words is None else opt_in_words.split(",")
+        words = run(ctx, lambda: set_consent_words(slug, out, in_))
+        click.echo(f"opt-out words: {', '.join(words['opt_out'])}")
+        click.echo(f"opt-in words: {', '.join(words['opt_in'])}")
+
+
 @workspace.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -162,7 +197,9 @@ def workspace_list(ctx: click.Context, as_json: bool) -> None:
         [asdict(w) for w in rows]
         if as_json
         else "\n".join(
-            f"{w.slug}\tcap={w.plan_cap}\ttz={w.timezone}\tregion={w.default_region}" for w in rows
+            f"{w.slug}\tcap={w.plan_cap}\ttz={w.timezone}\tregion={w.default_region}"
+            f"\tlanguage={w.language}"
+            for w in rows
         ),
         as_json,
     )
@@ -209,7 +246,8 @@ main.add_command(export_contacts)
 main.add_command(import_contacts)
 main.add_command(duplicates)
 main.add_command(reset)
-main.add_command(events_cmd)
+main.add_command(events)
+main.add_command(retention)
 main.add_command(audit)
 main.add_command(contact)
 main.add_command(exports)

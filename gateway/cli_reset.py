@@ -47,10 +47,10 @@ def _show_status(ctx: click.Context, result: Any) -> None:
     if data["set_by"]:
         click.echo(f"set by: {data['set_by']} at {data['set_at']:%Y-%m-%d %H:%M} UTC")
     for r in data["runs"]:
-        click.echo(_run_line(r))
+        click.echo(run_line(r))
 
 
-def _run_line(r: dict[str, Any]) -> str:
+def run_line(r: dict[str, Any]) -> str:
     counts = ", ".join(f"{k}={v}" for k, v in r["counts"].items())
     end = f" error: {r['error']}" if r["error"] else ""
     return (
@@ -137,7 +137,7 @@ def run_now(ctx: click.Context, mode: str | None) -> None:
     if ctx.obj["json"]:
         show(result, True)
     else:
-        click.echo(_run_line(asdict(result)))
+        click.echo(run_line(asdict(result)))
     if result.state != "done":
         ctx.exit(1)
 

@@ -25,6 +25,7 @@ TOKEN_PATTERNS = (
     r"cg_[A-Za-z0-9_-]{16,}",  # our API tokens
     r"(?<![0-9])[0-9]{5,16}:[A-Za-z0-9_-]{30,}",  # Telegram bot tokens, also in /bot<token>/
     r"xox[abposr]-[A-Za-z0-9-]{8,}",  # Slack tokens
+    r"whsec_[A-Za-z0-9+/=]{16,}",  # events-out signing secrets (Standard Webhooks)
 )
 DSN_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@")
 HANDLER_NAME = "contactgate"

@@ -1,4 +1,5 @@
-"""The gateway's reset runner: the scheduler's reset duties and runs started from the API.
+"""The gateway's reset runner: the scheduler's reset and retention duties, and runs started from
+the API (both kinds run on store.reset's engine).
 
 Runs execute as tasks of the gateway process, one per workspace at a time. On shutdown they
 are cancelled between transactions; the run's lease then lapses and the next process (or this
@@ -52,11 +53,12 @@ class ResetRunner:
         return task is not None and not task.done()
 
     async def tick(self, now: datetime | None = None) -> list[int]:
-        """Warn of runs due within 48 h; claim and start every due run; returns run ids."""
+        """Warn of resets due within 48 h; claim and start every due reset and retention run;
+        returns run ids."""
         now = now or datetime.now(UTC)
         await reset.warn_upcoming(now)
         started = []
-        for due in await reset.due(now, self._catch_up):
+        for due in [*await reset.due(now, self._catch_up), *await reset.due_retention(now)]:
             if self.running(due.workspace_id):
                 continue
             try:
@@ -68,6 +70,7 @@ class ResetRunner:
                     trigger="schedule",
                     requested_by=None,
                     enabled_by=due.enabled_by,
+                    kind=due.kind,
                 )
             except Conflict:  # done, running elsewhere, or failed and not yet due a retry
                 continue
@@ -78,13 +81,16 @@ class ResetRunner:
     def start(self, run: reset.Run) -> asyncio.Task[None]:
         """Execute a claimed run in the background."""
         if self.running(run.workspace_id):
-            raise reset.RunBusy(f"a reset of {run.slug} is already running in this process")
-        task = asyncio.create_task(self._execute(run), name=f"reset-{run.slug}-{run.period}")
+            raise reset.RunBusy(f"a run of {run.slug} is already running in this process")
+        task = asyncio.create_task(self._execute(run), name=f"{run.kind}-{run.slug}-{run.period}")
         self._tasks[run.workspace_id] = task
         return task
 
     async def _execute(self, run: reset.Run) -> None:
-        log.info("reset_started", run=run.id, workspace=run.slug, period=run.period, mode=run.mode)
+        log.info(
+            "run_started", kind=run.kind, run=run.id, workspace=run.slug, period=run.period,
+            mode=run.mode,
+        )  # fmt: skip
         with contextlib.suppress(Exception):  # logged, recorded and notified by execute()
             await reset.execute(run)
 

@@ -140,6 +140,10 @@ class Settings(BaseSettings):
     vonage_api_url: str = "https://rest.nexmo.com"  # Vonage SMS API
     bird_api_url: str = "https://api.bird.com"  # Bird Channels API
     outbound_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    # Events out (gateway/events_out.py): the deliverer task, its idle poll and its timeout.
+    events_out: bool = True
+    events_out_idle_seconds: float = Field(default=1.0, gt=0, le=60)
+    events_out_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     # Slack admin bot (bots/slack.py): mounted at /slack/events when token and secret are set.
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None

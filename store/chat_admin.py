@@ -8,6 +8,7 @@ from store.access import Actor, audit, require
 from store.contacts import load
 from store.db import ClientTx, raw_transaction
 from store.errors import Invalid, NotFound
+from store.setup import check_language
 
 PLATFORMS = ("slack", "telegram")
 
@@ -22,6 +23,9 @@ class Binding:
     reset_tag: str
     role: str
     name: str
+    timezone: str = "UTC"  # the workspace's: every time shown to the person is in it
+    language: str = "es"  # the workspace's, for people whose own is unknown
+    pinned: str | None = None  # the person's own choice (`/idioma en`), above all else
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +41,35 @@ class ChatInfo:
 async def binding(platform: str, platform_user: str) -> Binding | None:
     """The binding of a chat user (Slack `TEAM:USER`, Telegram user id); None when unknown."""
     rows = await ClientTx().fetch(
-        "SELECT w.id, w.slug, w.default_region, w.reset_tag, b.role, b.name FROM admin_binding b"
-        " JOIN workspace w ON w.id = b.workspace_id WHERE b.platform = ? AND b.platform_user = ?",
+        "SELECT w.id, w.slug, w.default_region, w.reset_tag, b.role, b.name, w.timezone,"
+        " w.language, b.language FROM admin_binding b JOIN workspace w ON w.id = b.workspace_id"
+        " WHERE b.platform = ? AND b.platform_user = ?",
         [platform, platform_user],
     )
     if not rows:
         return None
-    ws, slug, region, tag, role, name = rows[0]
-    return Binding(int(ws), str(slug), str(region), str(tag), str(role), str(name or ""))
+    ws, slug, region, tag, role, name, tz, language, pinned = rows[0]
+    return Binding(
+        int(ws), str(slug), str(region), str(tag), str(role), str(name or ""), str(tz),
+        str(language), str(pinned) if pinned else None,
+    )  # fmt: skip
+
+
+async def pin_language(
+    actor: Actor, platform: str, platform_user: str, language: str | None
+) -> None:
+    """Pin a chat user's own bot language (`es`, `en`), or None to follow the detected one."""
+    require(actor, "agent")
+    code = check_language(language) if language is not None else None
+    async with raw_transaction() as tx:
+        await tx.execute(
+            "UPDATE admin_binding SET language = ? WHERE workspace_id = ? AND platform = ?"
+            " AND platform_user = ?",
+            [code, actor.workspace_id, platform, platform_user],
+        )
+        await audit(
+            tx, actor, "admin_binding.language", f"{platform}:{platform_user}", {"language": code}
+        )
 
 
 def _check(platform: str, chat_id: str) -> None:

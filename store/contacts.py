@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from store import text
+from store import outbox, text
 from store.access import Actor, audit, require
 from store.contact_fields import clean_fields
 from store.db import ClientTx, RawTx, raw_transaction
@@ -47,6 +47,7 @@ class Contact:
     last_incoming_at: datetime | None
     tags: list[str] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)  # channel kinds, one per identity
+    opted_out: bool = False  # an identity of it sent an opt-out word (store.inbound.consent)
 
     @property
     def display_name(self) -> str:
@@ -80,7 +81,7 @@ def contact_from_row(row: Sequence[Any]) -> Contact:
 
 
 async def with_tags(tx: RawTx, contacts: list[Contact]) -> list[Contact]:
-    """Fill tags and channel kinds of `contacts` in two queries."""
+    """Fill tags, channel kinds and opt-out of `contacts` in two queries."""
     if not contacts:
         return contacts
     by_id = {c.id: c for c in contacts}
@@ -93,12 +94,14 @@ async def with_tags(tx: RawTx, contacts: list[Contact]) -> list[Contact]:
     for cid, name in tags:
         by_id[int(cid)].tags.append(name)
     kinds = await tx.fetch(
-        "SELECT i.contact_id, ch.kind FROM identity i JOIN channel ch ON ch.id = i.channel_id"
-        f" WHERE i.contact_id IN ({marks}) ORDER BY i.id",
+        "SELECT i.contact_id, ch.kind, i.opted_out_at FROM identity i"
+        f" JOIN channel ch ON ch.id = i.channel_id WHERE i.contact_id IN ({marks}) ORDER BY i.id",
         list(by_id),
     )
-    for cid, kind in kinds:
+    for cid, kind, opted_out_at in kinds:
         by_id[int(cid)].channels.append(kind)
+        if opted_out_at is not None:
+            by_id[int(cid)].opted_out = True
     return contacts
 
 
@@ -120,6 +123,18 @@ async def load(tx: RawTx, workspace_id: int, contact_id: int) -> Contact:
             return (await with_tags(tx, [contact_from_row(rows[0][:-1])]))[0]
         contact_id = int(rows[0][-1])
     raise NotFound(f"no contact #{contact_id}")
+
+
+async def load_many(tx: RawTx, workspace_id: int, ids: Sequence[int]) -> list[Contact]:
+    """The live contacts among `ids` in the workspace, by id, with tags and channel kinds."""
+    if not ids:
+        return []
+    rows = await tx.fetch(
+        f"SELECT {COLUMNS} FROM contact WHERE workspace_id = ? AND merged_into_id IS NULL"
+        f" AND id IN ({','.join('?' * len(ids))}) ORDER BY id",
+        [workspace_id, *ids],
+    )
+    return await with_tags(tx, [contact_from_row(r) for r in rows])
 
 
 async def get(actor: Actor, contact_id: int) -> Contact:
@@ -160,10 +175,23 @@ async def upsert(actor: Actor, data: Mapping[str, Any]) -> tuple[Contact, bool]:
                 tx, actor.workspace_id, fields, "api" if actor.surface == "api" else "manual"
             )
             await audit(tx, actor, "contact.create", f"#{contact_id}", _shown(fields))
-            return await load(tx, actor.workspace_id, contact_id), True
+            return await changed(tx, actor, contact_id, "contact.created"), True
         await update(tx, actor.workspace_id, existing, fields)
         await audit(tx, actor, "contact.update", f"#{existing}", _shown(fields))
-        return await load(tx, actor.workspace_id, existing), False
+        return await changed(tx, actor, existing, "contact.updated"), False
+
+
+async def changed(tx: RawTx, actor: Actor, contact_id: int, event: str, **extra: Any) -> Contact:
+    """The contact after a change by `actor`, with its event written to the outbox in `tx`."""
+    contact = await load(tx, actor.workspace_id, contact_id)
+    await outbox.emit(
+        tx,
+        actor.workspace_id,
+        event,
+        outbox.contact_event(contact, outbox.source_of(actor), **extra),
+        contact_id=contact.id,
+    )
+    return contact
 
 
 async def match_existing(tx: RawTx, ws: int, fields: Mapping[str, Any]) -> int | None:
@@ -292,7 +320,7 @@ async def patch(actor: Actor, contact_id: int, data: Mapping[str, Any]) -> Conta
         current = await load(tx, actor.workspace_id, contact_id)
         await update(tx, actor.workspace_id, current.id, fields)
         await audit(tx, actor, "contact.update", f"#{current.id}", _shown(fields))
-        return await load(tx, actor.workspace_id, current.id)
+        return await changed(tx, actor, current.id, "contact.updated")
 
 
 async def delete(actor: Actor, contact_id: int) -> int:
@@ -302,6 +330,8 @@ async def delete(actor: Actor, contact_id: int) -> int:
         current = await load(tx, actor.workspace_id, contact_id)
         await delete_rows(tx, [current.id])
         await audit(tx, actor, "contact.delete", f"#{current.id}", {"name": current.name})
+        data = outbox.contact_event(current, outbox.source_of(actor))
+        await outbox.emit(tx, actor.workspace_id, "contact.deleted", data, contact_id=current.id)
         return current.id
 
 

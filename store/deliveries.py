@@ -35,6 +35,8 @@ class Due:
     platform: str
     chat_id: str
     attempts: int
+    language: str = "es"  # the workspace's: notifications are in it
+    timezone: str = "UTC"  # the workspace's: times in them are local
 
 
 async def due(platforms: Sequence[str], now: datetime | None = None) -> list[Due]:
@@ -52,7 +54,8 @@ async def due(platforms: Sequence[str], now: datetime | None = None) -> list[Due
             [now - MAX_AGE, *platforms],
         )
     rows = await ClientTx().fetch(
-        "SELECT d.id, e.id, w.slug, e.kind, e.payload, c.platform, c.chat_id, d.attempts"
+        "SELECT d.id, e.id, w.slug, e.kind, e.payload, c.platform, c.chat_id, d.attempts,"
+        " w.language, w.timezone"
         " FROM event_delivery d JOIN event e ON e.id = d.event_id"
         " JOIN admin_chat c ON c.id = d.chat_id JOIN workspace w ON w.id = e.workspace_id"
         f" WHERE d.delivered_at IS NULL AND e.created_at > ? AND c.platform IN ({marks})"
@@ -62,8 +65,8 @@ async def due(platforms: Sequence[str], now: datetime | None = None) -> list[Due
     )
     return [
         Due(int(d), int(e), str(ws), str(kind), dict(load_json(payload) or {}), str(p), str(c),
-            int(n))
-        for d, e, ws, kind, payload, p, c, n in rows
+            int(n), str(lang), str(tz))
+        for d, e, ws, kind, payload, p, c, n, lang, tz in rows
     ]  # fmt: skip
 
 

@@ -11,6 +11,7 @@ pair, deleted ones are gone; a dismissed pair (stored lower id first) never come
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -157,8 +158,10 @@ async def _ranked(tx: RawTx, workspace_id: int) -> list[_Candidate]:
                 found.add(x, y, Reason(kind, str(x[2])))
     for group in names:
         _by_name(found, group)
+    shared = Counter(row[4] for row in emails)
     for o_id, o_made, c_id, c_made, email in emails:
-        found.add((int(o_id), o_made), (int(c_id), c_made), Reason("email", str(email)))
+        if shared[email] < MAX_GROUP:  # one address on many identities is a placeholder
+            found.add((int(o_id), o_made), (int(c_id), c_made), Reason("email", str(email)))
     kept = [c for pair, c in found.pairs.items() if pair not in dismissed]
     return sorted(kept, key=_Candidate.sort_key)
 

@@ -17,5 +17,9 @@ class Conflict(DomainError):
     """The change collides with existing data."""
 
 
+class OptedOut(Conflict):
+    """The person asked not to be written to on that channel (an opt-out word)."""
+
+
 class Forbidden(DomainError):
     """The caller's role does not allow this."""

@@ -1,4 +1,5 @@
-"""Notifications for the admin chats: cap thresholds and reset warnings, results, failures.
+"""Notifications for the admin chats: cap thresholds, reset warnings, reset and retention
+results and failures.
 
 An event is written once per key (`cap_80:2026-11`, `reset_soon:2026-11`…) in the transaction
 that decides it, with an audit line beside it, so it is neither lost nor repeated. The chat
@@ -14,13 +15,19 @@ from typing import Any
 
 import structlog
 
+from store import outbox
 from store.access import Actor, audit, require, system
 from store.contacts import stamp
 from store.db import ClientTx, RawTx
 from store.serial import dump_json, load_json
 
 log = structlog.get_logger("contactgate.events")
-KINDS = ("cap_80", "cap_100", "reset_soon", "reset_done", "reset_failed")
+KINDS = (
+    *("cap_80", "cap_100", "reset_soon", "reset_done", "reset_failed"),
+    *("retention_done", "retention_failed", "subscription_disabled"),
+)
+# Notifications that are also events out (store.outbox), written beside them.
+OUT = {"cap_80": "plan.threshold", "cap_100": "plan.threshold", "reset_done": "reset.done"}
 PAGE = 100
 
 
@@ -48,6 +55,11 @@ async def emit(
     if not rows:
         return False
     await audit(tx, system(workspace_id), f"event.{kind}", key, payload, at=now)
+    if kind in OUT:
+        data = {k: v for k, v in payload.items() if k != "export"}  # a path on this host
+        if kind.startswith("cap_"):
+            data["threshold"] = int(kind[4:])
+        await outbox.emit(tx, workspace_id, OUT[kind], data, contact_id=None, now=now)
     log.info("event", workspace_id=workspace_id, kind=kind, key=key, **payload)
     return True
 

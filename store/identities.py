@@ -16,7 +16,7 @@ from store.db import ClientTx, RawTx
 IDENTITIES_SQL = (
     "SELECT c.kind, c.key, i.external_id, i.scoped_id, i.username, i.display_name, i.phone,"
     " i.email, i.created_at, (SELECT MAX(m.sent_at) FROM message m"
-    " WHERE m.identity_id = i.id AND m.direction = 'in')"
+    " WHERE m.identity_id = i.id AND m.direction = 'in'), i.opted_out_at"
     " FROM identity i JOIN channel c ON c.id = i.channel_id WHERE i.contact_id = ? ORDER BY i.id"
 )
 
@@ -35,6 +35,7 @@ class IdentityInfo:
     email: str | None  # vouched by the channel (email)
     first_seen: datetime
     last_seen: datetime | None  # the newest message it sent; None when it sent none
+    opted_out_at: datetime | None = None  # it sent an opt-out word (store.inbound.consent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +48,10 @@ class ContactDetail:
 
 def identity_from_row(row: Sequence[Any]) -> IdentityInfo:
     """An IdentityInfo from a row of IDENTITIES_SQL."""
-    kind, key, external, scoped, username, name, phone, email, created, last = row
+    kind, key, external, scoped, username, name, phone, email, created, last, out = row
     return IdentityInfo(
         str(kind), str(key), str(external), scoped, username, name, phone, email,
-        stamp(created), as_datetime(last),
+        stamp(created), as_datetime(last), as_datetime(out),
     )  # fmt: skip
 
 

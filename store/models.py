@@ -32,6 +32,14 @@ class Workspace(Model):
     reset_set_by = fields.CharField(max_length=200, null=True)
     reset_set_at = fields.DatetimeField(null=True)
     reset_local_time = fields.CharField(max_length=5, default="23:00")
+    language = fields.CharField(max_length=2, default="es")  # bots: when a person's is unknown
+    # retention rules (store.reset.retention): days; None = off
+    retention_contact_days = fields.IntField(null=True)  # contacts with no activity that long
+    retention_message_days = fields.IntField(null=True)  # messages older than that
+    retention_set_by = fields.CharField(max_length=200, null=True)
+    retention_set_at = fields.DatetimeField(null=True)
+    # consent (store.inbound.consent): the workspace's own opt-out / opt-in words; None = defaults
+    consent_words: Any = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -145,6 +153,8 @@ class Identity(Model):
     email = fields.CharField(max_length=320, null=True)
     period = fields.CharField(max_length=7)  # YYYY-MM it was first counted in
     created_at = fields.DatetimeField(auto_now_add=True)
+    # the person sent an opt-out word here (STOP, BAJA…): no outbound until an opt-in word
+    opted_out_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "identity"
@@ -176,7 +186,10 @@ class Message(Model):
     meta: Any = fields.JSONField(null=True)
     sent_at = fields.DatetimeField()
     received_at = fields.DatetimeField()
-    # outbound: every status it had, oldest first (store.statuses); 0012_statuses
+    # an edited message: when, and every version with its time (store.inbound.edits); 0011
+    edited_at = fields.DatetimeField(null=True)
+    history: Any = fields.JSONField(null=True)
+    # outbound: every status it had, oldest first (store.statuses); 0015_statuses
     status_history: Any = fields.JSONField(null=True)
 
     class Meta:
@@ -185,6 +198,7 @@ class Message(Model):
         indexes = (
             Index(fields=("contact_id", "received_at")),
             Index(fields=("identity_id",)),  # deleting an identity looks its messages up
+            Index(fields=("workspace_id", "received_at")),  # message retention's selection
         )
 
 

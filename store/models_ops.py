@@ -63,6 +63,7 @@ class AdminBinding(Model):
     platform_user = fields.CharField(max_length=128)
     role = fields.CharField(max_length=8)
     name = fields.CharField(max_length=200, default="")
+    language = fields.CharField(max_length=2, null=True)  # pinned with `/idioma`; else detected
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -104,7 +105,9 @@ class Event(Model):
 
 
 class ResetRun(Model):
-    """One monthly reset of a workspace, (workspace, period) unique makes it run once.
+    """One scheduled deletion of a workspace: a monthly reset (`kind` reset, period `YYYY-MM`)
+    or a day's retention rules (`kind` retention, period `YYYY-MM-DD`); (workspace, kind,
+    period) unique makes it run once (see Meta).
 
     `owner` and `heartbeat_at` are the lease of the process running it; `progress` holds what a
     resuming process needs (high-water marks, export file lengths, batches done).
@@ -114,8 +117,9 @@ class ResetRun(Model):
     workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
         "models.Workspace", related_name="reset_runs"
     )
-    period = fields.CharField(max_length=7)
-    mode = fields.CharField(max_length=8)
+    kind = fields.CharField(max_length=16, default="reset")  # reset | retention
+    period = fields.CharField(max_length=10)
+    mode = fields.CharField(max_length=32)  # all | tagged; retention: its rules
     enabled_by = fields.CharField(max_length=200, null=True)
     state = fields.CharField(max_length=16, default="started")  # started|exported|done|failed
     trigger = fields.CharField(max_length=16, default="schedule")  # schedule | manual
@@ -132,6 +136,8 @@ class ResetRun(Model):
 
     class Meta:
         table = "reset_run"
+        # (workspace, period) unique is (workspace, kind, period) unique: a reset's period is
+        # `YYYY-MM`, a retention run's `YYYY-MM-DD` (SQLite cannot drop the inline constraint)
         unique_together = (("workspace", "period"),)
 
 
@@ -200,3 +206,67 @@ class DuplicateDismissal(Model):
         table = "duplicate_dismissal"
         unique_together = (("contact_a", "contact_b"),)
         indexes = (Index(fields=("workspace_id",)), Index(fields=("contact_b_id",)))
+
+
+class EventSubscription(Model):
+    """A URL that receives the workspace's contact and message events (Standard Webhooks).
+
+    `secret` signs every delivery; after a rotation `previous_secret` signs beside it until
+    `previous_until`. `failing_since` is the first failure since the last success: past
+    store.outbox_delivery.GIVE_UP the subscription is disabled.
+    """
+
+    id = fields.IntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name=False
+    )
+    url = fields.CharField(max_length=2048)
+    types: Any = fields.JSONField(default=list)  # event types; empty = every type
+    description = fields.CharField(max_length=200, default="")
+    secret = fields.CharField(max_length=100)
+    previous_secret = fields.CharField(max_length=100, null=True)
+    previous_until = fields.DatetimeField(null=True)
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    failing_since = fields.DatetimeField(null=True)
+    disabled_at = fields.DatetimeField(null=True)
+    disabled_reason = fields.CharField(max_length=200, null=True)
+
+    class Meta:
+        table = "event_subscription"
+        indexes = (Index(fields=("workspace_id", "active")),)
+
+
+class OutboxEvent(Model):
+    """One event for one subscription, written in the transaction of its change.
+
+    `state` is pending | delivered | failed (given up); the webhook-id is `msg_<event_id>`,
+    the same for every subscription and every retry.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    event_id = fields.CharField(max_length=40)
+    subscription: fields.ForeignKeyRelation[EventSubscription] = fields.ForeignKeyField(
+        "models.EventSubscription", related_name=False, on_delete=fields.CASCADE
+    )
+    contact_id = fields.IntField(null=True)  # no foreign key: a deleted contact keeps its events
+    type = fields.CharField(max_length=32)
+    payload = fields.TextField(null=True)  # the JSON body exactly as sent (see message_id)
+    # message.received is written by reference (the ingest path builds no body): the deliverer
+    # renders the body from this message when it first claims the event, and keeps it.
+    message_id = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField()
+    state = fields.CharField(max_length=10, default="pending")
+    next_try_at = fields.DatetimeField()
+    claimed_until = fields.DatetimeField(null=True)
+    attempts = fields.IntField(default=0)
+    last_status = fields.IntField(null=True)
+    last_error = fields.CharField(max_length=500, null=True)
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbox_event"
+        indexes = (
+            Index(fields=("state", "id")),  # the due events, oldest first
+            Index(fields=("subscription_id", "contact_id", "state", "id")),  # a contact's order
+        )

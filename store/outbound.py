@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from store import outbox
 from store.access import Actor, audit, require
 from store.contacts import as_datetime, load
 from store.db import ClientTx, RawTx, raw_transaction
-from store.errors import Conflict, DomainError, Invalid, NotFound
+from store.errors import Conflict, DomainError, Invalid, NotFound, OptedOut
 from store.messages import MessageInfo, read_message, status_entry
-from store.serial import dump_json, load_json
+from store.serial import dump_json, load_json, plain
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STATUSES = ("sent", "failed", "unknown")
@@ -73,6 +74,7 @@ class _Identity:
     active: bool
     secrets: dict[str, str]
     last_in: datetime | None
+    opted_out_at: datetime | None = None
 
     def matches(self, selector: str) -> bool:
         wanted = selector.strip().lower()
@@ -85,7 +87,7 @@ class _Identity:
 IDENTITIES_SQL = (
     "SELECT i.id, i.external_id, i.scoped_id, c.id, c.key, c.kind, c.name, c.active, c.secrets,"
     " (SELECT MAX(m.received_at) FROM message m WHERE m.identity_id = i.id"
-    " AND m.direction = 'in')"
+    " AND m.direction = 'in'), i.opted_out_at"
     " FROM identity i JOIN channel c ON c.id = i.channel_id WHERE i.contact_id = ? ORDER BY i.id"
 )
 
@@ -116,10 +118,11 @@ async def target(actor: Actor, contact_id: int, channel: str | None = None) -> T
 
 
 def _identity(row: Sequence[Any]) -> _Identity:
-    iid, external, scoped, cid, key, kind, name, active, secrets, last_in = row
+    iid, external, scoped, cid, key, kind, name, active, secrets, last_in, opted_out = row
     return _Identity(
         int(iid), str(external), scoped, int(cid), str(key), str(kind), str(name or ""),
         bool(active), dict(load_json(secrets) or {}), as_datetime(last_in),
+        as_datetime(opted_out),
     )  # fmt: skip
 
 
@@ -141,7 +144,14 @@ def choose(
     active = [i for i in candidates if i.active]
     if not active:
         raise Conflict(f"channel {candidates[0].key} is disabled; send on another channel")
-    return max(active, key=lambda i: (i.channel_id == last_channel, i.last_in or EPOCH, i.id))
+    willing = [i for i in active if i.opted_out_at is None]
+    if not willing:
+        where = ", ".join(sorted({i.label() for i in active}))
+        raise OptedOut(
+            f"contact #{contact_id} opted out on {where} (sent an opt-out word such as STOP or"
+            " BAJA); nothing is sent there until they write an opt-in word (START, ALTA)"
+        )
+    return max(willing, key=lambda i: (i.channel_id == last_channel, i.last_in or EPOCH, i.id))
 
 
 async def _last_inbound(tx: RawTx, identity_id: int) -> tuple[str | None, dict[str, Any]]:
@@ -226,7 +236,11 @@ async def _complete(actor: Actor, to: Target, message_id: int, attempt: Attempt)
             )
         detail = _detail(to, message_id, attempt.status) | {"error": attempt.error}
         await audit(tx, actor, "message.send", f"#{contact_id}", detail)
-        return await read_message(tx, message_id)
+        info = await read_message(tx, message_id)
+        if attempt.status == "sent":  # events out (store.outbox)
+            data = {"message": plain(info), "source": outbox.source_of(actor)}
+            await outbox.emit(tx, actor.workspace_id, "message.sent", data, contact_id=contact_id)
+        return info
 
 
 def _kept(meta: Any) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import datetime
+from dataclasses import asdict, fields, is_dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -57,3 +57,27 @@ def inbound_from_json(value: Any) -> Inbound:
     data = dict(load_json(value))
     data["sent_at"] = datetime.fromisoformat(data["sent_at"])
     return Inbound(**data)
+
+
+def iso(value: datetime) -> str:
+    """A timestamp as ISO 8601 in UTC with a Z."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def plain(value: Any) -> Any:
+    """Dataclasses, datetimes and containers as JSON-ready values (the API's and events' shape)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def contact_data(contact: Any) -> dict[str, Any]:
+    """A store.contacts.Contact as JSON-ready data, as the API and events show it (with its
+    display_name)."""
+    return {**plain(contact), "display_name": contact.display_name}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,13 +12,17 @@ from store.access import Actor, audit, require
 from store.channels import workspace_id
 from store.db import ClientTx, RawTx, raw_transaction
 from store.errors import Invalid, NotFound
+from store.inbound import consent
 from store.models import Workspace
 from store.periods import UnknownTimezone, zone
+from store.serial import dump_json, load_json
 from store.tokens import check_role
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 PLATFORMS = ("slack", "telegram")
-NEW_WORKSPACE_DEFAULTS = ("reset_mode", "reset_tag", "reset_local_time")  # the model's
+LANGUAGES = ("es", "en")  # the bots' catalogs (bots/locale)
+# the model's defaults for a new workspace
+NEW_WORKSPACE_DEFAULTS = ("reset_mode", "reset_tag", "reset_local_time", "language")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +37,80 @@ class WorkspaceInfo:
     default_region: str
     reset_mode: str
     reset_tag: str
+    language: str
 
 
 def _workspace_info(w: Workspace) -> WorkspaceInfo:
     return WorkspaceInfo(
-        w.id, w.slug, w.name, w.plan_cap, w.timezone, w.default_region, w.reset_mode, w.reset_tag
-    )
+        w.id, w.slug, w.name, w.plan_cap, w.timezone, w.default_region, w.reset_mode, w.reset_tag,
+        w.language,
+    )  # fmt: skip
+
+
+def check_language(language: str) -> str:
+    """A bot language as stored: `es` or `en` (case and a region such as `es-419` ignored)."""
+    code = language.strip().lower().replace("_", "-").split("-", 1)[0]
+    if code not in LANGUAGES:
+        raise Invalid(f"language {language!r} must be one of {', '.join(LANGUAGES)}")
+    return code
+
+
+async def set_workspace_language(
+    slug: str, language: str, *, actor: str = "system", surface: str = "cli"
+) -> WorkspaceInfo:
+    """Set the language the bots use with people whose own language is unknown."""
+    code = check_language(language)
+    async with raw_transaction() as tx:
+        rows = await tx.fetch(
+            "UPDATE workspace SET language = ? WHERE slug = ? RETURNING id", [code, slug]
+        )
+        if not rows:
+            raise NotFound(f"no workspace {slug!r}")
+        owner = Actor(int(rows[0][0]), actor, surface, "owner")
+        await audit(tx, owner, "workspace.language", slug, {"language": code})
+    return await get_workspace(slug)
+
+
+async def set_consent_words(
+    slug: str,
+    opt_out: Sequence[str] | None,
+    opt_in: Sequence[str] | None,
+    *,
+    actor: str = "system",
+    surface: str = "cli",
+) -> dict[str, list[str]]:
+    """Set the workspace's own opt-out and/or opt-in words (None keeps a list as it is; an
+    empty list goes back to the defaults of store.inbound.consent). The words in force."""
+    async with raw_transaction() as tx:
+        rows = await tx.fetch("SELECT id, consent_words FROM workspace WHERE slug = ?", [slug])
+        if not rows:
+            raise NotFound(f"no workspace {slug!r}")
+        current = load_json(rows[0][1]) if rows[0][1] is not None else {}
+        words = dict(current) if isinstance(current, dict) else {}
+        for key, given in (("opt_out", opt_out), ("opt_in", opt_in)):
+            if given is None:
+                continue
+            cleaned = consent.clean_words(given)
+            if cleaned:
+                words[key] = cleaned
+            else:
+                words.pop(key, None)
+        clash = {consent.folded(w) for w in words.get("opt_out", [])} & {
+            consent.folded(w) for w in words.get("opt_in", [])
+        }
+        if clash:
+            raise Invalid(f"a word cannot both opt out and opt in: {', '.join(sorted(clash))}")
+        await tx.execute(
+            "UPDATE workspace SET consent_words = ? WHERE id = ?",
+            [dump_json(words) if words else None, rows[0][0]],
+        )
+        owner = Actor(int(rows[0][0]), actor, surface, "owner")
+        await audit(tx, owner, "workspace.consent_words", slug, words)
+    consent.forget()
+    return {
+        "opt_out": words.get("opt_out", list(consent.OPT_OUT)),
+        "opt_in": words.get("opt_in", list(consent.OPT_IN)),
+    }
 
 
 def _check_workspace_fields(slug: str, cap: int, timezone: str, region: str) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from store import outbox
 from store.db import RawTx, raw_transaction
 from store.health import classify
 from store.inbound import WriteFailed
@@ -66,6 +67,7 @@ async def apply_statuses(channel: ChannelInfo, updates: Sequence[StatusUpdate]) 
         async with raw_transaction() as tx:
             for update in updates:
                 await apply_status(tx, channel, update, applied)
+            await outbox.emit_many(tx, [_event(channel, c) for c in applied.changes])
     except Exception as exc:
         fault = classify(exc, from_database=True)
         if fault is None:
@@ -119,6 +121,21 @@ async def _apply_one(
         message_id, contact_id, channel.key, previous, update.status, update.at,
         update.error_code, update.error_title,
     )  # fmt: skip
+
+
+def _event(channel: ChannelInfo, change: StatusChange) -> outbox.Event:
+    """The `message.status` event of a change, written with it (events out)."""
+    data = {
+        "message_id": change.message_id,
+        "channel": change.channel_key,
+        "previous": change.previous,
+        "status": change.status,
+        "at": change.at.isoformat(),
+        "error_code": change.error_code,
+        "error_title": change.error_title,
+        "source": "inbound",
+    }
+    return outbox.Event(channel.workspace_id, change.contact_id, "message.status", data)
 
 
 def _moves(current: str | None, status: str) -> bool:

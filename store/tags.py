@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from store.access import Actor, audit, require
-from store.contacts import Contact, load
+from store.contacts import Contact, changed, load
 from store.db import ClientTx, RawTx, raw_transaction
 from store.errors import Invalid, NotFound
 from store.fold import fold
@@ -98,7 +98,7 @@ async def add(actor: Actor, contact_id: int, names: Sequence[str]) -> Contact:
         found = await ensure(tx, actor.workspace_id, names)
         await link(tx, [contact.id], found.values())
         await audit(tx, actor, "tag.add", f"#{contact.id}", {"tags": names})
-        return await load(tx, actor.workspace_id, contact.id)
+        return await changed(tx, actor, contact.id, "contact.tagged", tags=names)
 
 
 async def remove(actor: Actor, contact_id: int, names: Sequence[str]) -> Contact:
@@ -108,14 +108,20 @@ async def remove(actor: Actor, contact_id: int, names: Sequence[str]) -> Contact
     async with raw_transaction() as tx:
         contact = await load(tx, actor.workspace_id, contact_id)
         found = await ids(tx, actor.workspace_id, [key(n) for n in names])
+        gone: list[str] = []
         if found:
             marks = ",".join("?" * len(found))
-            await tx.execute(
-                f"DELETE FROM contact_tag WHERE contact_id = ? AND tag_id IN ({marks})",
+            rows = await tx.fetch(
+                f"DELETE FROM contact_tag WHERE contact_id = ? AND tag_id IN ({marks})"
+                " RETURNING tag_id",
                 [contact.id, *found.values()],
             )
+            removed = {int(r[0]) for r in rows}
+            gone = [n for n in names if found.get(key(n)) in removed]
         await audit(tx, actor, "tag.remove", f"#{contact.id}", {"tags": names})
-        return await load(tx, actor.workspace_id, contact.id)
+        if not gone:  # nothing changed: no event
+            return await load(tx, actor.workspace_id, contact.id)
+        return await changed(tx, actor, contact.id, "contact.untagged", tags=gone)
 
 
 async def list_tags(actor: Actor) -> list[TagInfo]:

@@ -138,6 +138,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         channel_cache_seconds=0,
         log_level="WARNING",
         reset_export_dir=tmp_path / "reset-exports",
+        events_out=False,  # no deliverer unless a test starts one (it POSTs to subscribed URLs)
         **OFFLINE,
     )
 

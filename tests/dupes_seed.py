@@ -41,6 +41,8 @@ PEOPLE: dict[str, dict[str, Any]] = {
     "near_phone_2": {"name": "Ana Vaca", "phone": "+593991234568"},
     "stranger": {"name": "Rosa Ortiz", "email": "rosa@example.org", "company": "Acme S.A."},
     **{f"shared_{n}": {"name": f"Cliente {n}", "identifier": "SHARED"} for n in range(11)},
+    "shop": {"name": "Tienda Sol", "email": "info@tienda.example"},
+    **{f"shop_{n}": {"name": f"Comprador {n}"} for n in range(10)},  # each vouches info@tienda
 }
 # (label a, label b) -> reasons as (kind, value), in the order the finder gives them
 PLANTED: dict[tuple[str, str], list[tuple[str, str]]] = {
@@ -61,11 +63,13 @@ async def seed(workspace_id: int, email_channel: ChannelInfo) -> dict[str, int]:
     async with raw_transaction() as tx:
         for n, (label, person) in enumerate(PEOPLE.items()):
             ids[label] = await _insert(tx, workspace_id, person, BASE + timedelta(minutes=n))
-        await tx.execute(
+        vouched = [("mail_chan", "marta@example.com")]
+        vouched += [(f"shop_{n}", "info@tienda.example") for n in range(10)]
+        await tx.executemany(
             "INSERT INTO identity (workspace_id, channel_id, contact_id, external_id, email,"
             " period, created_at) VALUES (?,?,?,?,?,?,?)",
-            [workspace_id, email_channel.id, ids["mail_chan"], "marta@example.com",
-             "marta@example.com", "2026-10", BASE],
+            [(workspace_id, email_channel.id, ids[label], f"{label}:{email}", email, "2026-10",
+              BASE) for label, email in vouched],
         )  # fmt: skip
     return ids
 

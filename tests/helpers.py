@@ -154,3 +154,15 @@ async def scalar(sql: str, *params: Any) -> Any:
     """The first column of the first row."""
     result = await rows(sql, *params)
     return next(iter(result[0].values()))
+
+
+async def english(workspace: str = "acme") -> None:
+    """Workspace `workspace` and everyone bound to it so far speak English to the bots (tests
+    written before the bots spoke Spanish; tests/bots/test_languages.py covers both)."""
+    async with db.raw_transaction() as tx:
+        await tx.execute("UPDATE workspace SET language = 'en' WHERE slug = ?", [workspace])
+        await tx.execute(
+            "UPDATE admin_binding SET language = 'en' WHERE workspace_id IN"
+            " (SELECT id FROM workspace WHERE slug = ?)",
+            [workspace],
+        )

@@ -9,6 +9,7 @@ import orjson
 from bots import render
 from bots.buttons import LONG_TTL
 from bots.core import MAX_INLINE_LINES, Context, Reply, Usage
+from bots.i18n import N_
 from bots.pressing import on_pending, pending_action
 from store import query, views
 from store.bot_actions import PendingAction
@@ -24,7 +25,7 @@ def filter_value(text: str) -> Any:
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            raise Usage(f"that filter is not valid JSON: {exc}") from exc
+            raise Usage(N_("that filter is not valid JSON")) from exc
     return text
 
 
@@ -60,13 +61,15 @@ async def page_reply(ctx: Context, spec: dict[str, Any], cursor: str | None = No
         )  # fmt: skip
     title = spec["title"]
     if first and not page.contacts:
-        return Reply(f"{title}: no contacts match.")
-    head = f"{title}: {render.count(page.total or 0, 'contact')}" if first else f"{title}, more:"
+        return Reply(ctx._("{title}: no contacts match.", title=title))
+    total = page.total or 0
+    counted = ctx.n_("{n} contact", "{n} contacts", total)
+    head = f"{title}: {counted}" if first else ctx._("{title}, more:", title=title)
     lines = [head, *(render.contact_line(c) for c in page.contacts)]
     buttons: tuple[Any, ...] = ()
     if page.next_cursor:
         pid = await ctx.remember("page", {**spec, "cursor": page.next_cursor}, LONG_TTL)
-        buttons = (ctx.button("Next page", pending_action(pid, "next"), ttl=LONG_TTL),)
+        buttons = (ctx.button(ctx._("Next page"), pending_action(pid, "next"), ttl=LONG_TTL),)
     return Reply("\n".join(lines), buttons)
 
 
@@ -82,5 +85,5 @@ def confirm_buttons(ctx: Context, pid: int, label: str, style: str = "primary") 
     """A confirm button and a cancel button for a stored action."""
     return (
         ctx.button(label, pending_action(pid, "ok"), style),
-        ctx.button("Cancel", pending_action(pid, "no")),
+        ctx.button(ctx._("Cancel"), pending_action(pid, "no")),
     )

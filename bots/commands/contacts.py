@@ -6,6 +6,7 @@ from bots import render
 from bots.buttons import LONG_TTL, SHORT_TTL
 from bots.commands.common import confirm_buttons, filter_value, page_reply
 from bots.core import Button, Context, Reply, Usage, command
+from bots.i18n import N_
 from bots.pressing import on_button, on_pending
 from bots.refs import one_contact
 from store import contacts, messages, notes, tags
@@ -17,24 +18,35 @@ LAST_MESSAGES = 5
 LAST_NOTES = 5
 
 
-@command("search", role="agent", usage="search <words, phone or email>", aliases=("s", "find"))
+@command(
+    "search", es="buscar", role="agent", usage=N_("<words, phone or email>"), group="find",
+    brief=N_("Find contacts by any field, tag or channel"), aliases=("s", "find"),
+)  # fmt: skip
 async def search(ctx: Context, args: str) -> Reply:
     """Find contacts by any field, tag or channel (accents and case do not matter)."""
     if not args.strip():
-        raise Usage("say what to search for")
-    return await page_reply(ctx, {"title": f"Search `{args.strip()}`", "q": args.strip()})
+        raise Usage(ctx._("say what to search for"))
+    title = ctx._("Search `{words}`", words=args.strip())
+    return await page_reply(ctx, {"title": title, "q": args.strip()})
 
 
-@command("filter", role="agent", usage="filter <expression>", aliases=("f",))
+@command(
+    "filter", es="filtrar", role="agent", usage=N_("<expression>"), group="find",
+    brief=N_("Count and list the contacts matching a filter"), aliases=("f",),
+)  # fmt: skip
 async def filter_(ctx: Context, args: str) -> Reply:
     """Count and list the contacts matching a filter, e.g. `tag:vip country:EC last_in<30d`."""
     expr = filter_value(args)
     if expr is None:
-        raise Usage("give a filter expression")
-    return await page_reply(ctx, {"title": f"Filter `{args.strip()}`", "filter": expr})
+        raise Usage(ctx._("give a filter expression"))
+    title = ctx._("Filter `{expression}`", expression=args.strip())
+    return await page_reply(ctx, {"title": title, "filter": expr})
 
 
-@command("show", role="agent", usage="show <contact>", aliases=("card",))
+@command(
+    "show", es="mostrar", role="agent", usage=N_("<contact>"), group="find",
+    brief=N_("A contact's fields, channels, tags, messages and notes"), aliases=("card", "ver"),
+)  # fmt: skip
 async def show(ctx: Context, args: str) -> Reply:
     """Show a contact: fields, channels, tags, last messages and notes."""
     return await card(ctx, await one_contact(ctx, args))
@@ -47,11 +59,13 @@ async def card(ctx: Context, contact: Contact) -> Reply:
     shown: list[Button] = []
     if tags.key(ctx.binding.reset_tag) not in {tags.key(t) for t in contact.tags}:
         shown.append(
-            ctx.button(f"Tag {ctx.binding.reset_tag}", f"borrar:{contact.id}", ttl=LONG_TTL)
+            ctx.button(
+                ctx._("Tag {tag}", tag=ctx.binding.reset_tag), f"borrar:{contact.id}", ttl=LONG_TTL
+            )
         )
     if ctx.allows("admin"):
-        shown.append(ctx.button("Delete…", f"del:{contact.id}", "danger", ttl=LONG_TTL))
-    text = render.contact_card(contact, recent.messages, written)
+        shown.append(ctx.button(ctx._("Delete…"), f"del:{contact.id}", "danger", ttl=LONG_TTL))
+    text = render.contact_card(ctx.lang, contact, recent.messages, written)
     return Reply(text, tuple(shown), contact_id=contact.id)
 
 
@@ -67,11 +81,20 @@ async def borrar_button(ctx: Context, args: list[str]) -> Reply:
     tag = ctx.binding.reset_tag
     tagged = await tags.add(ctx.actor, contact_id_of(args[0]), [tag])
     return Reply(
-        f"Tagged #{tagged.id} {render.plain(tagged.display_name)} {tag}.", contact_id=tagged.id
+        ctx._(
+            "Tagged #{id} {name} {tag}.",
+            id=tagged.id,
+            name=render.plain(tagged.display_name),
+            tag=tag,
+        ),
+        contact_id=tagged.id,
     )
 
 
-@command("delete", role="admin", usage="delete <contact>", aliases=("rm",))
+@command(
+    "delete", es="eliminar", role="admin", usage=N_("<contact>"), group="merge",
+    brief=N_("Delete a contact with its messages, notes and tags"), aliases=("rm",),
+)  # fmt: skip
 async def delete(ctx: Context, args: str) -> Reply:
     """Delete a contact with its messages, notes and tags (asks first)."""
     return await ask_delete(ctx, await one_contact(ctx, args))
@@ -88,9 +111,12 @@ async def ask_delete(ctx: Context, contact: Contact) -> Reply:
     name = render.plain(contact.display_name)
     pid = await ctx.remember("delete", {"id": contact.id, "name": name}, SHORT_TTL)
     return Reply(
-        f"Delete *#{contact.id} {name}* with all its messages, notes and tags?"
-        " This cannot be undone.",
-        confirm_buttons(ctx, pid, "Delete", "danger"),
+        ctx._(
+            "Delete *#{id} {name}* with all its messages, notes and tags? This cannot be undone.",
+            id=contact.id,
+            name=name,
+        ),
+        confirm_buttons(ctx, pid, ctx._("Delete"), "danger"),
     )
 
 
@@ -98,4 +124,6 @@ async def ask_delete(ctx: Context, contact: Contact) -> Reply:
 async def confirm_delete(ctx: Context, action: PendingAction, choice: str) -> Reply:
     """Delete the contact a confirmation names."""
     deleted = await contacts.delete(ctx.actor, int(action.payload["id"]))
-    return Reply(f"Deleted #{deleted} {action.payload['name']}.", replace=True)
+    return Reply(
+        ctx._("Deleted #{id} {name}.", id=deleted, name=action.payload["name"]), replace=True
+    )

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import io
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from bots import render
 from bots.buttons import SHORT_TTL
 from bots.commands.common import filter_value
 from bots.core import Context, InFile, OutFile, Reply, Usage, command
+from bots.i18n import N_, Lang
 from bots.pressing import on_pending, pending_action
 from store import views
 from store.bot_actions import PendingAction
@@ -25,7 +29,10 @@ IMPORT_TTL = SHORT_TTL * 2
 OVERWRITE = "overwrite"  # the import button's choice that writes conflicts too
 
 
-@command("export", role="admin", usage="export [csv|pdf] [filter or view name]")
+@command(
+    "export", es="exportar", role="admin", usage=N_("[csv|pdf] [filter or view name]"),
+    group="files", brief=N_("Contacts as a CSV or PDF file (all, a filter or a view)"),
+)  # fmt: skip
 async def export_(ctx: Context, args: str) -> Reply:
     """Export contacts (all, a filter, or a saved view) as a CSV or PDF file."""
     fmt, _, rest = args.strip().partition(" ")
@@ -36,19 +43,39 @@ async def export_(ctx: Context, args: str) -> Reply:
     options: export.ExportOptions = await _selection(ctx, rest)
     out = io.BytesIO()
     if fmt == "pdf":
-        written = await export.write_pdf(ctx.actor, out, **options)
+        written = await export.write_pdf(ctx.actor, out, pdf_words(ctx.lang), **options)
     else:
         written = await export.write_csv(ctx.actor, out, **options)
     data = out.getvalue()
     if len(data) > MAX_EXPORT:
-        raise Invalid(
-            f"the export is {len(data) // 1_000_000} MB, too large for a chat file; narrow it"
-            " with a filter, or use `contactgate export` or the API"
-        )
-    name = await export.file_name(ctx.actor, fmt, **options)
+        raise Invalid(ctx._("the export is {mb} MB, too large for a chat file; narrow it with a"
+                            " filter, or use `contactgate export` or the API",
+                            mb=ctx.lang.number(len(data) // 1_000_000)))  # fmt: skip
     what = f" ({rest})" if rest else ""
-    text = f"Exported {render.count(written.rows, 'contact')}{what}."
-    return Reply(text, file=OutFile(name, data, MIMES[fmt], f"contacts{what}"))
+    text = ctx.n_("Exported {n} contact{what}.", "Exported {n} contacts{what}.", written.rows,
+                  what=what)  # fmt: skip
+    title = ctx._("contacts")
+    name = await export.file_name(ctx.actor, fmt, everything=title, **options)
+    return Reply(text, file=OutFile(name, data, MIMES[fmt], f"{title}{what}"))
+
+
+def pdf_words(t: Lang) -> export.PdfWords:
+    """The PDF's title, subtitle and headings in the person's language, times in the
+    workspace's timezone."""
+
+    def headline(workspace: str, total: int, options: export.ExportOptions) -> tuple[str, str]:
+        now = datetime.now(UTC)
+        parts = [t.n_("{n} contact", "{n} contacts", total),
+                 t._("exported {when}", when=t.when(now))]  # fmt: skip
+        if options.get("view"):
+            parts.append(t._("view: {name}", name=options["view"]))
+        if options.get("filter"):
+            raw = options["filter"]
+            shown = raw if isinstance(raw, str) else orjson.dumps(raw).decode()
+            parts.append(t._("filter: {expression}", expression=shown))
+        return t._("Contacts - {workspace}", workspace=workspace), " · ".join(parts)
+
+    return export.PdfWords(headline, lambda column: render.field_name(t, column))
 
 
 async def _selection(ctx: Context, rest: str) -> export.ExportOptions:
@@ -61,7 +88,10 @@ async def _selection(ctx: Context, rest: str) -> export.ExportOptions:
     return {"view": rest.strip('"“”')}
 
 
-@command("import", role="admin", usage="import (with a CSV file: name, email, phone, …)")
+@command(
+    "import", es="importar", role="admin", usage=N_("(with a CSV file: name, email, phone, …)"),
+    group="files", brief=N_("Contacts from a CSV file: a dry run, then confirm"),
+)  # fmt: skip
 async def import_(ctx: Context, args: str) -> list[Reply]:
     """Import contacts from a CSV file: a dry run first, then a button to apply it.
 
@@ -71,18 +101,22 @@ async def import_(ctx: Context, args: str) -> list[Reply]:
     upload = ctx.file
     if upload is None:
         raise Usage(
-            "send me the CSV file (Telegram: as a document, or reply /import to one;"
-            " Slack: share the file and point at it)"
+            ctx._(
+                "send me the CSV file (Telegram: as a document, or reply {typed} to one;"
+                " Slack: share the file and point at it)",
+                typed=ctx.typed("import"),
+            )
         )
     if len(upload.content) > MAX_IMPORT:
-        raise Invalid(f"the file is larger than {MAX_IMPORT // 1_000_000} MB; use the API or CLI")
+        raise Invalid(ctx._("the file is larger than {mb} MB; use the API or CLI",
+                            mb=MAX_IMPORT // 1_000_000))  # fmt: skip
     result, report = await _run(ctx, upload, dry_run=True)
-    summary = _summary(upload.name, result)
+    summary = ctx._("Dry run of {summary}", summary=_summary(ctx, upload.name, result))
     if not (_changing(result) or result.conflicts):
-        return [Reply(f"Dry run of {summary}\nNothing to import.", file=report)]
+        return [Reply(summary + "\n" + ctx._("Nothing to import."), file=report)]
     pid = await ctx.remember("import", {"name": upload.name}, IMPORT_TTL, blob=upload.content)
-    ask = Reply(f"Dry run of {summary}\nApply it?", await _buttons(ctx, pid, upload, result))
-    return [ask] if report is None else [_report_reply(result, report), ask]
+    ask = Reply(summary + "\n" + ctx._("Apply it?"), await _buttons(ctx, pid, upload, result))
+    return [ask] if report is None else [_report_reply(ctx, result, report), ask]
 
 
 async def _buttons(
@@ -92,13 +126,15 @@ async def _buttons(
     overwriting K conflicts` (M from a second dry run that writes them), then Cancel."""
     buttons = []
     if _changing(result):
-        buttons.append(ctx.button(_rows(_changing(result)), pending_action(pid, "ok"), "primary"))
+        label = _rows(ctx, _changing(result))
+        buttons.append(ctx.button(label, pending_action(pid, "ok"), "primary"))
     if result.conflicts:
         forced, _report = await _run(ctx, upload, dry_run=True, on_conflict="update")
-        overwriting = render.count(result.conflicts, "conflict")
-        label = f"{_rows(_changing(forced))}, overwriting {overwriting}"
+        overwriting = ctx.n_("{n} conflict", "{n} conflicts", result.conflicts)
+        label = ctx._("{rows}, overwriting {conflicts}", rows=_rows(ctx, _changing(forced)),
+                      conflicts=overwriting)  # fmt: skip
         buttons.append(ctx.button(label, pending_action(pid, OVERWRITE), "danger"))
-    return (*buttons, ctx.button("Cancel", pending_action(pid, "no")))
+    return (*buttons, ctx.button(ctx._("Cancel"), pending_action(pid, "no")))
 
 
 def _changing(result: importer.ImportResult) -> int:
@@ -106,14 +142,14 @@ def _changing(result: importer.ImportResult) -> int:
     return result.created + result.updated
 
 
-def _rows(n: int) -> str:
-    return f"Import {render.count(n, 'row')}"
+def _rows(ctx: Context, n: int) -> str:
+    return ctx.n_("Import {n} row", "Import {n} rows", n)
 
 
-def _report_reply(result: importer.ImportResult, report: OutFile) -> Reply:
-    return Reply(
-        "Rows with errors or conflicts:" if result.conflicts else "Rows with errors:", file=report
-    )
+def _report_reply(ctx: Context, result: importer.ImportResult, report: OutFile) -> Reply:
+    if result.conflicts:
+        return Reply(ctx._("Rows with errors or conflicts:"), file=report)
+    return Reply(ctx._("Rows with errors:"), file=report)
 
 
 @on_pending("import", role="admin", once=True)
@@ -122,8 +158,9 @@ async def confirm_import(ctx: Context, action: PendingAction, choice: str) -> li
     upload = InFile(str(action.payload["name"]), action.blob or b"")
     mode: OnConflict = "update" if choice == OVERWRITE else "skip"
     result, report = await _run(ctx, upload, dry_run=False, on_conflict=mode)
-    done = Reply(f"Imported {_summary(upload.name, result)}", replace=True)
-    return [done] if report is None else [done, _report_reply(result, report)]
+    done = Reply(ctx._("Imported {summary}", summary=_summary(ctx, upload.name, result)),
+                 replace=True)  # fmt: skip
+    return [done] if report is None else [done, _report_reply(ctx, result, report)]
 
 
 async def _run(
@@ -147,14 +184,16 @@ def _safe(name: str) -> str:
     return cleaned[-100:] or "upload.csv"
 
 
-def _summary(name: str, r: importer.ImportResult) -> str:
-    conflicts = (
-        f" {render.count(r.conflicts, 'conflict')} (would overwrite another person: not written),"
-        if r.conflicts
-        else ""
-    )
-    return (
-        f"{render.plain(name)}: {render.count(r.rows, 'row')}: {r.created} new,"
-        f" {r.updated} updated, {r.skipped} skipped (unchanged or blank),{conflicts}"
-        f" {r.failed} with errors."
-    )
+def _summary(ctx: Context, name: str, r: importer.ImportResult) -> str:
+    num = ctx.lang.number
+    conflicts = ""
+    if r.conflicts:
+        conflicts = " " + ctx.n_(
+            "{n} conflict (would overwrite another person: not written),",
+            "{n} conflicts (would overwrite another person: not written),", r.conflicts,
+        )  # fmt: skip
+    rows = ctx.n_("{n} row", "{n} rows", r.rows)
+    return ctx._("{file}: {rows}: {new} new, {updated} updated, {skipped} skipped (unchanged or"
+                 " blank),{conflicts} {failed} with errors.", file=render.plain(name), rows=rows,
+                 new=num(r.created), updated=num(r.updated), skipped=num(r.skipped),
+                 conflicts=conflicts, failed=num(r.failed))  # fmt: skip

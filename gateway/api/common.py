@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import fields, is_dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -16,7 +14,10 @@ from gateway.api.validate import only as only
 from gateway.http import error_response, read_body
 from store.auth import Caller
 from store.contacts import Contact
-from store.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from store.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, OptedOut
+from store.serial import contact_data
+from store.serial import iso as iso
+from store.serial import plain as plain
 
 PREFIX = "/api/v1"
 JSON_LIMIT = 1024 * 1024
@@ -27,6 +28,7 @@ ApiHandler = Callable[[web.Request, Caller], Awaitable[web.StreamResponse]]
 DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
     NotFound: (404, "not_found"),
     Invalid: (422, "invalid"),
+    OptedOut: (409, "opted_out"),  # before Conflict, its base
     Conflict: (409, "conflict"),
     Forbidden: (403, "forbidden"),
 }
@@ -66,27 +68,9 @@ def error_for(exc: ApiError | DomainError) -> web.Response:
 # --- JSON out ----------------------------------------------------------------------------------
 
 
-def iso(value: datetime) -> str:
-    """A timestamp as ISO 8601 in UTC with a Z."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def plain(value: Any) -> Any:
-    """Dataclasses, datetimes and containers as JSON-ready values."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
-
-
 def contact_json(contact: Contact) -> dict[str, Any]:
-    """A contact as the API shows it: every field plus display_name."""
-    return {**plain(contact), "display_name": contact.display_name}
+    """A contact as the API shows it: every field plus display_name (events show it alike)."""
+    return contact_data(contact)
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:

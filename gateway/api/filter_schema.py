@@ -95,6 +95,15 @@ DURATION: Schema = {
 }
 
 
+FLAG: Schema = {
+    "description": "true or false (also yes/no, sí/no, 1/0)",
+    "anyOf": [
+        {"type": "boolean"},
+        {"enum": ["true", "false", "yes", "no", "si", "sí", "1", "0", 1, 0]},
+    ],
+}
+
+
 def value_of(kind: str, op: str) -> Schema | None:
     """What one value of a condition on a `kind` field with canonical `op` is (None: no value)."""
     if op in PRESENCE:
@@ -107,6 +116,8 @@ def value_of(kind: str, op: str) -> Schema | None:
         return CUSTOM_EQ if op in ("eq", "neq") else TEXT
     if kind == "phone":
         return PHONE_NUMBER if op in ("eq", "neq") else PHONE
+    if kind == "flag":
+        return FLAG
     return TEXT
 
 

@@ -50,8 +50,20 @@ QUERY: dict[str, Schema] = {
         "description": "Reset mode to preview (default: the one in force).",
         "schema": {"enum": ["off", "tagged", "all"]},
     },
+    "contacts_inactive_days": {
+        "description": "Preview this contact rule instead of the one set (days, 1-36500).",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 36500},
+    },
+    "messages_older_than_days": {
+        "description": "Preview this message rule instead of the one set (days, 8-36500).",
+        "schema": {"type": "integer", "minimum": 8, "maximum": 36500},
+    },
     "after": {
         "description": "Only events after this id.",
+        "schema": {**COUNT, "maximum": MAX_AFTER},
+    },
+    "before": {
+        "description": "Only deliveries with a smaller id (the next page).",
         "schema": {**COUNT, "maximum": MAX_AFTER},
     },
     "undelivered": {
@@ -93,4 +105,5 @@ PATH: dict[str, Schema] = {
     "note_id": {"description": "A note id.", "schema": INT},
     "run_id": {"description": "A reset run id.", "schema": INT},
     "import_id": {"description": "An import job id (from POST /imports).", "schema": INT},
+    "sub_id": {"description": "An event subscription id.", "schema": INT},
 }

@@ -50,7 +50,8 @@ PRIVACY_SCHEMAS: dict[str, Any] = {
             "erased": {
                 "type": "object",
                 "description": "What was deleted, by kind (contacts, identities, messages,"
-                " notes, tag_links, merge_records, held_messages, message_parts), and"
+                " notes, tag_links, merge_records, outbox_events, held_messages, message_parts),"
+                " and"
                 " audit_lines_scrubbed.",
                 "additionalProperties": {"type": "integer", "minimum": 0},
             },

@@ -24,7 +24,9 @@ from gateway.api.inputs import (
 )
 from gateway.api.message_schema import MESSAGE_SCHEMAS
 from gateway.api.privacy_schema import PRIVACY_SCHEMAS
+from gateway.api.retention_schema import RETENTION_SCHEMAS
 from gateway.api.schema_parts import TIME, Schema, nullable, obj, ref
+from gateway.api.subscription_schema import SUBSCRIPTION_SCHEMAS
 from store.contact_fields import FIELD_LIMITS
 from store.merge import FIELDS as MERGE_FIELDS
 from store.query import MAX_LIMIT
@@ -54,6 +56,11 @@ CONTACT = obj(
     last_incoming_at=nullable("string", format="date-time"),
     tags=TEXTS,
     channels=TEXTS,
+    opted_out={
+        "type": "boolean",
+        "description": "One of its identities sent an opt-out word (STOP, BAJA…); see each"
+        " identity's opted_out_at.",
+    },
     display_name=TEXT,
 )
 CONTACT_PATCH = {
@@ -115,6 +122,7 @@ PLAN = obj(
 
 SCHEMAS: dict[str, Schema] = {
     **PRIVACY_SCHEMAS,
+    **RETENTION_SCHEMAS,
     "Error": obj(error=TEXT, detail=TEXT),
     "Contact": CONTACT,
     "ContactDetail": {
@@ -137,6 +145,9 @@ SCHEMAS: dict[str, Schema] = {
         first_seen=TIME,
         last_seen=nullable(
             "string", format="date-time", description="Its newest message; null if none."
+        ),
+        opted_out_at=nullable(
+            "string", format="date-time", description="When it sent an opt-out word; null: not."
         ),
     ),
     "ContactInput": CONTACT_INPUT,
@@ -370,3 +381,4 @@ SCHEMAS: dict[str, Schema] = {
         finished_at=nullable("string", format="date-time"),
     ),
 }
+SCHEMAS |= SUBSCRIPTION_SCHEMAS

@@ -60,6 +60,15 @@ class ExportOptions(TypedDict, total=False):
 
 
 @dataclass(frozen=True, slots=True)
+class PdfWords:
+    """A PDF's words in its reader's language (the bots'): the title and the line under it
+    from (workspace name, count, options), and a column heading from a column key."""
+
+    headline: Callable[[str, int, ExportOptions], tuple[str, str]]
+    column: Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
 class ExportResult:
     """How many contacts were written, with which columns, where (None for a stream)."""
 
@@ -307,12 +316,16 @@ async def count_rows(actor: Actor, **options: Unpack[ExportOptions]) -> int:
 
 
 async def file_name(
-    actor: Actor, fmt: str, now: datetime | None = None, **options: Unpack[ExportOptions]
+    actor: Actor,
+    fmt: str,
+    now: datetime | None = None,
+    everything: str = "contacts",
+    **options: Unpack[ExportOptions],
 ) -> str:
     """The file name an export of these options gets (see export_columns.file_name)."""
     what = options.get("view") or _filter_words(options.get("filter")) or options.get("q") or ""
     zone = ZoneInfo(await workspace_zone(ClientTx(), actor.workspace_id))
-    return columns_file_name(str(what), fmt, now or datetime.now(UTC), zone)
+    return columns_file_name(str(what), fmt, now or datetime.now(UTC), zone, everything)
 
 
 def _filter_words(raw: Any) -> str:
@@ -366,7 +379,10 @@ async def _audited_chunks(
 
 
 async def write_pdf(
-    actor: Actor, out: BinaryIO | str | Path, **options: Unpack[ExportOptions]
+    actor: Actor,
+    out: BinaryIO | str | Path,
+    words: PdfWords | None = None,
+    **options: Unpack[ExportOptions],
 ) -> ExportResult:
     """Write a PDF export (a paginated table, store.files.pdf) to a binary file or a path.
 
@@ -384,9 +400,14 @@ async def write_pdf(
             " export CSV instead, or narrow it with a filter"
         )
     found = await tx.fetch("SELECT name FROM workspace WHERE id = ?", [actor.workspace_id])
-    title, subtitle = pdf.headline(found[0][0], total, **options)
+    if words is None:
+        title, subtitle = pdf.headline(found[0][0], total, **options)
+        header = chosen.columns
+    else:
+        title, subtitle = words.headline(found[0][0], total, options)
+        header = [words.column(c) for c in chosen.columns]
     body = rows(tx, chosen, options.get("batch", BATCH))
-    written = await pdf.render_table(title, subtitle, chosen.columns, body)
+    written = await pdf.render_table(title, subtitle, header, body)
     with _opened(out) as (stream, path):
         stream.write(written.data)
     await audit_export(actor, "pdf", chosen.columns, written.rows, options)

@@ -137,8 +137,12 @@ def channel_cell(handles: Sequence[tuple[str, str, str]], column: str) -> str:
     return ", ".join(dict.fromkeys(h for kind, key, h in handles if wanted in (kind, key.lower())))
 
 
-def file_name(what: str, fmt: str, now: datetime, zone: ZoneInfo) -> str:
+def file_name(
+    what: str, fmt: str, now: datetime, zone: ZoneInfo, everything: str = "contacts"
+) -> str:
     """An export's file name after what it holds (a view's name, a filter, a search) and the
-    day in the workspace's timezone: `vip-andinos-2026-12-07.csv`; `contacts-…` for all."""
+    day in the workspace's timezone: `vip-andinos-2026-12-07.csv`; `contacts-…` (or the word
+    `everything` gives, `contactos`) for all."""
     words = re.sub(r"[^a-z0-9]+", "-", fold(what)).strip("-")[:MAX_STEM].rstrip("-")
-    return f"{words or 'contacts'}-{now.astimezone(zone):%Y-%m-%d}.{fmt}"
+    stem = words or re.sub(r"[^a-z0-9]+", "-", fold(everything)).strip("-") or "contacts"
+    return f"{stem}-{now.astimezone(zone):%Y-%m-%d}.{fmt}"

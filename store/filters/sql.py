@@ -69,7 +69,9 @@ def _compile(node: dict[str, Any], ctx: _Ctx) -> Where:
 
 # SQLite evaluates the terms of a scan in the order written: plain column tests first, then the
 # Python fold, JSON, and last the subqueries (each builds a list or probes an index per row).
-COSTS = {"date": 0, "phone": 1, "text": 2, "custom": 3, "channel": 4, "tag": 4, "search": 5}
+COSTS = {
+    "date": 0, "phone": 1, "text": 2, "custom": 3, "channel": 4, "tag": 4, "flag": 4, "search": 5,
+}  # fmt: skip
 
 
 def _cost(node: dict[str, Any]) -> int:
@@ -232,6 +234,15 @@ def _channel_leaf(field: str, op: str, value: Any, ctx: _Ctx) -> Where:
     return Where(sql, [ctx.ws, *params])
 
 
+def _flag_leaf(field: str, op: str, value: Any, ctx: _Ctx) -> Where:
+    """opted_out: an identity of the contact sent an opt-out word (store.inbound.consent)."""
+    del field, ctx
+    exists = (
+        "EXISTS (SELECT 1 FROM identity i WHERE i.contact_id = c.id AND i.opted_out_at IS NOT NULL)"
+    )
+    return Where(exists if bool(value) == (op == "eq") else f"NOT {exists}")
+
+
 def _search_leaf(field: str, op: str, value: Any, ctx: _Ctx) -> Where:
     return search.match(value, ctx.ws, ctx.dialect)
 
@@ -289,4 +300,5 @@ LEAVES = {
     "channel": _channel_leaf,
     "search": _search_leaf,
     "custom": _custom_leaf,
+    "flag": _flag_leaf,
 }

@@ -36,6 +36,7 @@ OPS: dict[str, tuple[str, ...]] = {
     "tag": ("any", "all", "none", "present", "absent"),
     "channel": ("any", "none", "present", "absent"),
     "search": ("contains",),
+    "flag": ("eq", "neq"),
 }
 OP_ALIASES: dict[str, dict[str, str]] = {
     "date": {"before": "lt", "after": "gt"},
@@ -52,6 +53,7 @@ KINDS: dict[str, str] = {
     "last_channel": "channel",
     **dict.fromkeys(("created_at", "last_activity_at", "last_incoming_at"), "date"),
     "q": "search",
+    "opted_out": "flag",
 }
 FIELD_ALIASES = {
     "tags": "tag",
@@ -161,6 +163,8 @@ def clean_value(field: str, kind: str, op: str, value: Any) -> Any:
         return duration(value) if op in ("within", "older_than") else _instant_text(value)
     if kind == "custom":
         return _custom_value(op, value)
+    if kind == "flag":
+        return _flag(value)
     text = _text(value)
     if kind == "phone" and not any(ch.isdigit() for ch in text):
         raise FilterError("a phone value needs digits, got", text)
@@ -176,6 +180,20 @@ def condition(field: Any, op: Any, value: Any = NO_VALUE) -> dict[str, Any]:
     if cleaned is not NO_VALUE:
         node["value"] = cleaned
     return node
+
+
+FLAG_WORDS = {"true": True, "yes": True, "si": True, "sí": True, "1": True,
+              "false": False, "no": False, "0": False}  # fmt: skip
+
+
+def _flag(value: Any) -> bool:
+    """A yes/no value: true/false, yes/no, sí/no, 1/0."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower() if isinstance(value, str | int) else ""
+    if word not in FLAG_WORDS:
+        raise FilterError("expected true or false, got", shown(value))
+    return FLAG_WORDS[word]
 
 
 def _text(value: Any) -> str:

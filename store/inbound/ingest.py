@@ -14,7 +14,8 @@ from typing import Any
 
 from store import contacts, text
 from store.db import RawTx
-from store.inbound import capacity, concat, edits
+from store.inbound import capacity, concat, consent, edits
+from store.inbound.events_out import write_events
 from store.inbound.senders import (
     Key,
     Resolved,
@@ -56,7 +57,7 @@ PG_INSERT_MESSAGES = (
     f"INSERT INTO message ({MSG_COLS}) SELECT * FROM unnest(?::int[], ?::int[], ?::int[],"
     " ?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::jsonb[], ?::jsonb[],"
     " ?::timestamptz[], ?::timestamptz[])"
-    " ON CONFLICT DO NOTHING RETURNING channel_id, provider_message_id"
+    " ON CONFLICT DO NOTHING RETURNING channel_id, provider_message_id, id"
 )
 
 
@@ -79,7 +80,7 @@ async def write_batch(tx: RawTx, items: Sequence[Item]) -> list[Outcome]:
     if len(plain) < len(rows):  # edits, after the messages they may edit; rare
         applied, orphans = await edits.apply_all(tx, rows)
         stored |= await insert_messages(tx, orphans, now)
-        stored |= {key for key, outcome in applied.items() if outcome == "stored"}
+        stored |= {key: None for key, outcome in applied.items() if outcome == "stored"}
     fresh = []
     for i, row in zip(admitted, rows, strict=True):
         key = (items[i].channel.id, items[i].inbound.provider_message_id)
@@ -89,6 +90,8 @@ async def write_batch(tx: RawTx, items: Sequence[Item]) -> list[Outcome]:
         else:
             outcomes[i] = "duplicate"
     await touch_contacts(tx, fresh, now)
+    await write_events(tx, fresh, stored, now)
+    await consent.apply(tx, fresh, now)
     return [o or "duplicate" for o in outcomes]
 
 
@@ -156,6 +159,7 @@ async def create_identity(
     phone = to_e164(inbound.phone, channel.region) if inbound.phone else None
     email = normalise_email(inbound.email)
     vouched = (("identifier", inbound.identifier), ("phone", phone), ("email", email))
+    created: dict[str, Any] | None = None
     contact_id = await contacts.owner_of(
         tx, channel.workspace_id, vouched, vouched_identifier=inbound.identifier
     )
@@ -166,7 +170,7 @@ async def create_identity(
             if inbound.identifier
             else set()
         )
-        contact_id = await _insert_contact(
+        contact_id, created = await _insert_contact(
             tx,
             item,
             None if "phone" in taken else phone,
@@ -197,13 +201,13 @@ async def create_identity(
         ],
     )
     await plan.count(channel.id)
-    hit = Resolved(rows[0][0], contact_id, inbound.scoped_id, phone)
+    hit = Resolved(rows[0][0], contact_id, inbound.scoped_id, phone, created)
     return {key: hit for key in keys_of(item)}
 
 
 async def _insert_contact(
     tx: RawTx, item: Item, phone: str | None, email: str | None, now: datetime
-) -> int:
+) -> tuple[int, dict[str, Any]]:
     inbound = item.inbound
     name = short_text(inbound.display_name or inbound.username)
     identifier = short_text(inbound.identifier)
@@ -228,16 +232,17 @@ async def _insert_contact(
             text.fold_or_none(name),
         ],
     )
-    return int(rows[0][0])
+    return int(rows[0][0]), {**fields, "id": int(rows[0][0])}
 
 
 async def insert_messages(
     tx: RawTx, rows: Sequence[tuple[Item, Resolved | None]], now: datetime
-) -> set[tuple[int, str]]:
-    """Insert messages, skipping ones already stored; returns the (channel, id) keys inserted."""
+) -> dict[tuple[int, str], int | None]:
+    """Insert messages, skipping ones already stored; returns the (channel, provider id) keys
+    inserted with their message ids."""
     ordered = sorted(rows, key=lambda r: (r[0].channel.id, r[0].inbound.provider_message_id))
     params = [_message_params(item, hit, now) for item, hit in ordered if hit is not None]
-    inserted: set[tuple[int, str]] = set()
+    inserted: dict[tuple[int, str], int | None] = {}
     for start in range(0, len(params), CHUNK):
         chunk = params[start : start + CHUNK]
         values: list[Any]
@@ -245,10 +250,10 @@ async def insert_messages(
             sql, values = PG_INSERT_MESSAGES, [list(col) for col in zip(*chunk, strict=True)]
         else:
             sql = f"INSERT INTO message ({MSG_COLS}) VALUES {','.join([MSG_ROW] * len(chunk))}"
-            sql += " ON CONFLICT DO NOTHING RETURNING channel_id, provider_message_id"
+            sql += " ON CONFLICT DO NOTHING RETURNING channel_id, provider_message_id, id"
             values = [v for row in chunk for v in row]
         result = await tx.fetch(sql, values)
-        inserted.update((int(c), str(p)) for c, p in result)
+        inserted.update(((int(c), str(p)), int(i)) for c, p, i in result)
     return inserted
 
 
@@ -315,7 +320,9 @@ async def admit_held(tx: RawTx, plan: capacity.PlanLock, now: datetime) -> int:
         held = await capacity.take_held(tx, channel, external_id)
         found = await create_identity(tx, plan, held[0], now)
         hit = key_hit(found, held[0])
-        await insert_messages(tx, [(item, hit) for item in held], now)
+        rows = [(item, hit) for item in held]
+        stored = await insert_messages(tx, rows, now)
         await touch_contacts(tx, [(held[-1], hit)], now)
+        await write_events(tx, rows, stored, now)
         admitted += 1
     return admitted

@@ -23,6 +23,7 @@ class Resolved:
     contact_id: int
     scoped_id: str | None = None
     phone: str | None = None
+    created: dict[str, Any] | None = None  # the contact made for this sender in this batch
 
 
 Key = tuple[int, str]  # (channel_id, external id)

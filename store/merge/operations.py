@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from store import text
+from store import outbox, text
 from store.access import Actor, audit, require
 from store.contacts import Contact, as_datetime, load, with_tags
 from store.db import ClientTx, raw_transaction
@@ -43,7 +43,7 @@ from store.merge.rows import (
     take_snapshot,
     write_row,
 )
-from store.serial import load_json
+from store.serial import contact_data, load_json
 
 FIELDS = (
     *("name", "email", "phone", "identifier", "company", "city", "country", "language"),
@@ -168,7 +168,10 @@ async def merge(
         detail = {"secondary": s["id"], "picks": chosen, "moved_tags": moved}
         detail["reset_tag_stayed"] = stayed
         await audit(tx, actor, "contact.merge", f"#{p['id']}", detail)
-        return MergeResult(await load(tx, actor.workspace_id, p["id"]), moved, stayed)
+        merged_contact = await load(tx, actor.workspace_id, p["id"])
+        data = outbox.contact_event(merged_contact, "merge", secondary_id=s["id"])
+        await outbox.emit(tx, actor.workspace_id, "contact.merged", data, contact_id=p["id"])
+        return MergeResult(merged_contact, moved, stayed)
 
 
 def merged_row(p: Row, s: Row, picks: Mapping[str, str]) -> Row:
@@ -235,7 +238,10 @@ async def unmerge(actor: Actor, contact_id: int) -> tuple[Contact, Contact]:
         await text.refresh(tx, [p_id, s_id])
         await audit(tx, actor, "contact.unmerge", f"#{p_id}", {"secondary": s_id})
         primary = await load(tx, actor.workspace_id, p_id)
-        return primary, await load(tx, actor.workspace_id, s_id)
+        secondary = await load(tx, actor.workspace_id, s_id)
+        data = outbox.contact_event(primary, "merge", secondary=contact_data(secondary))
+        await outbox.emit(tx, actor.workspace_id, "contact.unmerged", data, contact_id=p_id)
+        return primary, secondary
 
 
 def restored_primary(current: Row, before: Row, after: Row) -> Row:

@@ -1,8 +1,9 @@
 """Erasure that reaches everywhere: a person and everything of theirs, in one transaction.
 
 Deleted: the contact and every contact merged into it, their identities, messages, notes, tag
-links, merge records in both directions, and the held messages and waiting multipart parts
-parked under any of their ids, phones or emails. The audit log keeps who, when and what, but
+links, merge records in both directions, their events in the outbox (queued or kept: the
+bodies hold their data), and the held messages and waiting multipart parts parked under any of
+their ids, phones or emails. The audit log keeps who, when and what, but
 not the person's values: every line about them, and every other line whose detail holds one of
 their values, has its values replaced by ERASED (the keys stay, so "changed the email" is still
 said). The erasure itself is audited with the counts only.
@@ -110,6 +111,10 @@ async def _delete(tx: RawTx, ws: int, who: Person) -> dict[str, int]:
             [*ids, *ids],
         ),
     }
+    events = await tx.fetch(
+        f"DELETE FROM outbox_event WHERE contact_id IN ({marks}) RETURNING id", ids
+    )  # queued or kept events about them: their bodies hold the person's data
+    erased["outbox_events"] = len(events)
     where, params = keyed_where(who)
     for table, kind in (("held_message", "held_messages"), ("message_part", "message_parts")):
         rows = await tx.fetch(

@@ -1,10 +1,15 @@
-"""The monthly reset, public face: the operations the surfaces call, the run and the schedule.
+"""Scheduled deletions, public face: the monthly reset and the retention rules, one engine.
 
-Inside: operations.py (status, mode and time, preview, run now, history: Actor-taking
-operations), policy.py (the calendar rules), schedule.py (the scheduler's duties), lease.py (a
-claimed run, its lease and fencing), run.py (claim, snapshot, export, finish), delete.py (the
-delete phase), targets.py (which contacts go), export.py (the files written before deleting),
-on_disk.py (a run's export files handed over, old folders purged).
+Both are "a scheduled deletion of what a selection selects": a run claimed once per workspace,
+kind and period, exported first, deleted in batches, resumable; only the selection and the
+calendar differ. Inside: operations.py (the reset's status, mode and time, preview, run now,
+history), retention.py (the same for retention rules), policy.py and rules.py (the reset's
+calendar; retention's rules and days), schedule.py (the scheduler's duties), lease.py (a claimed
+run, its lease and fencing), run.py (claim, snapshot, export, finish), delete.py (the delete
+phase), targets.py (which contacts go), old_messages.py (which messages go, for retention),
+export.py (the files written before deleting), on_disk.py (a run's export files handed
+over, old folders purged). The retention operations are the public module
+`store.reset.retention`, its rules and limits `store.reset.rules`.
 """
 
 from store.reset.lease import ResetConfig, Run, RunBusy
@@ -22,9 +27,10 @@ from store.reset.operations import (
     status,
 )
 from store.reset.run import claim, execute
-from store.reset.schedule import due, warn_upcoming
+from store.reset.schedule import Due, due, due_retention, warn_upcoming
 
 __all__ = [
+    "Due",
     "Preview",
     "ResetConfig",
     "ResetStatus",
@@ -34,6 +40,7 @@ __all__ = [
     "claim",
     "claim_now",
     "due",
+    "due_retention",
     "execute",
     "get_run",
     "list_runs",

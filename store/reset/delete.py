@@ -1,4 +1,4 @@
-"""The delete phase of a reset run: batches of targets, each one transaction.
+"""The delete phase of a run (reset or retention): batches of targets, each one transaction.
 
 Each batch locks the targets' identities (PostgreSQL, in id order, as ingest reads them), appends
 to the export what arrived for them since the snapshot, deletes them with everything of theirs
@@ -190,7 +190,7 @@ async def _counts(tx: RawTx, run: Run, ids: list[int]) -> dict[str, int]:
 
 
 async def _uncarry(tx: RawTx, run: Run, identities: list[Any]) -> None:
-    if not identities:
+    if not identities or run.kind != "reset":  # retention refunds nothing (SPEC 2)
         return
     rows = await tx.fetch(
         f"SELECT id, created_at FROM plan_period WHERE workspace_id = ? AND period = ?"

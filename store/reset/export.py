@@ -296,3 +296,16 @@ async def message_lines(
 def folder_for(root: Path, slug: str, period: str, run_id: int) -> Path:
     """Where a run's export goes: <root>/<workspace>/<period>-run<id>."""
     return root / slug / f"{period}-run{run_id}"
+
+
+async def message_page(
+    tx: RawTx, where: str, params: Sequence[Any], after: int, limit: int
+) -> tuple[list[str], int | None]:
+    """JSON lines of the messages matching `where` (over `message m`) with ids after `after`,
+    in id order, at most `limit`; and the id to continue after (None when done)."""
+    sql = _message_sql(tx.dialect).replace("SELECT ", "SELECT m.id, ", 1)
+    rows = await tx.fetch(
+        f"{sql} AND {where} AND m.id > ? ORDER BY m.id LIMIT ?", [*params, after, limit]
+    )
+    last = int(rows[-1][0]) if len(rows) == limit else None
+    return [str(r[1]) for r in rows], last

@@ -40,6 +40,7 @@ class ResetConfig:
     lease_seconds: float = 60.0
     batch: int = 500  # contacts per delete transaction to start with; adapted to batch_seconds
     batch_seconds: float = 0.12  # aim for delete transactions this long (webhooks wait)
+    message_batch: int = 2000  # old messages per delete transaction (retention)
     pause_seconds: float = 0.005  # between delete transactions: webhooks get the lock
     retry_failed_after: float = 3600.0  # the scheduler retries a failed run this much later
     owner: str = field(default_factory=process_name)
@@ -54,6 +55,11 @@ class ResetConfig:
             await self.between()
 
 
+def label(kind: str, period: str) -> str:
+    """`the reset of 2026-11` or `the retention run of 2026-12-08`."""
+    return f"the {'reset' if kind == 'reset' else 'retention run'} of {period}"
+
+
 class LostLease(Exception):
     """Another process took the run over (this one stalled past its lease)."""
 
@@ -63,7 +69,7 @@ class RunBusy(Conflict):
 
 
 class RunDone(Conflict):
-    """This period's reset already ran."""
+    """This period's run already ran."""
 
 
 @dataclass(slots=True)
@@ -82,6 +88,12 @@ class Run:
     config: ResetConfig
     progress: dict[str, Any]
     snapshot_at: datetime | None = None
+    kind: str = "reset"  # or "retention" (store.reset.rules)
+
+    @property
+    def label(self) -> str:
+        """How messages name it: `the reset of 2026-11`, `the retention run of 2026-12-08`."""
+        return label(self.kind, self.period)
 
     @property
     def folder(self) -> Path:

@@ -234,14 +234,18 @@ async def run_now(
     A run that fails (the export cannot be written, the database refuses) comes back with
     state `failed` and its error; it is recorded and notified, and running again resumes it.
     """
-    run = await claim_now(actor, config, mode, now=now)
+    return await execute_here(actor, await claim_now(actor, config, mode, now=now))
+
+
+async def execute_here(actor: Actor, run: lease.Run) -> RunInfo:
+    """Carry a claimed run (reset or retention) through in this task and show how it ended."""
     try:
         await execute(run)
     except lease.LostLease as exc:
-        raise lease.RunBusy(f"another process took the reset of {run.period} over") from exc
+        raise lease.RunBusy(f"another process took {run.label} over") from exc
     except Exception:  # recorded on the run as failed (with its event), shown to the caller
         pass
-    return await get_run(actor, run.id)
+    return await get_run(actor, run.id, run.kind)
 
 
 async def claim_now(
@@ -257,7 +261,8 @@ async def claim_now(
     ws = await _workspace(actor)
     period = period_of(now, ws.timezone)
     unfinished = await ClientTx().fetch(
-        "SELECT mode FROM reset_run WHERE workspace_id = ? AND period = ? AND state <> 'done'",
+        "SELECT mode FROM reset_run WHERE workspace_id = ? AND kind = 'reset' AND period = ?"
+        " AND state <> 'done'",
         [ws.id, period],
     )
     if mode:
@@ -284,7 +289,7 @@ async def claim_now(
 
 RUN_SQL = (
     "SELECT id, period, mode, trigger, state, enabled_by, requested_by, counts, export_path,"
-    " started_at, finished_at, error FROM reset_run WHERE workspace_id = ?"
+    " started_at, finished_at, error FROM reset_run WHERE workspace_id = ? AND kind = ?"
 )
 
 
@@ -297,19 +302,20 @@ def _run_info(row: Any) -> RunInfo:
     )  # fmt: skip
 
 
-async def list_runs(actor: Actor, *, limit: int = 50) -> list[RunInfo]:
-    """The workspace's reset runs, newest first (admin)."""
+async def list_runs(actor: Actor, *, limit: int = 50, kind: str = "reset") -> list[RunInfo]:
+    """The workspace's runs of `kind` (reset or retention), newest first (admin)."""
     require(actor, "admin")
     rows = await ClientTx().fetch(
-        f"{RUN_SQL} ORDER BY id DESC LIMIT ?", [actor.workspace_id, max(1, min(limit, 500))]
+        f"{RUN_SQL} ORDER BY id DESC LIMIT ?",
+        [actor.workspace_id, kind, max(1, min(limit, 500))],
     )
     return [_run_info(r) for r in rows]
 
 
-async def get_run(actor: Actor, run_id: int) -> RunInfo:
-    """One reset run of the workspace (admin)."""
+async def get_run(actor: Actor, run_id: int, kind: str = "reset") -> RunInfo:
+    """One run of `kind` of the workspace (admin)."""
     require(actor, "admin")
-    rows = await ClientTx().fetch(f"{RUN_SQL} AND id = ?", [actor.workspace_id, run_id])
+    rows = await ClientTx().fetch(f"{RUN_SQL} AND id = ?", [actor.workspace_id, kind, run_id])
     if not rows:
-        raise NotFound(f"no reset run {run_id} in this workspace")
+        raise NotFound(f"no {kind} run {run_id} in this workspace")
     return _run_info(rows[0])

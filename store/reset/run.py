@@ -1,4 +1,7 @@
-"""Running a reset exactly once: claim, snapshot, export, delete in batches, finish — resumable.
+"""Running a scheduled deletion exactly once: claim, snapshot, export, delete in batches, finish
+— resumable. A run is a monthly reset (`kind` reset: the contacts of its mode) or a day's
+retention rules (`kind` retention: inactive contacts, store.reset.targets, and old messages,
+store.reset.old_messages); only the selection differs.
 
 One `reset_run` row per workspace and period (unique) is the claim. The process that holds it
 writes its name in `owner` and renews `heartbeat_at` in every transaction it makes; each of
@@ -14,7 +17,7 @@ a run whose lease expired, and carries on from the phase recorded in `progress`:
    together with the removal of its `reset_target` rows, after appending to the export whatever
    arrived for them since the snapshot. A batch is either wholly done or not at all, so nothing
    is deleted twice or left half-deleted;
-4. finish: counts, the manifest, a `reset_done` event.
+4. finish: counts, the manifest, a `reset_done` (`retention_done`) event.
 """
 
 from __future__ import annotations
@@ -29,8 +32,7 @@ from store.access import Actor, audit, system
 from store.contacts import as_datetime
 from store.db import ClientTx, RawTx, raw_transaction
 from store.errors import NotFound
-from store.periods import next_period, period_start
-from store.reset import targets
+from store.reset import old_messages, targets
 from store.reset.delete import delete
 from store.reset.export import (
     ExportFiles,
@@ -38,7 +40,7 @@ from store.reset.export import (
     message_lines,
     write_manifest,
 )
-from store.reset.lease import LostLease, ResetConfig, Run, RunBusy, RunDone, log, renew
+from store.reset.lease import LostLease, ResetConfig, Run, RunBusy, RunDone, label, log, renew
 from store.serial import dump_json, load_json
 
 ACTIVE = ("started", "exported")
@@ -54,20 +56,21 @@ async def claim(
     trigger: str,
     requested_by: str | None,
     enabled_by: str | None,
+    kind: str = "reset",
 ) -> Run:
-    """Claim the run of (workspace, period): create it, or take it over when its lease lapsed
-    (or, for a failed run, when retrying). RunBusy / RunDone when it is not ours to run.
+    """Claim the run of (workspace, kind, period): create it, or take it over when its lease
+    lapsed (or, for a failed run, when retrying). RunBusy / RunDone when it is not ours to run.
 
     Leases are real time (the clock of the database writes), whatever moment picked the period.
     """
     now = datetime.now(UTC)
     async with raw_transaction() as tx:
         made = await tx.fetch(
-            "INSERT INTO reset_run (workspace_id, period, mode, enabled_by, state, trigger,"
+            "INSERT INTO reset_run (workspace_id, kind, period, mode, enabled_by, state, trigger,"
             " requested_by, owner, heartbeat_at, started_at, counts, progress)"
-            " VALUES (?,?,?,?,'started',?,?,?,?,?,'{}',?) ON CONFLICT DO NOTHING RETURNING id",
+            " VALUES (?,?,?,?,?,'started',?,?,?,?,?,'{}',?) ON CONFLICT DO NOTHING RETURNING id",
             [
-                workspace_id, period, mode, enabled_by, trigger, requested_by, config.owner,
+                workspace_id, kind, period, mode, enabled_by, trigger, requested_by, config.owner,
                 now, now, dump_json(
                     {"phase": "snapshot", "attempts": 1, "lease": config.lease_seconds}
                 ),
@@ -76,38 +79,40 @@ async def claim(
         if made:
             run_id = int(made[0][0])
         else:
-            run_id = await _take_over(tx, workspace_id, period, config, trigger, requested_by, now)
+            run_id = await _take_over(tx, workspace_id, kind, period, config, trigger, requested_by)
         return await _load(tx, run_id, config)
 
 
 async def _take_over(
     tx: RawTx,
     workspace_id: int,
+    kind: str,
     period: str,
     config: ResetConfig,
     trigger: str,
     requested_by: str | None,
-    now: datetime,
 ) -> int:
+    now = datetime.now(UTC)
     rows = await tx.fetch(
-        "SELECT id, state, owner, heartbeat_at, finished_at, progress FROM reset_run"
+        "SELECT id, state, owner, heartbeat_at, finished_at, progress, kind FROM reset_run"
         f" WHERE workspace_id = ? AND period = ?{tx.for_update}",
         [workspace_id, period],
     )
-    run_id, state, owner, beat, finished, progress = rows[0]
+    run_id, state, owner, beat, finished, progress, found_kind = rows[0]
+    if found_kind != kind:  # a reset's period is YYYY-MM, a retention run's YYYY-MM-DD
+        raise RunBusy(f"period {period} belongs to a {found_kind} run (run {run_id})")
+    name = label(kind, period)
     if state == "done":
-        raise RunDone(f"the reset of {period} already ran (run {run_id}, finished {finished})")
+        raise RunDone(f"{name} already ran (run {run_id}, finished {finished})")
     beat_at = as_datetime(beat) or now
     steps = dict(load_json(progress) or {})
     lease = float(steps.get("lease", config.lease_seconds))  # the owner's promise
     if state in ACTIVE and now - beat_at < timedelta(seconds=lease):
-        raise RunBusy(f"the reset of {period} is running in {owner} (run {run_id})")
+        raise RunBusy(f"{name} is running in {owner} (run {run_id})")
     if state == "failed" and trigger == "schedule":
         ended = as_datetime(finished) or beat_at
         if now - ended < timedelta(seconds=config.retry_failed_after):
-            raise RunBusy(
-                f"the reset of {period} failed at {ended:%Y-%m-%d %H:%M} UTC; retry pending"
-            )
+            raise RunBusy(f"{name} failed at {ended:%Y-%m-%d %H:%M} UTC; retry pending")
     steps["attempts"] = int(steps.get("attempts", 1)) + 1
     steps["lease"] = config.lease_seconds
     resumed = "exported" if steps.get("phase") == "delete" else "started"
@@ -124,16 +129,16 @@ async def _take_over(
 async def _load(tx: RawTx, run_id: int, config: ResetConfig) -> Run:
     rows = await tx.fetch(
         "SELECT r.id, r.workspace_id, w.slug, w.timezone, w.reset_tag, r.period, r.mode,"
-        " r.trigger, r.requested_by, r.progress, r.snapshot_at FROM reset_run r"
+        " r.trigger, r.requested_by, r.progress, r.snapshot_at, r.kind FROM reset_run r"
         " JOIN workspace w ON w.id = r.workspace_id WHERE r.id = ?",
         [run_id],
     )
     if not rows:
         raise NotFound(f"no reset run {run_id}")
-    rid, ws, slug, tz, tag, period, mode, trigger, by, progress, snap = rows[0]
+    rid, ws, slug, tz, tag, period, mode, trigger, by, progress, snap, kind = rows[0]
     return Run(
         int(rid), int(ws), str(slug), str(tz), str(tag), str(period), str(mode), str(trigger),
-        by, config, dict(load_json(progress) or {}), as_datetime(snap),
+        by, config, dict(load_json(progress) or {}), as_datetime(snap), str(kind),
     )  # fmt: skip
 
 
@@ -141,7 +146,7 @@ async def execute(run: Run) -> None:
     """Carry a claimed run through its remaining phases. On an error the run is marked failed
     (nothing more is deleted) and the error re-raised; LostLease just stops."""
     try:
-        for phase, step in (("snapshot", _snapshot), ("export", _export), ("delete", delete)):
+        for phase, step in (("snapshot", _snapshot), ("export", _export), ("delete", _delete)):
             if run.progress.get("phase") == phase:
                 began = time.monotonic()
                 await step(run)
@@ -161,7 +166,6 @@ async def execute(run: Run) -> None:
 
 async def _snapshot(run: Run) -> None:
     now = datetime.now(UTC)
-    before = period_start(next_period(run.period), run.timezone)
     async with raw_transaction() as tx:
         await tx.execute("DELETE FROM reset_target WHERE run_id = ?", [run.id])
         marks = {}
@@ -174,7 +178,7 @@ async def _snapshot(run: Run) -> None:
     after: int | None = 0
     while after is not None:
         async with raw_transaction() as tx:
-            chosen = await targets.selection(tx, run.workspace_id, run.mode, run.tag, before)
+            chosen = await targets.for_run(tx, run)
             if chosen is None:
                 break
             ids, after = await targets.next_chunk(tx, chosen, after)
@@ -220,6 +224,7 @@ async def _export(run: Run) -> None:
                     await renew(tx, run)
                 beat = time.monotonic()
             await asyncio.sleep(0)
+        counts["messages"] += await old_messages.export(read, files, run, lambda: _beat(run))
         await files.sync()
         sizes = files.sizes()
     finally:
@@ -228,6 +233,17 @@ async def _export(run: Run) -> None:
     async with raw_transaction() as tx:
         await renew(tx, run, state="exported", export_path=str(run.folder))
     log.info("reset_exported", run=run.id, folder=str(run.folder), **counts)
+
+
+async def _beat(run: Run) -> None:
+    async with raw_transaction() as tx:
+        await renew(tx, run)
+
+
+async def _delete(run: Run) -> None:
+    """The delete phase: the contacts in batches, then the old messages (retention)."""
+    await delete(run)
+    await old_messages.delete(run)
 
 
 async def _finish(run: Run) -> None:
@@ -252,10 +268,12 @@ async def _finish(run: Run) -> None:
     payload = {"period": run.period, "mode": run.mode, **deleted, "export": str(run.folder)}
     async with raw_transaction() as tx:
         await renew(tx, run, state="done", finished_at=now, counts=dump_json(deleted))
-        key = f"reset_done:{run.period}"
-        await events.emit(tx, run.workspace_id, "reset_done", key, payload, now)
-        await audit(tx, _actor(run), "reset.done", f"run:{run.id}", payload, at=now)
-    log.info("reset_done", run=run.id, workspace=run.slug, seconds=summary["seconds"], **payload)
+        key = f"{run.kind}_done:{run.period}"
+        await events.emit(tx, run.workspace_id, f"{run.kind}_done", key, payload, now)
+        await audit(tx, _actor(run), f"{run.kind}.done", f"run:{run.id}", payload, at=now)
+    log.info(
+        f"{run.kind}_done", run=run.id, workspace=run.slug, seconds=summary["seconds"], **payload
+    )
 
 
 async def _fail(run: Run, exc: BaseException) -> None:
@@ -269,9 +287,9 @@ async def _fail(run: Run, exc: BaseException) -> None:
     try:
         async with raw_transaction() as tx:
             await renew(tx, run, state="failed", finished_at=now, error=reason)
-            key = f"reset_failed:{run.period}:{attempts}"
-            await events.emit(tx, run.workspace_id, "reset_failed", key, payload, now)
-            await audit(tx, _actor(run), "reset.failed", f"run:{run.id}", payload, at=now)
+            key = f"{run.kind}_failed:{run.period}:{attempts}"
+            await events.emit(tx, run.workspace_id, f"{run.kind}_failed", key, payload, now)
+            await audit(tx, _actor(run), f"{run.kind}.failed", f"run:{run.id}", payload, at=now)
     except LostLease:
         pass
 

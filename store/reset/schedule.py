@@ -6,6 +6,8 @@
   first `catch_up_hours` of the next month, unless the reset setting changed after it was due.
 - A run left unfinished (its process died) or failed is resumed by `reset_run.claim`, which
   waits for the lease to lapse or the retry delay to pass.
+- Retention rules (store.reset.rules): every day from the workspace's reset local time, that
+  day's retention run, when a rule is set; an unfinished one whatever its day.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tortoise.expressions import Q
+
 from store import events
 from store.contacts import as_datetime
 from store.db import ClientTx, raw_transaction
 from store.models import Workspace
 from store.periods import period_of, period_start
-from store.reset import policy
+from store.reset import policy, rules
 from store.reset.operations import preview_of
 from store.reset.run import ACTIVE
 
@@ -34,12 +38,11 @@ class Due:
     period: str
     mode: str
     enabled_by: str | None
+    kind: str = "reset"
 
 
 async def _with_reset() -> list[Workspace]:
     """Workspaces whose reset is on now or from a pending month."""
-    from tortoise.expressions import Q
-
     return await Workspace.filter(Q(reset_mode__not="off") | Q(reset_pending_mode__isnull=False))
 
 
@@ -88,10 +91,43 @@ async def _recent_runs() -> dict[tuple[int, str], tuple[str, str, str]]:
     """(workspace id, period) -> (state, workspace slug, mode) of runs started lately."""
     rows = await ClientTx().fetch(
         "SELECT r.workspace_id, r.period, r.state, w.slug, r.mode FROM reset_run r"
-        " JOIN workspace w ON w.id = r.workspace_id WHERE r.started_at > ? OR r.state IN (?, ?)",
+        " JOIN workspace w ON w.id = r.workspace_id WHERE r.kind = 'reset'"
+        " AND (r.started_at > ? OR r.state IN (?, ?))",
         [datetime.now(UTC) - timedelta(days=70), *ACTIVE],
     )
     return {(int(w), str(p)): (str(s), str(slug), str(m)) for w, p, s, slug, m in rows}
+
+
+async def due_retention(now: datetime) -> list[Due]:
+    """Retention runs to claim at `now`: every unfinished one, and each workspace's of today
+    once due (not done; a failed one's retry delay and a live one's lease are the claim's)."""
+    rows = await ClientTx().fetch(
+        "SELECT r.workspace_id, r.period, r.state, w.slug, r.mode FROM reset_run r"
+        " JOIN workspace w ON w.id = r.workspace_id WHERE r.kind = 'retention'"
+        " AND (r.started_at > ? OR r.state IN (?, ?))",
+        [datetime.now(UTC) - timedelta(days=3), *ACTIVE],
+    )
+    runs = {(int(w), str(p)): (str(s), str(slug), str(m)) for w, p, s, slug, m in rows}
+    found = {
+        key: Due(key[0], slug, key[1], mode, None, "retention")
+        for key, (state, slug, mode) in runs.items()
+        if state in ACTIVE
+    }
+    wanted = await Workspace.filter(
+        Q(retention_contact_days__isnull=False) | Q(retention_message_days__isnull=False)
+    )
+    for ws in wanted:
+        day = rules.day_of(now, ws.timezone)
+        known = runs.get((ws.id, day))
+        if now < rules.run_at(day, ws.timezone, ws.reset_local_time) or (
+            known is not None and known[0] != "failed"
+        ):
+            continue
+        mode = rules.Rules(ws.retention_contact_days, ws.retention_message_days).mode
+        found.setdefault(
+            (ws.id, day), Due(ws.id, ws.slug, day, mode, ws.retention_set_by, "retention")
+        )
+    return list(found.values())
 
 
 async def warn_upcoming(now: datetime) -> list[str]:

@@ -29,6 +29,7 @@ async def chat(orm: str, settings: Settings) -> AsyncIterator[Chat]:
     await helpers.workspace("acme", region="EC")
     for user, role in (("100", "owner"), ("200", "admin"), ("300", "agent")):
         await bind_admin("acme", "telegram", user, role, name=role.title())
+    await helpers.english()
     runner = ResetRunner(settings)
     core.configure(key=KEY, resets=runner)
     yield Chat()
@@ -59,4 +60,5 @@ async def tg(
     await helpers.workspace("acme", region="EC")
     for user, role in ((100, "owner"), (200, "admin"), (300, "agent")):
         await bind_admin("acme", "telegram", str(user), role, name=role.title())
+    await helpers.english()
     yield TelegramChat(client, fake_telegram)

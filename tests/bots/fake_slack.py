@@ -64,6 +64,8 @@ class FakeSlack(FakeServer[Call]):
         self.uploads: list[Upload] = []
         self._pending: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
+        # users.info `locale` per user id; people the test did not set speak English
+        self.locales: dict[str, str | None] = {}
 
     def routes(self, router: web.UrlDispatcher) -> None:
         """The Web API, upload URLs, private downloads and response_url hooks."""
@@ -145,6 +147,15 @@ class FakeSlack(FakeServer[Call]):
 
     def _chat_postEphemeral(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"message_ts": self._ts()}
+
+    def _users_info(self, body: dict[str, Any]) -> dict[str, Any]:
+        """users.info with include_locale=true (the bot asks for a person's language)."""
+        user = str(body.get("user", ""))
+        locale = self.locales.get(user, "en-US")
+        found: dict[str, Any] = {"id": user, "team_id": TEAM, "name": user.lower()}
+        if body.get("include_locale") in ("true", "1", True) and locale is not None:
+            found["locale"] = locale
+        return {"user": found}
 
     def _views_open(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"view": {"id": f"V0{next(self._ids):08d}", **body["view"]}}

@@ -22,6 +22,7 @@ from bots import slack as slack_bot
 from gateway.app import create_app
 from gateway.settings import Settings, load_settings
 from store.setup import bind_admin, upsert_workspace
+from tests import helpers
 from tests.bots.fake_slack import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack
 from tests.conftest import OFFLINE
 from tests.signing import FIXTURES
@@ -91,10 +92,15 @@ class SlackHarness:
         """Press a button of a bot message."""
         return await self.post(button_body(action_id, value, self.fake.hook(hook), **changes))
 
-    async def bind(self, role: str, user: str = USER, workspace: str = "acme") -> None:
-        """Bind a Slack user of the fake team to a workspace (created if needed) with a role."""
+    async def bind(
+        self, role: str, user: str = USER, workspace: str = "acme", *, english: bool = True
+    ) -> None:
+        """Bind a Slack user of the fake team to a workspace (created if needed) with a role;
+        the workspace and its people speak English unless `english=False`."""
         await upsert_workspace(workspace, default_region="EC")
         await bind_admin(workspace, "slack", f"{TEAM}:{user}", role, name=user.lower())
+        if english:
+            await helpers.english(workspace)
 
     async def settle(self) -> None:
         """Wait for the background work the requests started."""

@@ -50,10 +50,10 @@ async def test_bulk_operations_show_the_count_and_apply_on_confirmation(chat: Ch
 async def test_views_save_list_run_replace_and_delete(chat: Chat) -> None:
     await people()
     assert (await chat.one("view list")).text == (
-        "No saved views yet. Save one: `view save <name> <filter>`."
+        "No saved views yet. Save one: `/view save <name> <filter>`."
     )
     assert (await chat.one('view save "Ecuador" country:EC', ADMIN)).text == (
-        "Saved view *Ecuador*. Run it: `view run Ecuador`."
+        "Saved view *Ecuador*. Run it: `/view run Ecuador`."
     )
     ask = await chat.one("view save Ecuador country:PE", ADMIN)
     assert (ask.text, labels(ask)) == ("A view named *Ecuador* exists. Replace it?",
@@ -78,18 +78,18 @@ async def test_merge_previews_each_field_lets_picks_flip_and_confirms(chat: Chat
     assert ask.text == (
         "*Merge #2 into #1?* #1 stays; #2's 0 identities, 0 messages, 0 notes and no tags"
         " move to it.\n"
-        "name: #1 `Ana Pérez` | #2 `Ana Gómez` → keeps `Ana Pérez`\n"
-        "email: #1 `ana@example.com` | #2 `gomez@example.com` → keeps `ana@example.com`\n"
-        "phone: #1 `+593991234567` | #2 `(empty)` → keeps `+593991234567`\n"
-        "country: #1 `(empty)` | #2 `EC` → keeps `EC`"
+        "Name: #1 `Ana Pérez` | #2 `Ana Gómez` → keeps `Ana Pérez`\n"
+        "Email: #1 `ana@example.com` | #2 `gomez@example.com` → keeps `ana@example.com`\n"
+        "Phone: #1 `+593991234567` | #2 `(empty)` → keeps `+593991234567`\n"
+        "Country: #1 `(empty)` | #2 `EC` → keeps `EC`"
     )
     # No pick for phone or country: one side is empty, and a pick never blanks a value.
-    assert labels(ask) == ["name: use #2", "email: use #2", "Merge", "Cancel"]
-    [flipped] = await chat.press(ask, "email: use #2", ADMIN)
+    assert labels(ask) == ["Name: use #2", "Email: use #2", "Merge", "Cancel"]
+    [flipped] = await chat.press(ask, "Email: use #2", ADMIN)
     assert flipped.replace and flipped.text.splitlines()[2] == (
-        "email: #1 `ana@example.com` | #2 `gomez@example.com` → keeps `gomez@example.com`"
+        "Email: #1 `ana@example.com` | #2 `gomez@example.com` → keeps `gomez@example.com`"
     )
-    assert labels(flipped)[1] == "email: use #1"
+    assert labels(flipped)[1] == "Email: use #1"
     [merged] = await chat.press(flipped, "Merge", ADMIN)
     assert merged == Reply("Merged #2 into #1 Ana Pérez. No tag moved.", contact_id=1, replace=True)
     assert await h.rows("SELECT email, country FROM contact WHERE id = 1") == [

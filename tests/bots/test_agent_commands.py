@@ -59,7 +59,7 @@ async def test_show_is_a_full_card(chat: Chat) -> None:
     assert lines[5].startswith("Created ")
     assert lines[6:9] == [
         "*Last messages*",
-        "← 2026-11-02 12:00 UTC telegram: hola",
+        "← Nov 2, 2026 12:00 (UTC) telegram: hola",
         "*Notes*",
     ]
     assert lines[9].endswith(" telegram:300: Called her \u2217twice\u2217")
@@ -132,12 +132,12 @@ async def test_a_card_says_in_words_what_each_message_carries(chat: Chat) -> Non
     lines = card.text.splitlines()
     start = lines.index("*Last messages*")
     assert lines[start + 1 :] == [
-        "← 2026-11-02 12:00 UTC telegram: 📎 Image: broken box",
-        "← 2026-11-02 12:00 UTC telegram: 👤 Contact: Grace +15551234567",
-        "← 2026-11-02 12:00 UTC telegram: Reacted 👍 to a message",
-        "← 2026-11-02 12:00 UTC telegram: 📍 Location: Brandenburger Tor, Pariser Platz"
+        "← Nov 2, 2026 12:00 (UTC) telegram: 📎 Image: broken box",
+        "← Nov 2, 2026 12:00 (UTC) telegram: 👤 Contact: Grace +15551234567",
+        "← Nov 2, 2026 12:00 (UTC) telegram: Reacted 👍 to a message",
+        "← Nov 2, 2026 12:00 (UTC) telegram: 📍 Location: Brandenburger Tor, Pariser Platz"
         " (52.516275, 13.377704)",
-        "← 2026-11-02 12:00 UTC telegram: better words (edited)",
+        "← Nov 2, 2026 12:00 (UTC) telegram: better words (edited)",
     ]
 
 
@@ -164,8 +164,8 @@ async def test_a_card_says_why_an_outbound_message_failed(chat: Chat) -> None:
     lines = card.text.splitlines()
     start = lines.index("*Last messages*")
     assert lines[start + 1 :] == [
-        "→ 2026-11-02 12:00 UTC telegram: ¿Sigue ahí? ⚠️ failed: Re-engagement message"
+        "→ Nov 2, 2026 12:00 (UTC) telegram: ¿Sigue ahí? ⚠️ failed: Re-engagement message"
         " (code 131047)",
-        "→ 2026-11-02 12:00 UTC telegram: ¿Le llegó el pedido?",
-        "← 2026-11-02 12:00 UTC telegram: hola",
+        "→ Nov 2, 2026 12:00 (UTC) telegram: ¿Le llegó el pedido?",
+        "← Nov 2, 2026 12:00 (UTC) telegram: hola",
     ]

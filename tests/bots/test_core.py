@@ -37,15 +37,17 @@ def test_every_command_has_help_usage_and_a_known_role() -> None:
     names = [c.name for c in listed()]
     assert names == [
         "borrar", "delete", "delete-all", "duplicates", "export", "filter", "help", "import",
-        "merge", "note", "plan", "plan set", "reset", "reset disable", "reset enable", "reset now",
+        "lang", "merge", "note",
+        "plan", "plan set", "reset", "reset disable", "reset enable", "reset now",
         "reset preview", "reset status", "reset time", "search", "show", "subscribe", "tag",
         "tag-all", "tags", "unmerge", "unsubscribe", "untag", "untag-all", "view",
         "view delete", "view list", "view run", "view save", "whoami",
     ]  # fmt: skip
-    assert all(c.help and c.usage and c.role in ("agent", "admin", "owner") for c in listed())
+    assert all(c.brief and c.es and c.role in ("agent", "admin", "owner") for c in listed())
     agent_may = {c.name for c in listed("agent")}
     assert agent_may == {
-        "borrar", "duplicates", "filter", "help", "note", "plan", "search", "show", "tag", "tags",
+        "borrar", "duplicates", "filter", "help", "lang", "note", "plan", "search", "show", "tag",
+        "tags",
         "untag", "view", "view list", "view run", "whoami",
     }  # fmt: skip
 
@@ -103,36 +105,36 @@ async def _audit() -> list[dict[str, object]]:
 
 
 async def test_an_unknown_user_is_refused_politely_and_audited(chat: Chat) -> None:
-    reply = await chat.one("delete #1", STRANGER)
+    reply = await chat.one("delete #1", STRANGER)  # no workspace, no language: the default
     assert reply.text == (
-        "Sorry, I do not know you yet. Ask an owner of your workspace to bind your telegram"
-        " user id `999` (contactgate admin add)."
+        "Lo siento, aún no te conozco. Pide a un propietario de tu espacio de trabajo que"
+        " vincule tu id de usuario de Telegram `999` (contactgate admin add)."
     )
     assert await _audit() == [
         {"workspace_id": None, "actor": "telegram:999", "surface": "telegram",
          "action": "bot.refused", "target": "delete"},
     ]  # fmt: skip
-    pressed = await core.press(user(STRANGER), "show:1.zz.abc", "c")
+    pressed = await core.press(user(STRANGER), "show:1.zz.abc", "c", "en-US")
     assert pressed[0].text.startswith("Sorry, I do not know you yet.")
 
 
 async def test_unknown_command_and_usage_mistakes_answer_with_help(chat: Chat) -> None:
     assert (await chat.one("frobnicate x")).text == (
-        "I do not know the command `frobnicate`. Send `help` for the list."
+        "I do not know the command `frobnicate`. Send `/help` for the list."
     )
     assert (await chat.one("contacts frob x")).text == (
-        "I do not know the command `frob`. Send `help` for the list."
+        "I do not know the command `frob`. Send `/help` for the list."
     )
     assert (await chat.one("tag")).text == (
-        'Name a contact first.\nUsage: `tag <contact> <tag> [tag…] (quote "two words")`'
+        'Name a contact first.\nUsage: `/tag <contact> <tag> [tag…] (quote "two words")`'
     )
     assert (await chat.one('tag "ana')).text == (
-        "Cannot read that: No closing quotation.\n"
-        'Usage: `tag <contact> <tag> [tag…] (quote "two words")`'
+        "Cannot read that: a quote is not closed.\n"
+        'Usage: `/tag <contact> <tag> [tag…] (quote "two words")`'
     )
     assert (await chat.one("show #999")).text == "No contact #999."
     assert (await chat.one("plan set lots")).text == (
-        "Give the new cap as a whole number, e.g. `plan set 2000`.\nUsage: `plan set <cap>`"
+        "Give the new cap as a whole number, e.g. `/plan set 2000`.\nUsage: `/plan set <cap>`"
     )
 
 
@@ -151,15 +153,15 @@ async def test_an_unexpected_error_is_logged_and_answered(
 async def test_help_lists_what_the_role_may_and_explains_one_command(chat: Chat) -> None:
     agent_help = (await chat.one("help", AGENT)).text
     assert agent_help.splitlines()[0] == "*Commands for you (agent of acme)*"
-    assert "`search <words, phone or email>`: Find contacts" in agent_help
-    assert "`delete <contact>`" not in agent_help and "`reset" not in agent_help
-    assert "`reset now [all|tagged]`" in (await chat.one("help", OWNER)).text
+    assert "`/search <words, phone or email>`: Find contacts" in agent_help
+    assert "`/delete <contact>`" not in agent_help and "`/reset" not in agent_help
+    assert "`/reset now [all|tagged]`" in (await chat.one("help", OWNER)).text
     assert (await chat.one("help borrar", AGENT)).text == (
-        "`borrar <contact>` (also: forget)\n"
-        "Tag a contact for deletion at the monthly reset (the reset tag, `Borrar`).\n"
-        "Role: agent or above."
+        "`/borrar <contact>`\n"
+        "Mark a contact for deletion at the monthly reset\n"
+        "Names: borrar, forget. Role: agent or above."
     )
-    assert (await chat.one("help view save")).text.startswith("`view save <name> <filter>`")
+    assert (await chat.one("help view save")).text.startswith("`/view save <name> <filter>`")
     assert (await chat.one("whoami", ADMIN)).text == (
         "You are `telegram:200` (Admin): *admin* of workspace *acme*."
     )

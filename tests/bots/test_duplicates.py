@@ -58,7 +58,7 @@ async def test_agents_read_the_pairs_in_words_and_page_on(chat: Chat) -> None:
         " (score 30): same name and city (María López, Quito)",
     ]
     assert (await chat.one("duplicates now", AGENT)).text == (
-        "Duplicates takes no arguments.\nUsage: `duplicates`"
+        "Duplicates takes no arguments.\nUsage: `/duplicates`"
     )
 
 

@@ -18,8 +18,8 @@ async def test_plan_shows_usage_and_the_owner_sets_the_cap(chat: Chat) -> None:
     await h.workspace("acme", tz="UTC")  # the replies below are written for a UTC workspace
     await people()
     assert (await chat.one("plan", AGENT)).text == (
-        "*Plan of acme, 2026-11*\n"
-        "Contacts this period: 1 of 1000 (0 %), 0 carried over\n"
+        "*Plan of acme, November 2026*\n"
+        "Contacts this period: 1 of 1,000 (0 %), 0 carried over\n"
         "Held (waiting for room): 0 people, 0 messages\n"
         "Next period in 10.5 days\n"
         "*Per channel*\n"
@@ -27,9 +27,9 @@ async def test_plan_shows_usage_and_the_owner_sets_the_cap(chat: Chat) -> None:
     )
     changed = await chat.one("plan set 1,500")
     assert changed.text.splitlines()[:3] == [
-        "The cap is now 1500.",
-        "*Plan of acme, 2026-11*",
-        "Contacts this period: 1 of 1500 (0 %), 0 carried over",
+        "The cap is now 1,500.",
+        "*Plan of acme, November 2026*",
+        "Contacts this period: 1 of 1,500 (0 %), 0 carried over",
     ]
     assert await h.rows(
         "SELECT actor, surface, action FROM audit_log WHERE action = 'plan.set_cap'"
@@ -44,17 +44,17 @@ async def test_reset_status_preview_enable_disable_and_time(chat: Chat) -> None:
     await people()
     await chat.one("borrar #4", AGENT)
     assert (await chat.one("reset", ADMIN)).text == (
-        "*Monthly reset of acme, 2026-11: off*\n"
+        "*Monthly reset of acme, November 2026: off*\n"
         "Runs at 23:00 (UTC) on the month's last day\n"
         "Next run: none due\n"
-        "A change that deletes more counts for this month until 2026-11-28"
+        "A change that deletes more counts for this month until November 28, 2026"
     )
     assert (await chat.one("reset preview tagged", ADMIN)).text == (
         "A reset of contacts tagged Borrar now would delete 1 contact (0 messages, 0 notes,"
         " 0 identities).\n`#4` Cris Lara"
     )
     assert (await chat.one("reset preview", ADMIN)).text == (
-        "The reset is off; preview a mode: `reset preview all|tagged`."
+        "The reset is off; preview a mode: `/reset preview [all|tagged]`."
     )
     ask = await chat.one("reset enable tagged")
     assert (ask.text.splitlines()[0], labels(ask)) == (
@@ -65,17 +65,17 @@ async def test_reset_status_preview_enable_disable_and_time(chat: Chat) -> None:
     assert done.replace and done.text.splitlines()[:2] == [
         "Monthly reset will delete the contacts tagged Borrar, starting with November 2026:"
         " next run 2026-11-30 23:00 UTC.",
-        "*Monthly reset of acme, 2026-11: contacts tagged Borrar*",
+        "*Monthly reset of acme, November 2026: contacts tagged Borrar*",
     ]
     assert (await chat.one("reset time 21:30")).text.splitlines()[0] == (
         "The reset runs at 21:30 (UTC)."
     )
     assert (await chat.one("reset status", ADMIN)).text.splitlines()[1:3] == [
         "Runs at 21:30 (UTC) on the month's last day",
-        "Next run: 2026-11-30 21:30 UTC",
+        "Next run: Nov 30, 2026 21:30 (UTC)",
     ]
     assert (await chat.one("reset enable some")).text == (
-        "Say `all` or `tagged`.\nUsage: `reset enable all|tagged`"
+        "Say `all` or `tagged`.\nUsage: `/reset enable all|tagged`"
     )
     off = await chat.one("reset disable")
     assert (
@@ -95,7 +95,7 @@ async def test_reset_now_asks_then_runs_in_the_background(chat: Chat) -> None:
     await people()
     await chat.one("borrar #4", AGENT)
     assert (await chat.one("reset now")).text == (
-        "The reset is off this month; name a mode: `reset now all|tagged`."
+        "The reset is off this month; name a mode: `/reset now [all|tagged]`."
     )
     ask = await chat.one("reset now tagged")
     assert ask.text == (
@@ -103,7 +103,7 @@ async def test_reset_now_asks_then_runs_in_the_background(chat: Chat) -> None:
         " (0 messages, 0 notes, 0 identities).\n`#4` Cris Lara"
     )
     [started] = await chat.press(ask, "Run the reset now")
-    assert started.replace and started.text.startswith("Reset of 20")
+    assert started.replace and started.text.startswith("Reset of ")
     assert started.text.endswith(
         "(contacts tagged Borrar) started as run #1. The export is written first; subscribed"
         " chats hear when it is done."

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -15,6 +16,7 @@ import pytest
 
 from bots import core
 from bots.core import Button, ChatUser, Incoming, OutFile, Reply
+from bots.i18n import code_of, lang
 from tests.bots import slack_support
 from tests.bots.fake_slack import BOT_TOKEN, TEAM, FakeSlack
 from tests.bots.slack_support import (
@@ -38,6 +40,9 @@ fake_slack, slack, sqlite_settings = (
 ANA = ChatUser("slack", f"{TEAM}:{USER}", "ana")
 
 
+EN = "en-US"  # the fake Slack's users.info locale for people a test did not set
+
+
 class Core:
     """Records what reaches the core and answers with scripted replies."""
 
@@ -53,11 +58,17 @@ class Core:
         self.incoming.append(incoming)
         if self.gate is not None:
             await self.gate.wait()
-        return self.replies
+        return self._said(incoming.language)
 
-    async def press(self, user: ChatUser, data: str, chat_id: str) -> list[Reply]:
+    async def press(
+        self, user: ChatUser, data: str, chat_id: str, language: str | None = None
+    ) -> list[Reply]:
         self.pressed.append((user, data, chat_id))
-        return self.replies
+        return self._said(language)
+
+    def _said(self, language: str | None) -> list[Reply]:
+        """The replies in the language the adapter found (as the core marks them)."""
+        return [replace(r, lang=lang(code_of(language))) for r in self.replies]
 
 
 @pytest.fixture
@@ -77,7 +88,7 @@ async def test_a_command_reaches_the_core_and_the_answer_goes_to_the_response_ur
     assert resp.status == 200
     assert await resp.text() == ""
     await slack.settle()
-    assert fake_core.incoming == [Incoming(ANA, "search", "josé", CHANNEL)]
+    assert fake_core.incoming == [Incoming(ANA, "search", "josé", CHANNEL, language=EN)]
     card = [
         {
             "type": "button",
@@ -98,14 +109,15 @@ async def test_a_command_reaches_the_core_and_the_answer_goes_to_the_response_ur
             "replace_original": False,
         }
     ]
-    # Bolt authorised the request once with auth.test, on the fake.
-    assert [c.method for c in slack.fake.calls] == ["auth.test", "response_url"]
+    # Bolt authorised the request once with auth.test, on the fake; Ana's locale was asked.
+    assert [c.method for c in slack.fake.calls] == ["auth.test", "users.info", "response_url"]
+    assert slack.fake.of("users.info")[0].body["include_locale"] == "1"
 
 
 async def test_an_empty_command_is_help(slack: SlackHarness, fake_core: Core) -> None:
     await slack.command("   ")
     await slack.settle()
-    assert fake_core.incoming == [Incoming(ANA, "help", "", CHANNEL)]
+    assert fake_core.incoming == [Incoming(ANA, "help", "", CHANNEL, language=EN)]
 
 
 async def test_the_subcommand_is_case_insensitive_and_the_rest_kept_verbatim(
@@ -114,7 +126,7 @@ async def test_the_subcommand_is_case_insensitive_and_the_rest_kept_verbatim(
     await slack.command("NOTE #12  Called back,\nwill pay Monday")
     await slack.settle()
     assert fake_core.incoming == [
-        Incoming(ANA, "note", "#12  Called back,\nwill pay Monday", CHANNEL)
+        Incoming(ANA, "note", "#12  Called back,\nwill pay Monday", CHANNEL, language=EN)
     ]
 
 
@@ -194,6 +206,7 @@ async def test_a_file_is_uploaded_to_the_channel_with_files_upload_v2(
     calls = [c.method for c in slack.fake.calls]
     assert calls == [
         "auth.test",
+        "users.info",  # Ana's locale, asked once
         "response_url",
         "files.getUploadURLExternal",
         "upload",
@@ -263,7 +276,7 @@ async def test_card_buttons_run_the_command_on_their_contact(
 ) -> None:
     await slack.press(f"cg_card_{kind}", "12")
     await slack.settle()
-    assert fake_core.incoming == [Incoming(ANA, command, "#12", CHANNEL)]
+    assert fake_core.incoming == [Incoming(ANA, command, "#12", CHANNEL, language=EN)]
     assert [a["replace_original"] for a in slack.answers("act")] == [False]
 
 
@@ -290,7 +303,9 @@ async def test_the_card_merge_button_opens_a_dialog_whose_answer_is_a_merge(
     resp = await slack.post(payload_body("view_submission__merge.json"))
     assert resp.status == 200
     await slack.settle()
-    assert fake_core.incoming == [Incoming(ANA, "merge", "#12 ana@example.com", CHANNEL)]
+    assert fake_core.incoming == [
+        Incoming(ANA, "merge", "#12 ana@example.com", CHANNEL, language=EN)
+    ]
     (posted,) = slack.fake.of("chat.postEphemeral")
     assert (posted.body["channel"], posted.body["user"], posted.body["text"]) == (
         CHANNEL,
@@ -380,7 +395,7 @@ async def test_import_by_a_user_who_may_not_import_downloads_nothing(
     shared = slack.fake.share("people.csv", b"name\nAna\n")
     await slack.command(f"import {shared.id}")
     await slack.settle()
-    assert fake_core.incoming == [Incoming(ANA, "import", shared.id, CHANNEL)]
+    assert fake_core.incoming == [Incoming(ANA, "import", shared.id, CHANNEL, language=EN)]
     assert slack.fake.of("files.info") == slack.fake.of("download") == []
 
 
@@ -389,7 +404,7 @@ async def test_import_without_a_file_goes_to_the_core_for_its_usage(
 ) -> None:
     await slack.command("import")
     await slack.settle()
-    assert fake_core.incoming == [Incoming(ANA, "import", "", CHANNEL)]
+    assert fake_core.incoming == [Incoming(ANA, "import", "", CHANNEL, language=EN)]
 
 
 async def test_notifications_are_posted_and_a_refusal_raises(slack: SlackHarness) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from bots.core import Button, Reply
+from bots.i18n import lang
 from bots.slack_blocks import (
     MAX_SECTIONS,
     SECTION_CHARS,
@@ -73,10 +75,16 @@ def test_buttons_come_three_per_row_then_the_card_buttons() -> None:
 
 def test_card_buttons_the_core_already_gave_are_not_repeated() -> None:
     reply = Reply("*#7 Ana*", buttons=(Button("Tag Borrar", "borrar:7.x.y"),), contact_id=7)
-    rows = render(reply, NOW).blocks[1:]
+    rows = render(replace(reply, lang=lang("en")), NOW).blocks[1:]
     assert [[e["text"]["text"] for e in row["elements"]] for row in rows] == [
         ["Tag Borrar"],
         ["Show", "Merge…"],
+    ]
+    spanish = Reply("*#7 Ana*", (Button("Etiquetar Borrar", "borrar:7.x.y"),), contact_id=7)
+    rows = render(spanish, NOW).blocks[1:]  # a reply with no person's language: the default
+    assert [[e["text"]["text"] for e in row["elements"]] for row in rows] == [
+        ["Etiquetar Borrar"],
+        ["Mostrar", "Fusionar…"],
     ]
 
 
@@ -87,7 +95,7 @@ def test_a_long_label_is_shortened_to_slacks_75_characters() -> None:
 
 def test_an_answer_over_the_section_budget_becomes_a_text_file() -> None:
     text = "*Results*\n" + "\n".join("y" * 99 for _ in range(30 * MAX_SECTIONS))
-    message = render(Reply(text, buttons=(Button("Next", "n"),)), NOW)
+    message = render(Reply(text, buttons=(Button("Next", "n"),), lang=lang("en")), NOW)
     assert message.overflow is not None
     assert (message.overflow.name, message.overflow.mime, message.overflow.content) == (
         "contactgate-2026-11-21-093005.txt",

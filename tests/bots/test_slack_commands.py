@@ -80,6 +80,7 @@ async def press_value(
 # Every command once, as the owner: the first line of the first answer (Slack's `text`).
 COMMANDS = [
     ("help", "*Commands for you (owner of acme)*"),
+    ("lang en", "From now on I answer you in English."),
     ("whoami", f"You are `slack:{TEAM}:{OWNER}` (u0owner01): *owner* of workspace *acme*."),
     ("search ana", "Search `ana`: 2 contacts"),
     ("show ana@example.com", "*#{ana} Ana Pérez*"),
@@ -92,9 +93,11 @@ COMMANDS = [
     ("untag-all country:PE vip", "1 contact matches `country:PE`. Take *vip* off them all?"),
     ("delete-all tag:vip", "1 contact matches `tag:vip`. Delete them all with their messages,"
      " notes and tags? This cannot be undone."),
-    ("view", "No saved views yet. Save one: `view save &lt;name&gt; &lt;filter&gt;`."),
-    ("view save peru country:PE", "Saved view *peru*. Run it: `view run peru`."),
-    ("view list", "No saved views yet. Save one: `view save &lt;name&gt; &lt;filter&gt;`."),
+    ("view", "No saved views yet. Save one:"
+     " `/contacts view save &lt;name&gt; &lt;filter&gt;`."),
+    ("view save peru country:PE", "Saved view *peru*. Run it: `/contacts view run peru`."),
+    ("view list", "No saved views yet. Save one:"
+     " `/contacts view save &lt;name&gt; &lt;filter&gt;`."),
     ("view run nope", "No view 'nope'."),
     ("view delete nope", "No view 'nope'."),
     ("merge #{ana} #{gomez}", "*Merge #{gomez} into #{ana}?* #{ana} stays; #{gomez}'s 0 identities,"
@@ -104,8 +107,8 @@ COMMANDS = [
     ("delete beto", "Delete *#{beto} Beto Díaz* with all its messages, notes and tags? This"
      " cannot be undone."),
     ("export", "Exported 4 contacts."),
-    ("import", "Send me the CSV file (Telegram: as a document, or reply /import to one; Slack:"
-     " share the file and point at it)"),
+    ("import", "Send me the CSV file (Telegram: as a document, or reply /contacts import to one;"
+     " Slack: share the file and point at it)"),
     ("plan", "*Plan of acme, {period}*"),
     ("plan set 50", "The cap is now 50."),
     ("reset", "*Monthly reset of acme, {period}: off*"),
@@ -130,7 +133,7 @@ async def test_every_command_reaches_the_core_through_slack(
 ) -> None:
     answers = await ask(slack, line.format(**acme))
     now = datetime.now(UTC)
-    expected = first.format(**acme, period=f"{now:%Y-%m}", month=f"{now:%B %Y}")
+    expected = first.format(**acme, period=f"{now:%B %Y}", month=f"{now:%B %Y}")
     assert answers[0]["text"] == expected
     assert answers[0]["blocks"][0]["type"] == "section"
 
@@ -180,7 +183,7 @@ async def test_an_unknown_user_is_refused_politely_and_audited(
     last = await h.scalar("SELECT COALESCE(MAX(id), 0) AS n FROM audit_log")
     answers = await ask(slack, f"delete #{acme['beto']}", STRANGER)
     assert [a["text"] for a in answers] == [
-        "Sorry, I do not know you yet. Ask an owner of your workspace to bind your slack user"
+        "Sorry, I do not know you yet. Ask an owner of your workspace to bind your Slack user"
         f" id `{TEAM}:{STRANGER}` (contactgate admin add)."
     ]
     after = await h.rows(
@@ -381,7 +384,7 @@ async def test_notifications_reach_a_subscribed_channel_once_even_after_a_refusa
     assert await notify.deliver(now + timedelta(seconds=31)) == 1
     assert await notify.deliver(now + timedelta(hours=1)) == 0
     posts = slack.fake.of("chat.postMessage")
-    text = f"*Plan of acme at 80 %*: 800 of 1000 contacts used in {now:%Y-%m}."
+    text = f"*Plan of acme at 80 %*: 800 of 1,000 contacts used in {now:%B %Y}."
     assert [(p.body["channel"], p.body["text"]) for p in posts] == [(CHANNEL, text)] * 2
     assert posts[1].body["blocks"] == [section(text)]
     delivered = await h.scalar("SELECT delivered_at FROM event")
@@ -404,13 +407,13 @@ async def test_merge_in_slack_offers_the_reset_tag_and_says_what_moved(
         " 0 notes and tag lead move to it.",
         f"*Borrar* (the reset tag) does not move: #{beto} keeps its own state unless you"
         " press “Also move Borrar”.",
-        f"name: #{beto} `Beto Díaz` | #{cris} `Cris Lara` → keeps `Beto Díaz`",
-        f"phone: #{beto} `+593987654321` | #{cris} `(empty)` → keeps `+593987654321`",
-        f"country: #{beto} `PE` | #{cris} `EC` → keeps `PE`",
+        f"Name: #{beto} `Beto Díaz` | #{cris} `Cris Lara` → keeps `Beto Díaz`",
+        f"Phone: #{beto} `+593987654321` | #{cris} `(empty)` → keeps `+593987654321`",
+        f"Country: #{beto} `PE` | #{cris} `EC` → keeps `PE`",
     ]
     labels = [e["text"]["text"] for b in preview["blocks"] if b["type"] == "actions"
               for e in b["elements"]]  # fmt: skip
-    assert labels == [f"name: use #{cris}", f"country: use #{cris}", "Also move Borrar",
+    assert labels == [f"Name: use #{cris}", f"Country: use #{cris}", "Also move Borrar",
                       "Merge", "Cancel"]  # fmt: skip
     (picked,) = await press(slack, preview, "Also move Borrar", ADMIN)
     assert mrkdwn(picked)[1] == (

@@ -30,17 +30,22 @@ async def test_the_webhook_needs_the_secret_token_and_an_update(tg: TelegramChat
     )
     assert bad.status == 400
     assert (await tg.post({"message": {}})).status == 400
-    assert [c.method for c in tg.fake.calls] == ["getMe", "setMyCommands"]  # nothing sent
-    menu = orjson.loads(tg.fake.calls[1].params["commands"])
+    methods = [c.method for c in tg.fake.calls]  # the menus, once per language; nothing sent
+    assert methods == ["getMe", "setMyCommands", "setMyCommands", "setMyCommands"]
+    menus = {c.params.get("language_code"): c.params["commands"] for c in tg.fake.calls[1:]}
+    assert list(menus) == ["es", "en", None]  # None: Telegram's menu for any other language
+    menu = orjson.loads(menus["en"])
     assert [m["command"] for m in menu] == [
         "borrar", "delete", "delete_all", "duplicates", "export", "filter", "help", "import",
-        "merge", "note", "plan", "reset", "search", "show", "subscribe", "tag", "tag_all", "tags",
+        "lang", "merge", "note", "plan", "reset", "search", "show", "subscribe", "tag", "tag_all",
+        "tags",
         "unmerge", "unsubscribe", "untag", "untag_all", "view", "whoami",
     ]  # fmt: skip
     assert menu[0] == {
         "command": "borrar",
-        "description": "Tag a contact for deletion at the monthly reset (the reset tag, `Borrar`).",
+        "description": "Mark a contact for deletion at the monthly reset",
     }
+    assert menus[None] == menus["es"]  # the product's default language, Spanish
     assert await tg.texts("/whoami", OWNER) == [
         "You are <code>telegram:100</code> (Owner): <b>owner</b> of workspace <b>acme</b>."
     ]
@@ -67,11 +72,11 @@ async def test_commands_by_name_by_contacts_prefix_and_addressed_in_a_group(
         "Sorry, you cannot do that: this needs the admin role."
     ]
     assert await tg.texts("/frob", AGENT) == [
-        "I do not know the command <code>frob</code>. Send <code>help</code> for the list."
+        "I do not know the command <code>frob</code>. Send <code>/help</code> for the list."
     ]
     assert (await tg.texts("/start", STRANGER)) == [
-        "Sorry, I do not know you yet. Ask an owner of your workspace to bind your telegram"
-        " user id <code>999</code> (contactgate admin add)."
+        "Lo siento, aún no te conozco. Pide a un propietario de tu espacio de trabajo que"
+        " vincule tu id de usuario de Telegram <code>999</code> (contactgate admin add)."
     ]
     assert await h.rows(
         "SELECT actor, surface, target FROM audit_log WHERE action = 'bot.refused' ORDER BY id"
@@ -99,7 +104,7 @@ EVERY_COMMAND = [  # (command, user, first line of the first message the bot sen
      " off them all?"),
     ("/delete_all tag:vip", ADMIN, "1 contact matches <code>tag:vip</code>. Delete them all"
      " with their messages, notes and tags? This cannot be undone."),
-    ("/view save ec country:EC", ADMIN, "Saved view <b>ec</b>. Run it: <code>view run"
+    ("/view save ec country:EC", ADMIN, "Saved view <b>ec</b>. Run it: <code>/view run"
      " ec</code>."),
     ("/view list", AGENT, "<b>Saved views</b>"),
     ("/view run ec", AGENT, "View <b>ec</b>: 2 contacts"),
@@ -126,6 +131,7 @@ EVERY_COMMAND = [  # (command, user, first line of the first message the bot sen
     ("/subscribe", ADMIN, "This chat will get the notifications of <b>acme</b>: plan at 80 %"
      " and 100 %, reset coming, done or failed."),
     ("/unsubscribe", ADMIN, "No more notifications here."),
+    ("/lang en", AGENT, "From now on I answer you in English."),
 ]  # fmt: skip
 
 

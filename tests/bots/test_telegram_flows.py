@@ -62,12 +62,12 @@ async def test_cancel_forged_and_expired_presses_change_nothing(tg: TelegramChat
 async def test_merge_picks_edit_the_preview_in_place(tg: TelegramChat) -> None:
     await people()
     [ask] = await tg.command("/merge #1 #2", ADMIN)
-    [flipped] = await tg.press(ask, "name: use #2", ADMIN)
+    [flipped] = await tg.press(ask, "Name: use #2", ADMIN)
     assert flipped.method == "editMessageText"
     assert parsed(flipped.params["text"]).splitlines()[1] == (
-        "name: #1 Ana Pérez | #2 Ana Gómez → keeps Ana Gómez"
+        "Name: #1 Ana Pérez | #2 Ana Gómez → keeps Ana Gómez"
     )
-    assert [label for label, _ in flipped.buttons()][:1] == ["name: use #1"]
+    assert [label for label, _ in flipped.buttons()][:1] == ["Name: use #1"]
     [merged] = await tg.press(flipped, "Merge", ADMIN)
     assert (merged.method, merged.params["text"]) == (
         "editMessageText",
@@ -236,9 +236,9 @@ PREVIEW = [
     "Merge #4 into #3? #3 stays; #4's 0 identities, 0 messages, 0 notes and tag lead move to it.",
     "Borrar (the reset tag) does not move: #3 keeps its own state unless you press “Also move"
     " Borrar”.",
-    "name: #3 Beto Díaz | #4 Cris Lara → keeps Beto Díaz",
-    "phone: #3 +593987654321 | #4 (empty) → keeps +593987654321",
-    "country: #3 PE | #4 EC → keeps PE",
+    "Name: #3 Beto Díaz | #4 Cris Lara → keeps Beto Díaz",
+    "Phone: #3 +593987654321 | #4 (empty) → keeps +593987654321",
+    "Country: #3 PE | #4 EC → keeps PE",
 ]
 
 
@@ -247,7 +247,7 @@ async def test_merge_names_the_moving_tags_and_holds_the_reset_tag_back(tg: Tele
     [ask] = await tg.command("/merge #3 #4", ADMIN)
     assert parsed(ask.params["text"]).splitlines() == PREVIEW
     assert [label for label, _ in ask.buttons()] == [
-        "name: use #4", "country: use #4", "Also move Borrar", "Merge", "Cancel",
+        "Name: use #4", "Country: use #4", "Also move Borrar", "Merge", "Cancel",
     ]  # fmt: skip
     [merged] = await tg.press(ask, "Merge", ADMIN)
     assert (merged.method, merged.params["text"]) == (

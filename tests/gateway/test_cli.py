@@ -38,11 +38,18 @@ def test_setup_commands_end_to_end(cli: CliRunner) -> None:
     applied += " models.0004_pg_sort_indexes, models.0005_fts_trigger_on_change, models.0006_reset"
     applied += ", models.0007_sms_parts, models.0008_bots, models.0009_phone_key, models.0010_ids"
     applied += ", models.0011_message_content, models.0012_audit_target, models.0013_import_jobs"
-    applied += ", models.0014_duplicates, models.0015_statuses"
+    applied += ", models.0014_duplicates, models.0015_statuses, models.0016_language"
+    applied += ", models.0017_outbox, models.0018_retention, models.0019_consent"
     assert cli.invoke(main, ["migrate"]).output == f"applied: {applied}\n"
     assert cli.invoke(main, ["migrate"]).output == "schema is up to date\n"
     made = cli.invoke(main, ["workspace", "create", "acme", "--cap", "5", "--region", "ec"])
     assert made.exit_code == 0 and "default_region: EC" in made.output
+    assert "language: es" in made.output  # the bots speak Spanish unless told otherwise
+    english = cli.invoke(main, ["workspace", "set", "acme", "--language", "en"])
+    assert english.exit_code == 0 and "language: en" in english.output
+    assert "language=en" in cli.invoke(main, ["workspace", "list"]).output
+    wrong = cli.invoke(main, ["workspace", "set", "acme", "--language", "pt"])
+    assert wrong.exit_code == 2 and "'pt' is not one of 'es', 'en'" in wrong.output
     added = cli.invoke(
         main,
         [

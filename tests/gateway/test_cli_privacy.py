@@ -155,3 +155,18 @@ def test_exports_purge_removes_old_folders_only(
     assert not old.exists() and new.exists()
     again = cli.invoke(main, ["exports", "purge", "acme", "--before", "2001-03-01"])
     assert again.stdout == "no reset export finished before that date\n"
+
+
+def test_workspace_consent_words(cli: CliRunner) -> None:
+    done = cli.invoke(main, ["workspace", "set", "acme", "--opt-out-words", "BAJA, No más"])
+    assert done.exit_code == 0, done.output
+    assert done.stdout == (
+        "opt-out words: BAJA, No más\nopt-in words: START, UNSTOP, ALTA, SUSCRIBIR\n"
+    )
+    clash = cli.invoke(main, ["workspace", "set", "acme", "--opt-in-words", "baja"])
+    assert (clash.exit_code, clash.stderr) == (
+        1,
+        "Error: a word cannot both opt out and opt in: baja\n",
+    )
+    nothing = cli.invoke(main, ["workspace", "set", "acme"])
+    assert nothing.exit_code == 2 and "give --language, --opt-out-words" in nothing.stderr

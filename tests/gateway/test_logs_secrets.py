@@ -55,11 +55,12 @@ def test_redactor_removes_configured_values_and_token_shapes() -> None:
         "a configured-secret-1 b | Authorization: Bearer abc.def-123 | basic dXNlcjpwYXNz |"
         f" {API_TOKEN} | POST https://api.telegram.org/bot{TG_TOKEN}/sendMessage |"
         f" {BOT_TOKEN} | postgres://cg:pg-pass@db:5432/cg | short stays"
+        " | whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw/w+b=="
     )
     assert redact.text(text) == (
         "a [redacted] b | Authorization: [redacted] | [redacted] | [redacted] |"
         " POST https://api.telegram.org/bot[redacted]/sendMessage | [redacted] |"
-        " postgres://cg:[redacted]@db:5432/cg | short stays"
+        " postgres://cg:[redacted]@db:5432/cg | short stays | [redacted]"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bots.i18n import lang
 from bots.render import describe
 from store.content import content_of
 
@@ -42,4 +43,4 @@ def test_instagram_shares_and_stories_have_content_and_words(
     type_: str, text: str | None, media: object, meta: dict, content: dict, card: str
 ) -> None:
     assert content_of("instagram", type_, text, media, meta) == content
-    assert describe(content) == card
+    assert describe(lang("en"), content) == card

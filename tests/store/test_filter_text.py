@@ -120,7 +120,8 @@ def test_text_and_json_give_the_same_tree() -> None:
 
 FIELDS = (
     "fields: name, email, identifier, company, city, country, language, assignee, source, phone,"
-    " tag, channel, last_channel, created_at, last_activity_at, last_incoming_at, q, custom.<key>"
+    " tag, channel, last_channel, created_at, last_activity_at, last_incoming_at, q, opted_out,"
+    " custom.<key>"
 )
 WANT_ATOM = "expected '(' or '-' or NOT or a \"quoted\" value or a field or a word"
 

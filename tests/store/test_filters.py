@@ -478,7 +478,8 @@ def test_json_trees_are_normalised(given: Any, tree: dict[str, Any] | None) -> N
 
 FIELDS = (
     "fields: name, email, identifier, company, city, country, language, assignee, source, phone,"
-    " tag, channel, last_channel, created_at, last_activity_at, last_incoming_at, q, custom.<key>"
+    " tag, channel, last_channel, created_at, last_activity_at, last_incoming_at, q, opted_out,"
+    " custom.<key>"
 )
 NAME_OPS = (
     "name takes: eq, neq, contains, not_contains, starts_with, present, absent, gt, gte, lt, lte"

@@ -124,6 +124,7 @@ def contact(
         "last_incoming_at": values["last_incoming_at"],
         "tags": tags or [],
         "channels": channels or [],
+        "opted_out": False,
         "display_name": shown,
     }
 

@@ -40,7 +40,9 @@ async def test_missing_malformed_or_unknown_token_is_401(
 
 async def test_every_route_needs_a_token(api: Api) -> None:
     for route in ROUTES:
-        path = route.path.format(ref="1", other="2", name="x", note_id="1", run_id="1")
+        path = route.path.format(
+            ref="1", other="2", name="x", note_id="1", run_id="1", sub_id="1", import_id="1"
+        )
         reply = await api(route.method, path, role=None)
         assert (route.method, path, reply.status) == (route.method, path, 401)
 

@@ -45,7 +45,11 @@ async def test_the_confirmation_names_everyone_it_takes(api: Api) -> None:
 
 
 async def test_erasure_reaches_everywhere_and_scrubs_the_audit_log(api: Api) -> None:
+    hook = {"url": "https://crm.example/hook"}  # events out: the world's changes queue events
+    assert (await api("POST", "/event-subscriptions", json=hook)).status == 201
     ana, wa, bruno = await _world(api)
+    queued = await h.scalar("SELECT count(*) FROM outbox_event WHERE contact_id IN (?, ?)", ana, wa)
+    assert queued >= 4
     ws = await workspace_id()
     async with raw_transaction() as tx:  # a line about someone else that quotes Ana's phone
         await audit(tx, Actor(ws, "token:x", "api", "admin"), "tag.bulk", None,
@@ -56,8 +60,9 @@ async def test_erasure_reaches_everywhere_and_scrubs_the_audit_log(api: Api) -> 
     erased = done.body["erased"]
     assert {k: v for k, v in erased.items() if k != "audit_lines_scrubbed"} == {
         "contacts": 2, "identities": 2, "messages": 2, "notes": 1, "tag_links": 1,
-        "merge_records": 1, "held_messages": 1, "message_parts": 1,
+        "merge_records": 1, "outbox_events": queued, "held_messages": 1, "message_parts": 1,
     }  # fmt: skip
+    assert await h.scalar("SELECT count(*) FROM outbox_event WHERE contact_id = ?", bruno) >= 1
     assert erased["audit_lines_scrubbed"] == 4 and done.body["exports_holding"] == []
     assert await _counts((ana, wa)) == dict.fromkeys(
         ("contact", "identity", "message", "note", "contact_tag"), 0

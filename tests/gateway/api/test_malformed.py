@@ -28,12 +28,14 @@ VALID = {
     "NoteRequest": {"body": "x"},
     "MergeRequest": {"secondary": 2},
     "MessageRequest": {"text": "x"},
+    "EraseRequest": {"confirm": 1},
 }
 
 
 def concrete(route: Route, **values: str) -> str:
     """The route's path with its parameters filled (contact 1, contact 2, a view `v`)."""
-    defaults = {"ref": "1", "other": "2", "name": "v", "note_id": "1", "run_id": "1"}
+    defaults = {"ref": "1", "other": "2", "name": "v", "note_id": "1", "run_id": "1", "sub_id": "1"}
+    defaults["import_id"] = "1"
     return route.path.format(**{**defaults, **values})
 
 
@@ -115,7 +117,7 @@ async def test_json_body_of_exactly_the_limit_is_read(api: Api) -> None:
 async def test_nul_in_a_path_parameter_is_400(api: Api, route: Route) -> None:
     await _data(api)
     for name in route.path_params:
-        if name in ("note_id", "run_id"):
+        if name in ("note_id", "run_id", "sub_id", "import_id"):
             continue  # numeric: anything else names nothing (404, below)
         path = concrete(route, **{name: "a%00b"})
         reply = await api(route.method, path, **_valid(route))
@@ -130,6 +132,7 @@ async def test_nul_in_a_path_parameter_is_400(api: Api, route: Route) -> None:
 async def test_unknown_path_objects_are_404(api: Api, route: Route) -> None:
     await _data(api)
     values = {"ref": "404", "other": "405", "name": "no-such", "note_id": "404", "run_id": "404"}
+    values |= {"sub_id": "404", "import_id": "404"}
     for name in route.path_params:
         path = concrete(route, **{name: values[name]})
         reply = await api(route.method, path, **_valid(route))

@@ -124,6 +124,37 @@ async def _run_export(api: Api) -> Request:
     return f"{path}/export", kwargs
 
 
+async def _subscription(api: Api) -> int:
+    made = await api("POST", "/event-subscriptions", json={"url": "http://127.0.0.1:9/hook"})
+    assert made.status == 201, made.body
+    return int(made.body["id"])
+
+
+def on_subscription(suffix: str = "") -> Builder:
+    """A request on a fresh event subscription (made with the owner's token)."""
+
+    async def build(api: Api) -> Request:
+        return f"/event-subscriptions/{await _subscription(api)}{suffix}", {}
+
+    return build
+
+
+async def _retention_start(api: Api) -> Request:
+    ruled = await api("PUT", "/retention", json={"contacts_inactive_days": 3650})
+    assert ruled.status == 200, ruled.body
+    return "/retention/runs", {}
+
+
+async def _retention_run(api: Api) -> Request:
+    runs = await api("GET", "/retention/runs")
+    if not runs.body["runs"]:
+        path, _kwargs = await _retention_start(api)
+        started = await api("POST", path)
+        assert started.status == 202, started.body
+        return f"/retention/runs/{started.body['id']}", {}
+    return f"/retention/runs/{runs.body['runs'][0]['id']}", {}
+
+
 CSV = {"data": b"name,email\nAna,ana@example.com\n", "headers": {"Content-Type": "text/csv"}}
 # (method, path) -> (minimum role, a request that succeeds with that role)
 MATRIX: dict[tuple[str, str], tuple[str, Builder]] = {
@@ -176,11 +207,30 @@ MATRIX: dict[tuple[str, str], tuple[str, Builder]] = {
     ("POST", "/reset/runs"): ("owner", fixed("/reset/runs", json={"mode": "tagged"})),
     ("GET", "/reset/runs/{run_id}/export"): ("owner", _run_export),
     ("GET", "/reset/runs/{run_id}"): ("admin", _reset_run),
+    ("GET", "/retention"): ("admin", fixed("/retention")),
+    ("PUT", "/retention"): ("owner", fixed("/retention", json={"contacts_inactive_days": 365})),
+    ("GET", "/retention/preview"): ("admin", fixed("/retention/preview")),
+    ("GET", "/retention/runs"): ("admin", fixed("/retention/runs")),
+    ("POST", "/retention/runs"): ("owner", _retention_start),
+    ("GET", "/retention/runs/{run_id}"): ("admin", _retention_run),
     ("GET", "/events"): ("admin", fixed("/events")),
     ("GET", "/audit"): ("owner", fixed("/audit")),
     ("GET", "/contacts/{ref}/data"): ("admin", on_contact("/data")),
     ("POST", "/contacts/{ref}/erase"): ("admin", on_contact("/erase", json={"confirm": 1})),
     ("GET", "/audit/export"): ("owner", fixed("/audit/export")),
+    ("POST", "/event-subscriptions"): (
+        "owner",
+        fixed("/event-subscriptions", json={"url": "https://crm.example/hook"}),
+    ),
+    ("GET", "/event-subscriptions"): ("owner", fixed("/event-subscriptions")),
+    ("GET", "/event-subscriptions/{sub_id}"): ("owner", on_subscription()),
+    ("DELETE", "/event-subscriptions/{sub_id}"): ("owner", on_subscription()),
+    ("POST", "/event-subscriptions/{sub_id}/rotate"): ("owner", on_subscription("/rotate")),
+    ("GET", "/event-subscriptions/{sub_id}/deliveries"): (
+        "owner",
+        on_subscription("/deliveries"),
+    ),
+    ("POST", "/event-subscriptions/{sub_id}/test"): ("owner", on_subscription("/test")),
 }
 
 

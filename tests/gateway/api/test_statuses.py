@@ -190,3 +190,27 @@ async def test_messenger_delivery_by_mid_and_read_by_watermark(
         'contactgate_status_total{channel="messenger",outcome="applied",status="delivered"} 1.0',
         'contactgate_status_total{channel="messenger",outcome="applied",status="read"} 1.0',
     ]
+
+
+async def test_a_status_change_is_an_event_out_written_with_it(
+    api: Api, providers: FakeProviders
+) -> None:
+    made = await api("POST", "/event-subscriptions", json={"url": "https://crm.example/hook"})
+    assert made.status == 201, made.body
+    cid = await person(api, "whatsapp", PHONE[1:], phone=PHONE)
+    wamid = (await send(api, cid))["provider_message_id"]
+    await post_whatsapp(api, "status__delivered", wamid)
+    await post_whatsapp(api, "status__delivered", wamid)  # a repeat changes nothing
+    await post_whatsapp(api, "status__failed", wamid)
+    rows = await h.rows(
+        "SELECT contact_id, payload FROM outbox_event WHERE type = 'message.status' ORDER BY id"
+    )
+    events = [orjson.loads(r["payload"])["data"] for r in rows]
+    assert [(r["contact_id"]) for r in rows] == [cid, cid]
+    assert [(e["previous"], e["status"], e["error_code"]) for e in events] == [
+        ("sent", "delivered", None),
+        ("delivered", "failed", "131047"),
+    ]
+    assert {e["channel"] for e in events} == {"whatsapp-acme-key"} and events[1][
+        "source"
+    ] == "inbound"
