@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bots.wiring import install as install_bots
-from gateway import keys, ops, webchat, webhooks
+from gateway import keys, ops, webchat, webchat_stream, webhooks
 from gateway.api import routes as api_routes
 from gateway.api.imports import IMPORT_LIMIT
 from gateway.channel_cache import ChannelCache
@@ -24,6 +24,7 @@ from gateway.resets import ResetRunner
 from gateway.scheduler import scheduler_ctx
 from gateway.settings import Settings
 from gateway.startup import check_database, learn_channel_secrets
+from gateway.webchat_push import Hub, hub_ctx, stop_streams
 from store import db
 from store.inbound import BatchWriter
 
@@ -53,8 +54,13 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_writer)
     app.cleanup_ctx.append(scheduler_ctx(settings.scheduler_seconds))
     app.cleanup_ctx.append(deliverer_ctx)
+    app[keys.WEBCHAT_HUB] = Hub()
+    app.cleanup_ctx.append(hub_ctx)
+    app.on_shutdown.append(stop_streams)
     app[keys.SENDERS] = Senders(
-        OutboundConfig.from_settings(settings), count=app[keys.METRICS].count_outbound
+        OutboundConfig.from_settings(settings),
+        count=app[keys.METRICS].count_outbound,
+        push=app[keys.WEBCHAT_HUB].push,
     )
     app.cleanup_ctx.append(senders_ctx)
     app[keys.PARSERS] = ParsePool()
@@ -71,6 +77,10 @@ def _routes(app: web.Application) -> None:
     app.router.add_post("/webhooks/{key}", guarded(webhooks.receive))
     app.router.add_get("/webhooks/{key}", guarded(webhooks.handshake))
     app.router.add_route("OPTIONS", "/webhooks/{key}", guarded(webhooks.preflight))
+    app.router.add_get("/webchat/widget.js", guarded(webchat_stream.widget))
+    app.router.add_get("/webchat/{key}/stream", guarded(webchat_stream.stream))
+    app.router.add_get("/webchat/{key}/poll", guarded(webchat_stream.poll))
+    app.router.add_get("/webchat/{key}/config", guarded(webchat_stream.config))
     app.router.add_get("/healthz", guarded(ops.healthz))
     app.router.add_get("/readyz", guarded(ops.readyz))
     app.router.add_get("/metrics", guarded(ops.metrics))

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from gateway.resets import ResetRunner
     from gateway.settings import Settings
     from gateway.webchat import WebchatLimits
+    from gateway.webchat_push import Hub
     from store.inbound import BatchWriter
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
@@ -21,6 +22,7 @@ WRITER: web.AppKey[BatchWriter] = web.AppKey("writer")
 CHANNELS: web.AppKey[ChannelCache] = web.AppKey("channels")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 WEBCHAT: web.AppKey[WebchatLimits] = web.AppKey("webchat")
+WEBCHAT_HUB: web.AppKey[Hub] = web.AppKey("webchat_hub")
 RESETS: web.AppKey[ResetRunner] = web.AppKey("resets")
 SENDERS: web.AppKey[Senders] = web.AppKey("senders")
 PARSERS: web.AppKey[ParsePool] = web.AppKey("parsers")

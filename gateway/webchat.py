@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 import orjson
+import structlog
 from aiohttp import web
 
 from gateway import keys
@@ -25,7 +26,12 @@ from gateway.channels.base import WebhookError, WebhookRequest
 from gateway.http import error_response
 from gateway.ratelimit import TokenBuckets
 from gateway.settings import Settings
+from store.access import system
+from store.errors import DomainError
 from store.types import ChannelInfo
+from store.webchat import fill_unverified
+
+log = structlog.get_logger("contactgate.webchat")
 
 KINDS = webchat.KINDS
 PREFLIGHT_MAX_AGE = 3600  # seconds a browser may cache the preflight (Chrome caps it at 7200)
@@ -105,23 +111,40 @@ class WebchatEdge:
         """The visitor must have a token left (known once the body is parsed)."""
         visit: webchat.Visit = hook.memo["visit"]
         request.app[keys.WEBCHAT].check_visitor(channel, visit.visitor_id)
+        if secret := channel.secrets.get("hmac_secret"):  # the stream's token, with the answer
+            hook.memo["token"] = webchat.visitor_token(secret, channel.key, visit.visitor_id)
+
+    async def stored(self, channel: ChannelInfo, hook: WebhookRequest) -> None:
+        """With the pre-chat form on, what the visitor typed fills the contact's empty fields."""
+        visit: webchat.Visit = hook.memo["visit"]
+        if not visit.result.messages or not webchat.prechat_on(channel.secrets):
+            return
+        typed = visit.result.messages[0].meta.get("visitor") or {}
+        if typed.get("verified") is not False:  # none, or vouched for (joined already)
+            return
+        actor = system(channel.workspace_id, f"webchat:{visit.visitor_id}")
+        try:
+            await fill_unverified(actor, channel.id, visit.visitor_id, typed)
+        except DomainError as exc:  # e.g. another contact took that email meanwhile
+            log.info("pre-chat details not filled", channel=channel.key, reason=str(exc))
 
     def answer(
         self, module: ChannelModule, hook: WebhookRequest, outcome: dict[str, int]
     ) -> web.Response:
         """JSON for the widget: ignored, or accepted / duplicate with its client message id."""
         visit: webchat.Visit = hook.memo["visit"]
+        token = {"token": hook.memo["token"]} if "token" in hook.memo else {}
         if not visit.result.messages:
-            return _json({"ok": True, "status": "ignored"})
+            return _json({"ok": True, "status": "ignored", **token})
         # held is not the visitor's business: it is accepted like any other message
         status = "duplicate" if outcome.get("duplicate") else "accepted"
-        return _json({"ok": True, "status": status, "id": visit.message_id})
+        return _json({"ok": True, "status": status, "id": visit.message_id, **token})
 
     def finish(self, request: web.Request, channel: ChannelInfo, response: web.Response) -> None:
         """Every answer to an allowed origin carries the CORS headers the browser needs."""
         origin = request.headers.get("Origin")
         if origin is not None and webchat.origin_allowed(channel.secrets, origin):
-            response.headers.update(_cors(origin))
+            response.headers.update(cors(origin))
 
     async def preflight(self, request: web.Request, channel: ChannelInfo) -> web.StreamResponse:
         """OPTIONS: whether the widget's page may POST here."""
@@ -131,7 +154,7 @@ class WebchatEdge:
         if not webchat.origin_allowed(channel.secrets, origin):
             return error_response(403, "forbidden", "origin not allowed")
         headers = {
-            **_cors(origin),
+            **cors(origin),
             "Access-Control-Allow-Methods": "POST",
             "Access-Control-Allow-Headers": "Content-Type",
             "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE),
@@ -142,7 +165,7 @@ class WebchatEdge:
 EDGE = WebchatEdge()
 
 
-def _cors(origin: str) -> dict[str, str]:
+def cors(origin: str) -> dict[str, str]:
     return {
         "Access-Control-Allow-Origin": origin,
         "Access-Control-Expose-Headers": "Retry-After",

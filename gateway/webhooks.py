@@ -39,6 +39,9 @@ class Edge(Protocol):
     def admit(self, request: web.Request, channel: ChannelInfo, hook: WebhookRequest) -> None:
         """Checks once the request is verified and parsed, before the write."""
 
+    async def stored(self, channel: ChannelInfo, hook: WebhookRequest) -> None:
+        """After COMMIT, before the answer: what the edge keeps beside the messages."""
+
     def answer(self, module: ChannelModule, hook: WebhookRequest, outcome: Outcome) -> web.Response:
         """The answer once what the request carries is stored."""
 
@@ -57,6 +60,9 @@ class ProviderEdge:
 
     def admit(self, request: web.Request, channel: ChannelInfo, hook: WebhookRequest) -> None:
         """Nothing to check before the write."""
+
+    async def stored(self, channel: ChannelInfo, hook: WebhookRequest) -> None:
+        """Nothing beside the messages."""
 
     def answer(self, module: ChannelModule, hook: WebhookRequest, outcome: Outcome) -> web.Response:
         """The body the provider expects back."""
@@ -93,6 +99,7 @@ async def receive(request: web.Request) -> web.StreamResponse:
         edge.before(request, channel)
         hook = _webhook_request(request, await read_body(request, module.MAX_BODY))
         outcome = await _store(request, channel, module, edge, hook)
+        await edge.stored(channel, hook)
         response = edge.answer(module, hook, outcome)
     except WebhookError as exc:
         outcome, reason = {"rejected": 1}, exc.reason

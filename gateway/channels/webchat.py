@@ -45,7 +45,7 @@ from gateway.channels.base import (
 )
 
 KINDS = ("webchat",)
-SECRETS = ("hmac_secret", "allowed_origins")
+SECRETS = ("hmac_secret", "allowed_origins")  # optional: prechat = "true" (the widget's form)
 GENERATED_SECRETS = ("hmac_secret",)  # our site signs visitor identities with it
 MAX_BODY = 64 * 1024
 ACK = Ack(200, b'{"ok":true}', "application/json")  # gateway.webchat answers with more detail
@@ -87,6 +87,26 @@ class Visit:
 def identifier_hash(secret: str, identifier: str) -> str:
     """What the business's server computes for a signed-in user: hex HMAC-SHA256."""
     return hmac_hex(secret, identifier.encode())
+
+
+def visitor_token(secret: str, channel_key: str, visitor_id: str) -> str:
+    """The token that opens a visitor's stream: `<visitor id>.<hex HMAC-SHA256>` of the channel
+    key and visitor id with the channel's `hmac_secret` (stateless: no table to keep)."""
+    return f"{visitor_id}.{hmac_hex(secret, f'stream:{channel_key}:{visitor_id}'.encode())}"
+
+
+def token_visitor(secret: str, channel_key: str, token: str) -> str | None:
+    """The visitor id a token was issued to, or None when it is not one of ours."""
+    visitor_id, _, _mac = token.rpartition(".")
+    if not VISITOR_ID.fullmatch(visitor_id):
+        return None
+    expected = visitor_token(secret, channel_key, visitor_id)
+    return visitor_id if same(token, expected) else None
+
+
+def prechat_on(secrets: Mapping[str, str]) -> bool:
+    """Whether the channel's widget asks name, email and phone first (`prechat = "true"`)."""
+    return secrets.get("prechat", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def verify(secrets: Mapping[str, str], request: WebhookRequest) -> None:

@@ -18,7 +18,7 @@ import structlog
 from aiohttp import web
 
 from gateway import keys
-from gateway.outbound import bird, email, meta, telegram, twilio, vonage, whatsapp
+from gateway.outbound import bird, email, meta, telegram, twilio, vonage, webchat, whatsapp
 from gateway.outbound.base import Limit, Outgoing, SendError, Senders, Sent, Template
 from store import outbound as records
 from store.access import Actor
@@ -52,7 +52,9 @@ def _register(*modules: ModuleType) -> dict[str, Provider]:
     return {kind: cast(Provider, m) for m in modules for kind in m.KINDS}
 
 
-PROVIDERS: dict[str, Provider] = _register(telegram, whatsapp, meta, twilio, email, vonage, bird)
+PROVIDERS: dict[str, Provider] = _register(
+    telegram, whatsapp, meta, twilio, email, vonage, bird, webchat
+)
 
 
 async def send_message(

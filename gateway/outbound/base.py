@@ -15,7 +15,7 @@ A provider module (``gateway/outbound/<provider>.py``) declares:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -120,6 +120,7 @@ class Senders:
     config: OutboundConfig
     session: aiohttp.ClientSession | None = None
     count: Callable[[str, str], None] | None = None  # (channel kind, outcome): the metrics
+    push: Callable[[str, str], Awaitable[None]] | None = None  # (channel key, visitor): web chat
 
     def http(self) -> aiohttp.ClientSession:
         """The open session."""

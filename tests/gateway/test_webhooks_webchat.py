@@ -64,6 +64,11 @@ def fixture(name: str, **changes: Any) -> dict[str, Any]:
     return {**orjson.loads(load_fixture("webchat", name)), **changes}
 
 
+def token(visitor: str) -> str:
+    """The stream token every answer carries (tests/gateway/test_webchat_stream.py)."""
+    return webchat.visitor_token(HMAC_SECRET, KEY, visitor)
+
+
 def message(who: str, client_id: str, text: str = "hola", **fields: Any) -> dict[str, Any]:
     return {"visitor_id": who, "message": {"id": client_id, "text": text}, **fields}
 
@@ -103,7 +108,8 @@ async def known_contact(**fields: Any) -> int:
 async def test_message__text_is_stored_and_answered_for_the_page(client: TestClient) -> None:
     await acme()
     resp = await send(client, load_fixture("webchat", "message__text"))
-    ok = {"ok": True, "status": "accepted", "id": "8d1f3a52-6c0b-4e8e-9f27-41b6a0c3d915"}
+    ok = {"ok": True, "status": "accepted", "id": "8d1f3a52-6c0b-4e8e-9f27-41b6a0c3d915",
+          "token": token(ANON)}  # fmt: skip
     assert await reply(resp) == (200, ok, ORIGIN)
     assert resp.headers["Vary"] == "Origin"
     assert await messages() == [
@@ -141,7 +147,8 @@ async def test_message__identified_creates_a_contact_with_the_vouched_details(
 ) -> None:
     await acme()
     resp = await send(client, load_fixture("webchat", "message__identified"))
-    assert await reply(resp) == (200, {"ok": True, "status": "accepted", "id": "m-000001"}, ORIGIN)
+    ok = {"ok": True, "status": "accepted", "id": "m-000001", "token": token(SIGNED)}
+    assert await reply(resp) == (200, ok, ORIGIN)
     assert await people() == {
         "contacts": [
             {
@@ -195,7 +202,8 @@ async def test_message__unverified_details_are_kept_on_the_message_only(
 async def test_typing_is_acknowledged_and_stores_nothing(client: TestClient) -> None:
     await acme()
     resp = await send(client, load_fixture("webchat", "typing"))
-    assert await reply(resp) == (200, {"ok": True, "status": "ignored"}, ORIGIN)
+    ok = {"ok": True, "status": "ignored", "token": token(ANON)}
+    assert await reply(resp) == (200, ok, ORIGIN)
     assert await counts() == NOTHING
     assert 'channel="webchat",outcome="ignored"} 1.0' in "".join(await inbound_metrics(client))
 

@@ -177,9 +177,8 @@ async def test_contact_without_identity(api: Api, providers: FakeProviders) -> N
         ),
         (
             "webchat",
-            {"text": "hi"},
-            "sending on webchat channels is not supported; it is on bird_sms, email, instagram,"
-            " messenger, telegram, twilio_sms, twilio_whatsapp, vonage_sms, whatsapp",
+            {"text": "a" * 5001},
+            "text is 5001 characters long; webchat takes at most 5000",
         ),
     ],
 )
