@@ -119,12 +119,33 @@ Send = Callable[[str, Reply], Awaitable[None]]
 Result = Reply | list[Reply]
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What became of a message sent to a contact (bots.wiring wraps the gateway's outbound
+    path): its id and channel kind, or the send error's code (`window_closed`…), the window's
+    hours when one closed, and the seconds to wait when the provider said."""
+
+    message_id: int | None
+    kind: str
+    error: str | None = None
+    window_hours: float | None = None
+    retry_after: int | None = None
+
+
+class Outbound(Protocol):
+    """Send a text to a contact through the same path as POST /contacts/{ref}/messages."""
+
+    def __call__(self, actor: Actor, contact_id: int, text: str) -> Awaitable[Sent]: ...
+
+
 @dataclass(slots=True)
 class Runtime:
-    """What the running gateway gives the bots: the reset runner and the adapters' senders."""
+    """What the running gateway gives the bots: the reset runner, the adapters' senders and
+    the outbound path to contacts."""
 
     resets: ResetStarter | None = None
     senders: dict[str, Send] = field(default_factory=dict)
+    outbound: Outbound | None = None
 
 
 RUNTIME = Runtime()  # filled at start (bots.wiring); holds no connection

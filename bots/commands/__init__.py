@@ -10,6 +10,7 @@ from bots.commands import (  # noqa: F401
     merging,
     plan,
     reset,
+    sending,
     tagging,
     views,
 )

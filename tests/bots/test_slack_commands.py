@@ -88,6 +88,8 @@ COMMANDS = [
     ("untag beto vip", "Untagged #{beto} Beto Díaz: vip. Tags now: none."),
     ("borrar #{cris}", "Tagged #{cris} Cris Lara: Borrar. Tags now: Borrar."),
     ("note #{ana} Called back", "Note 1 added to #{ana} Ana Pérez."),
+    ("send #{ana} Hola", "Channel telegram-acme-key (telegram) cannot send: its secrets lack"
+     " bot_token (set them with `contactgate channel add` or in the config file)"),
     ("filter country:EC", "Filter `country:EC`: 2 contacts"),
     ("tag-all country:EC vip", "2 contacts match `country:EC`. Tag them all with *vip*?"),
     ("untag-all country:PE vip", "1 contact matches `country:PE`. Take *vip* off them all?"),
