@@ -17,5 +17,13 @@ class Conflict(DomainError):
     """The change collides with existing data."""
 
 
+class Taken(Conflict):
+    """A unique field (email, phone) already belongs to another contact, `owner`."""
+
+    def __init__(self, message: str, *, field: str, value: str, owner: int) -> None:
+        super().__init__(message)
+        self.field, self.value, self.owner = field, value, owner
+
+
 class Forbidden(DomainError):
     """The caller's role does not allow this."""

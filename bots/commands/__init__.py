@@ -6,6 +6,7 @@ from bots.commands import (  # noqa: F401
     common,
     contacts,
     duplicates,
+    editing,
     files,
     merging,
     plan,

@@ -88,6 +88,8 @@ COMMANDS = [
     ("untag beto vip", "Untagged #{beto} Beto Díaz: vip. Tags now: none."),
     ("borrar #{cris}", "Tagged #{cris} Cris Lara: Borrar. Tags now: Borrar."),
     ("note #{ana} Called back", "Note 1 added to #{ana} Ana Pérez."),
+    ("add Dana Ruiz, dana@example.com", "Created #5 Dana Ruiz."),
+    ("set #{cris} city Lima", "Set City of #{cris} Cris Lara to Lima."),
     ("send #{ana} Hola", "Channel telegram-acme-key (telegram) cannot send: its secrets lack"
      " bot_token (set them with `contactgate channel add` or in the config file)"),
     ("filter country:EC", "Filter `country:EC`: 2 contacts"),
