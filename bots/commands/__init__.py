@@ -9,6 +9,7 @@ from bots.commands import (  # noqa: F401
     editing,
     files,
     merging,
+    person,
     plan,
     reset,
     sending,

@@ -196,7 +196,7 @@ async def test_telegram_menus_per_language_come_from_the_registry(tg: TelegramCh
     assert english["plan"] == "Contacts used of the plan's cap, per channel, and who waits"
     assert english["reset"] == "The monthly reset: its mode, next run and runs"
     assert english["view"] == "Saved views: list, run, save, delete"
-    assert len(spanish) == len(english) == 28
+    assert len(spanish) == len(english) == 31
     described = [*spanish.values(), *english.values()]
     assert all(d and "`" not in d and "\n" not in d for d in described)
     assert all(re.fullmatch(r"[a-z0-9_]{1,32}", name) for name in [*spanish, *english])

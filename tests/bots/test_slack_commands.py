@@ -90,6 +90,10 @@ COMMANDS = [
     ("note #{ana} Called back", "Note 1 added to #{ana} Ana Pérez."),
     ("add Dana Ruiz, dana@example.com", "Created #5 Dana Ruiz."),
     ("set #{cris} city Lima", "Set City of #{cris} Cris Lara to Lima."),
+    ("data #{ana}", "Everything stored about #{ana} Ana Pérez."),
+    ("erase #{cris}", "Erase *#{cris} Cris Lara*? This deletes 1 contact and everything of theirs,"
+     " and scrubs their details from the audit log. This cannot be undone."),
+    ("audit #{beto}", "*Last changes of #{beto} Beto Díaz*"),
     ("send #{ana} Hola", "Channel telegram-acme-key (telegram) cannot send: its secrets lack"
      " bot_token (set them with `contactgate channel add` or in the config file)"),
     ("filter country:EC", "Filter `country:EC`: 2 contacts"),
