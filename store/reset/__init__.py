@@ -20,6 +20,7 @@ from store.reset.operations import (
     set_mode,
     set_time,
     status,
+    tag_in_use,
 )
 from store.reset.run import claim, execute
 from store.reset.schedule import due, warn_upcoming
@@ -42,5 +43,6 @@ __all__ = [
     "set_mode",
     "set_time",
     "status",
+    "tag_in_use",
     "warn_upcoming",
 ]
