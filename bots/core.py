@@ -76,8 +76,10 @@ class Reply:
     file: OutFile | None = None
     contact_id: int | None = None
     replace: bool = False
-    # The person's language: adapters word their own parts (Slack's card buttons) in it.
+    # The person's language and role: adapters word their own parts (Slack's card buttons) in
+    # it, and offer only the card buttons the role may use.
     lang: Lang = field(default=PLAIN, compare=False)
+    role: str = field(default="agent", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,8 +259,8 @@ async def _dispatch(incoming: Incoming) -> list[Reply]:
 
 
 def _said(ctx: Context, replies: list[Reply]) -> list[Reply]:
-    """The replies marked with the person's language."""
-    return [replace(r, lang=ctx.lang) for r in replies]
+    """The replies marked with the person's language and role."""
+    return [replace(r, lang=ctx.lang, role=ctx.binding.role) for r in replies]
 
 
 def language_of(bound: Binding, platform_language: str | None) -> Lang:
