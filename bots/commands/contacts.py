@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bots import render
 from bots.buttons import LONG_TTL, SHORT_TTL
 from bots.commands.common import confirm_buttons, filter_value, page_reply
@@ -50,7 +52,15 @@ async def filter_(ctx: Context, args: str) -> Reply:
 )  # fmt: skip
 async def show(ctx: Context, args: str) -> Reply:
     """Show a contact: fields, channels, tags, last messages and notes."""
-    return await card(ctx, await one_contact(ctx, args))
+    contact = await one_contact(ctx, args)
+    shown = await card(ctx, contact)
+    asked = args.strip().removeprefix("#")
+    if args.strip().startswith("#") and asked.isascii() and asked.isdigit():
+        merged_away = int(asked) != contact.id  # say so, not silently show another card
+        if merged_away:
+            said = ctx._("#{asked} was merged into #{id}.", asked=asked, id=contact.id)
+            return replace(shown, text=said + "\n" + shown.text)
+    return shown
 
 
 async def card(ctx: Context, contact: Contact) -> Reply:
