@@ -1,5 +1,6 @@
-"""Tag replies say what really changed, on Telegram and Slack, in Spanish and English: a tag the
-contact already had, one it did not have, and `Borrar` while the reset ignores tagged contacts."""
+"""Honest replies, on Telegram and Slack, in Spanish and English: tag replies say what really
+changed (a tag the contact already had, one it did not have, `Borrar` while the reset ignores
+tagged contacts); an export refuses a format it does not write and sends no empty file."""
 
 from __future__ import annotations
 
@@ -93,3 +94,52 @@ async def test_tag_replies_on_slack(slack: SlackHarness, code: str) -> None:
     said.append(await ask("borrar #4"))
     enable = "`/contacts reinicio activar" if code == "es" else "`/contacts reset enable"
     assert said == [s.format(enable=enable, end="`") for s in SAID[code]]
+
+
+EXPORTS = {
+    "en": [
+        "I do not export xlsx; say csv or pdf.\nUsage: <code>/export [csv|pdf] [filter or view"
+        " name]</code>",
+        "No contacts match (country:AR); nothing to export.",
+    ],
+    "es": [
+        "No exporto xlsx; di csv o pdf.\nUso: <code>/exportar [csv|pdf] [filtro o nombre de"
+        " vista]</code>",
+        "Ningún contacto coincide (country:AR); no hay nada que exportar.",
+    ],
+}
+
+
+@pytest.mark.parametrize("code", ["es", "en"])
+async def test_export_refuses_other_formats_and_sends_no_empty_file_on_telegram(
+    tg: TelegramChat, code: str
+) -> None:
+    await people()
+    await speak(code)
+    export = "/exportar" if code == "es" else "/export"
+    calls = [
+        *await tg.command(f"{export} xlsx", 200),
+        *await tg.command(f"{export} country:AR", 200),
+    ]
+    assert [(c.method, c.params.get("text")) for c in calls] == [
+        ("sendMessage", text) for text in EXPORTS[code]
+    ]
+
+
+@pytest.mark.parametrize("code", ["es", "en"])
+async def test_export_refuses_other_formats_and_sends_no_empty_file_on_slack(
+    slack: SlackHarness, code: str
+) -> None:
+    await slack.bind("admin", "U0ADMIN01")
+    await people()
+    await speak(code)
+    export = "exportar" if code == "es" else "export"
+    said = []
+    for line in (f"{export} xlsx", f"{export} country:AR"):
+        hook = f"c{len(slack.fake.calls)}"
+        await slack.command(line, hook=hook, user_id="U0ADMIN01", user_name="admin")
+        await slack.settle()
+        said += [a["text"] for a in slack.answers(hook)]
+    assert said[1] == EXPORTS[code][1]
+    assert said[0].startswith(EXPORTS[code][0].split(".")[0])
+    assert slack.fake.uploads == []
