@@ -50,7 +50,9 @@ async def export_(ctx: Context, args: str) -> Reply:
     if fmt == "pdf":
         written = await export.write_pdf(ctx.actor, out, pdf_words(ctx.lang), **options)
     else:
-        written = await export.write_csv(ctx.actor, out, **options)
+        # `;` for Spanish-language workspaces: their spreadsheets expect it (decimal comma)
+        delimiter = ";" if ctx.binding.language == "es" else ","
+        written = await export.write_csv(ctx.actor, out, delimiter=delimiter, **options)
     data = out.getvalue()
     if len(data) > MAX_EXPORT:
         raise Invalid(ctx._("the export is {mb} MB, too large for a chat file; narrow it with a"

@@ -143,3 +143,27 @@ async def test_export_refuses_other_formats_and_sends_no_empty_file_on_slack(
     assert said[1] == EXPORTS[code][1]
     assert said[0].startswith(EXPORTS[code][0].split(".")[0])
     assert slack.fake.uploads == []
+
+
+@pytest.mark.parametrize("code", ["es", "en"])
+async def test_a_spanish_workspace_gets_semicolons_on_telegram(tg: TelegramChat, code: str) -> None:
+    await people()
+    await speak(code)
+    [sent] = await tg.command("/export csv country:PE", 200)
+    _name, data = sent.files["document"]
+    header, row = data.decode("utf-8-sig").splitlines()[:2]
+    sep = ";" if code == "es" else ","
+    assert header.split(sep)[:3] == ["id", "name", "email"]
+    assert row.split(sep)[:2] == ["3", "Beto Díaz"]
+
+
+@pytest.mark.parametrize("code", ["es", "en"])
+async def test_a_spanish_workspace_gets_semicolons_on_slack(slack: SlackHarness, code: str) -> None:
+    await slack.bind("admin", "U0ADMIN01")
+    await people()
+    await speak(code)
+    await slack.command("export csv country:PE", user_id="U0ADMIN01", user_name="admin")
+    await slack.settle()
+    [upload] = slack.fake.uploads
+    header = upload.content.decode("utf-8-sig").splitlines()[0]
+    assert header.startswith("id;name;email;" if code == "es" else "id,name,email,")
