@@ -76,8 +76,10 @@ class Reply:
     file: OutFile | None = None
     contact_id: int | None = None
     replace: bool = False
-    # The person's language: adapters word their own parts (Slack's card buttons) in it.
+    # The person's language and role: adapters word their own parts (Slack's card buttons) in
+    # it, and offer only the card buttons the role may use.
     lang: Lang = field(default=PLAIN, compare=False)
+    role: str = field(default="agent", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +121,33 @@ Send = Callable[[str, Reply], Awaitable[None]]
 Result = Reply | list[Reply]
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What became of a message sent to a contact (bots.wiring wraps the gateway's outbound
+    path): its id and channel kind, or the send error's code (`window_closed`…), the window's
+    hours when one closed, and the seconds to wait when the provider said."""
+
+    message_id: int | None
+    kind: str
+    error: str | None = None
+    window_hours: float | None = None
+    retry_after: int | None = None
+
+
+class Outbound(Protocol):
+    """Send a text to a contact through the same path as POST /contacts/{ref}/messages."""
+
+    def __call__(self, actor: Actor, contact_id: int, text: str) -> Awaitable[Sent]: ...
+
+
 @dataclass(slots=True)
 class Runtime:
-    """What the running gateway gives the bots: the reset runner and the adapters' senders."""
+    """What the running gateway gives the bots: the reset runner, the adapters' senders and
+    the outbound path to contacts."""
 
     resets: ResetStarter | None = None
     senders: dict[str, Send] = field(default_factory=dict)
+    outbound: Outbound | None = None
 
 
 RUNTIME = Runtime()  # filled at start (bots.wiring); holds no connection
@@ -236,8 +259,8 @@ async def _dispatch(incoming: Incoming) -> list[Reply]:
 
 
 def _said(ctx: Context, replies: list[Reply]) -> list[Reply]:
-    """The replies marked with the person's language."""
-    return [replace(r, lang=ctx.lang) for r in replies]
+    """The replies marked with the person's language and role."""
+    return [replace(r, lang=ctx.lang, role=ctx.binding.role) for r in replies]
 
 
 def language_of(bound: Binding, platform_language: str | None) -> Lang:

@@ -71,6 +71,8 @@ def contact_card(
     channels, tags = t._("Channels"), t._("Tags")
     lines.append(f"{channels}: {', '.join(c.channels) or none}")
     lines.append(f"{tags}: {', '.join(plain(tag) for tag in c.tags) or none}")
+    if c.opted_out:
+        lines.append(t._("🚫 Opted out: sent an opt-out word (BAJA, STOP); nothing is sent there"))
     if c.custom:
         custom = ", ".join(f"{plain(k)}={plain(v)}" for k, v in c.custom.items())
         lines.append(t._("Custom: {fields}", fields=custom))

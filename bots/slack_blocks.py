@@ -11,6 +11,7 @@ from typing import Any
 
 from bots.core import PLAIN, Button, OutFile, Reply
 from bots.i18n import N_, Lang
+from store import access
 
 SECTION_CHARS = 3000  # Slack: a section's text
 MAX_BLOCKS = 50  # Slack: blocks in one message
@@ -27,6 +28,7 @@ MERGE_VIEW = "cg_merge"
 MERGE_INPUT = ("other", "value")  # block_id, action_id of the merge dialog's text field
 # A card's buttons: action id suffix -> label (Slack's `value` carries the contact id).
 CARD_BUTTONS = (("show", N_("Show")), ("borrar", N_("Tag {tag}")), ("merge", N_("Merge…")))
+CARD_ROLES = {"merge": "admin"}  # a card button above agent: offered only to that role
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,7 @@ def button_rows(reply: Reply) -> list[dict[str, Any]]:
             _button(f"cg_card_{kind}", Button(label, str(reply.contact_id)))
             for kind, label in _card_labels(reply.lang)
             if _plain_label(label) not in have  # the core's own card buttons win
+            and access.allows(reply.role, CARD_ROLES.get(kind, "agent"))
         ]
         if card:
             rows.append({"type": "actions", "elements": card})

@@ -9,7 +9,10 @@ from aiohttp import web
 
 from bots import core
 from bots.buttons import derive_key
-from gateway import keys
+from gateway import keys, outbound
+from gateway.outbound.base import SendError, Senders
+from store import outbound as records
+from store.access import Actor
 
 
 def install(app: web.Application) -> None:
@@ -36,4 +39,24 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
     )
     if any(secrets):
         core.configure(key=derive_key(*secrets), resets=app[keys.RESETS])
+    core.RUNTIME.outbound = Outbound(app[keys.SENDERS])
     yield
+    core.RUNTIME.outbound = None
+
+
+class Outbound:
+    """`/send` from chat: the API's outbound path (gateway.outbound.send_message), its
+    refusals turned into a core.Sent the command words in the person's language."""
+
+    def __init__(self, senders: Senders) -> None:
+        self.senders = senders
+
+    async def __call__(self, actor: Actor, contact_id: int, text: str) -> core.Sent:
+        try:
+            done = await outbound.send_message(self.senders, actor, contact_id, text)
+        except SendError as exc:
+            to = await records.target(actor, contact_id)
+            window = outbound.provider_for(to.channel_kind).WINDOWS.get(to.channel_kind)
+            hours = window.total_seconds() / 3600 if window else None
+            return core.Sent(None, to.channel_kind, exc.code, hours, exc.retry_after)
+        return core.Sent(done.message.id, done.message.channel_kind)

@@ -11,7 +11,7 @@ from store import outbox, text
 from store.access import Actor, audit, require
 from store.contact_fields import clean_fields
 from store.db import ClientTx, RawTx, raw_transaction
-from store.errors import Conflict, Invalid, NotFound
+from store.errors import Invalid, NotFound, Taken
 from store.phone_keys import keyed, lookup
 from store.serial import dump_json, load_json
 
@@ -160,7 +160,7 @@ async def workspace_zone(tx: RawTx, workspace_id: int) -> str:
 async def upsert(actor: Actor, data: Mapping[str, Any]) -> tuple[Contact, bool]:
     """Create a contact, or update the one matching by identifier, then email, then phone.
 
-    Returns (contact, created). A unique email/phone owned by another contact is a Conflict
+    Returns (contact, created). A unique email/phone owned by another contact is a Taken
     naming that contact. Editing contacts is for admins (SPEC section 5: agents search, show,
     tag and write notes).
     """
@@ -192,6 +192,19 @@ async def changed(tx: RawTx, actor: Actor, contact_id: int, event: str, **extra:
         contact_id=contact.id,
     )
     return contact
+
+
+async def create(actor: Actor, data: Mapping[str, Any], *, source: str) -> Contact:
+    """Create a contact by hand (admins): never an update of another one; an email or phone
+    another contact holds is a Taken naming it."""
+    require(actor, "admin")
+    async with raw_transaction() as tx:
+        fields = clean_fields(data, await workspace_region(tx, actor.workspace_id))
+        if not any(fields.get(k) for k in ("name", "email", "phone", "identifier")):
+            raise Invalid("a contact needs at least one of name, email, phone, identifier")
+        contact_id = await insert(tx, actor.workspace_id, fields, source)
+        await audit(tx, actor, "contact.create", f"#{contact_id}", _shown(fields))
+        return await load(tx, actor.workspace_id, contact_id)
 
 
 async def match_existing(tx: RawTx, ws: int, fields: Mapping[str, Any]) -> int | None:
@@ -300,7 +313,10 @@ async def _check_unique(
             continue
         owner = int(rows[0][2] or rows[0][0])
         if owner != contact_id:
-            raise Conflict(f"{key} {fields[key]} already belongs to contact #{owner}")
+            raise Taken(
+                f"{key} {fields[key]} already belongs to contact #{owner}",
+                field=key, value=str(fields[key]), owner=owner,
+            )  # fmt: skip
         # kept by a contact merged into this one (store.merge): it moves to this one
         cleared = "phone = NULL, phone_key" if key == "phone" else key
         await tx.execute(f"UPDATE contact SET {cleared} = NULL WHERE id = ?", [rows[0][0]])

@@ -21,5 +21,13 @@ class OptedOut(Conflict):
     """The person asked not to be written to on that channel (an opt-out word)."""
 
 
+class Taken(Conflict):
+    """A unique field (email, phone) already belongs to another contact, `owner`."""
+
+    def __init__(self, message: str, *, field: str, value: str, owner: int) -> None:
+        super().__init__(message)
+        self.field, self.value, self.owner = field, value, owner
+
+
 class Forbidden(DomainError):
     """The caller's role does not allow this."""

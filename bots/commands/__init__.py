@@ -6,10 +6,13 @@ from bots.commands import (  # noqa: F401
     common,
     contacts,
     duplicates,
+    editing,
     files,
     merging,
+    person,
     plan,
     reset,
+    sending,
     tagging,
     views,
 )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bots import render
 from bots.buttons import LONG_TTL, SHORT_TTL
 from bots.commands.common import confirm_buttons, filter_value, page_reply
+from bots.commands.tagging import tagged
 from bots.core import Button, Context, Reply, Usage, command
 from bots.i18n import N_
 from bots.pressing import on_button, on_pending
@@ -49,7 +52,15 @@ async def filter_(ctx: Context, args: str) -> Reply:
 )  # fmt: skip
 async def show(ctx: Context, args: str) -> Reply:
     """Show a contact: fields, channels, tags, last messages and notes."""
-    return await card(ctx, await one_contact(ctx, args))
+    contact = await one_contact(ctx, args)
+    shown = await card(ctx, contact)
+    asked = args.strip().removeprefix("#")
+    if args.strip().startswith("#") and asked.isascii() and asked.isdigit():
+        merged_away = int(asked) != contact.id  # say so, not silently show another card
+        if merged_away:
+            said = ctx._("#{asked} was merged into #{id}.", asked=asked, id=contact.id)
+            return replace(shown, text=said + "\n" + shown.text)
+    return shown
 
 
 async def card(ctx: Context, contact: Contact) -> Reply:
@@ -78,17 +89,9 @@ async def show_button(ctx: Context, args: list[str]) -> Reply:
 @on_button("borrar", role="agent")
 async def borrar_button(ctx: Context, args: list[str]) -> Reply:
     """Tag the contact a button names for the monthly reset."""
-    tag = ctx.binding.reset_tag
-    tagged = await tags.add(ctx.actor, contact_id_of(args[0]), [tag])
-    return Reply(
-        ctx._(
-            "Tagged #{id} {name} {tag}.",
-            id=tagged.id,
-            name=render.plain(tagged.display_name),
-            tag=tag,
-        ),
-        contact_id=tagged.id,
-    )
+    before = await contacts.get(ctx.actor, contact_id_of(args[0]))
+    after = await tags.add(ctx.actor, before.id, [ctx.binding.reset_tag])
+    return await tagged(ctx, before, after, [ctx.binding.reset_tag], added=True)
 
 
 @command(

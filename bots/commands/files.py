@@ -23,6 +23,9 @@ from store.errors import Invalid, NotFound
 from store.files import OnConflict, export, importer
 
 MIMES = {"csv": "text/csv", "pdf": "application/pdf"}
+OTHER_FORMATS = frozenset(  # formats people ask for that the export does not write
+    {"xlsx", "xls", "ods", "json", "jsonl", "tsv", "txt", "xml", "html", "doc", "docx", "zip"}
+)
 MAX_EXPORT = 45 * 1024 * 1024  # Telegram bots upload at most 50 MB
 MAX_IMPORT = 20 * 1024 * 1024  # Telegram bots download at most 20 MB
 IMPORT_TTL = SHORT_TTL * 2
@@ -36,6 +39,8 @@ OVERWRITE = "overwrite"  # the import button's choice that writes conflicts too
 async def export_(ctx: Context, args: str) -> Reply:
     """Export contacts (all, a filter, or a saved view) as a CSV or PDF file."""
     fmt, _, rest = args.strip().partition(" ")
+    if fmt.lower().lstrip(".") in OTHER_FORMATS:
+        raise Usage(ctx._("I do not export {format}; say csv or pdf", format=fmt))
     if fmt.lower() in MIMES:
         fmt, rest = fmt.lower(), rest.strip()
     else:
@@ -45,13 +50,17 @@ async def export_(ctx: Context, args: str) -> Reply:
     if fmt == "pdf":
         written = await export.write_pdf(ctx.actor, out, pdf_words(ctx.lang), **options)
     else:
-        written = await export.write_csv(ctx.actor, out, **options)
+        # `;` for Spanish-language workspaces: their spreadsheets expect it (decimal comma)
+        delimiter = ";" if ctx.binding.language == "es" else ","
+        written = await export.write_csv(ctx.actor, out, delimiter=delimiter, **options)
     data = out.getvalue()
     if len(data) > MAX_EXPORT:
         raise Invalid(ctx._("the export is {mb} MB, too large for a chat file; narrow it with a"
                             " filter, or use `contactgate export` or the API",
                             mb=ctx.lang.number(len(data) // 1_000_000)))  # fmt: skip
     what = f" ({rest})" if rest else ""
+    if written.rows == 0:  # no empty file: say so
+        return Reply(ctx._("No contacts match{what}; nothing to export.", what=what))
     text = ctx.n_("Exported {n} contact{what}.", "Exported {n} contacts{what}.", written.rows,
                   what=what)  # fmt: skip
     title = ctx._("contacts")

@@ -6,17 +6,46 @@ from bots import render
 from bots.core import Context, Reply, Usage, command
 from bots.i18n import N_
 from bots.refs import contact_and_rest, one_contact, words
-from store import notes, tags
+from store import notes, reset, tags
 from store.contacts import Contact
 
 
-def _tagged(ctx: Context, done: str, contact: Contact, names: list[str]) -> Reply:
-    """`done` names what happened (`Tagged #{id} {name}: {tags}.`); then the tags it has now."""
-    now = ", ".join(render.plain(t) for t in contact.tags) or ctx._("none")
-    said = ctx._(
-        done, id=contact.id, name=render.plain(contact.display_name), tags=", ".join(names)
-    )
-    return Reply(said + " " + ctx._("Tags now: {tags}.", tags=now), contact_id=contact.id)
+async def tagged(
+    ctx: Context, before: Contact, after: Contact, names: list[str], *, added: bool
+) -> Reply:
+    """What really changed: the tags put on (or taken off), those it already had (or did not
+    have), then the tags it has now; tagging the reset tag while the reset does not delete
+    tagged contacts says that it does nothing yet."""
+    had = {tags.key(t) for t in before.tags}
+    changed = [n for n in names if (tags.key(n) in had) != added]
+    same = [n for n in names if n not in changed]
+    name = render.plain(after.display_name)
+    said = []
+    if changed:
+        done = N_("Tagged #{id} {name}: {tags}.") if added else N_("Untagged #{id} {name}: {tags}.")
+        said.append(ctx._(done, id=after.id, name=name, tags=", ".join(changed)))
+    if same:
+        shown = ", ".join(render.plain(t) for t in same)
+        if added:
+            said.append(ctx.n_("#{id} {name} already had the tag {tags}.",
+                               "#{id} {name} already had the tags {tags}.", len(same),
+                               id=after.id, name=name, tags=shown))  # fmt: skip
+        else:
+            said.append(ctx.n_("#{id} {name} did not have the tag {tags}.",
+                               "#{id} {name} did not have the tags {tags}.", len(same),
+                               id=after.id, name=name, tags=shown))  # fmt: skip
+    now = ", ".join(render.plain(t) for t in after.tags) or ctx._("none")
+    said.append(ctx._("Tags now: {tags}.", tags=now))
+    reset_tag = tags.key(ctx.binding.reset_tag)
+    changed_keys = {tags.key(n) for n in changed}
+    if added and reset_tag in changed_keys and not await reset.tag_in_use(ctx.actor):
+        enable = ctx.typed("reset enable") + " " + ctx._("tagged")
+        said.append(ctx._(
+            "The {tag} tag does nothing until the monthly reset is enabled for tagged"
+            " contacts (`{command}`).",
+            tag=ctx.binding.reset_tag, command=enable,
+        ))  # fmt: skip
+    return Reply(" ".join(said), contact_id=after.id)
 
 
 @command(
@@ -27,8 +56,8 @@ async def tag(ctx: Context, args: str) -> Reply:
     """Put tags on a contact."""
     contact, rest = await contact_and_rest(ctx, args, need_rest=True)
     names = tags.clean(words(rest))
-    done = N_("Tagged #{id} {name}: {tags}.")
-    return _tagged(ctx, done, await tags.add(ctx.actor, contact.id, names), names)
+    return await tagged(ctx, contact, await tags.add(ctx.actor, contact.id, names), names,
+                        added=True)  # fmt: skip
 
 
 @command(
@@ -39,8 +68,8 @@ async def untag(ctx: Context, args: str) -> Reply:
     """Take tags off a contact."""
     contact, rest = await contact_and_rest(ctx, args, need_rest=True)
     names = tags.clean(words(rest))
-    done = N_("Untagged #{id} {name}: {tags}.")
-    return _tagged(ctx, done, await tags.remove(ctx.actor, contact.id, names), names)
+    return await tagged(ctx, contact, await tags.remove(ctx.actor, contact.id, names), names,
+                        added=False)  # fmt: skip
 
 
 @command(
@@ -51,8 +80,8 @@ async def borrar(ctx: Context, args: str) -> Reply:
     """Tag a contact for deletion at the monthly reset (the reset tag, `Borrar`)."""
     contact = await one_contact(ctx, args)
     tag_name = ctx.binding.reset_tag
-    tagged = await tags.add(ctx.actor, contact.id, [tag_name])
-    return _tagged(ctx, N_("Tagged #{id} {name}: {tags}."), tagged, [tag_name])
+    after = await tags.add(ctx.actor, contact.id, [tag_name])
+    return await tagged(ctx, contact, after, [tag_name], added=True)
 
 
 @command(

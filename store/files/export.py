@@ -267,11 +267,16 @@ def spreadsheet_safe(cell: str) -> str:
     return cell
 
 
-async def csv_chunks(header: list[str], body: AsyncIterator[list[str]]) -> AsyncIterator[bytes]:
+DELIMITERS = (",", ";")
+
+
+async def csv_chunks(
+    header: list[str], body: AsyncIterator[list[str]], delimiter: str = ","
+) -> AsyncIterator[bytes]:
     """CSV bytes of a header and rows: UTF-8 with a BOM (so Excel reads accents right), CRLF
     line ends, fields quoted where needed, formula-like cells neutralised."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, delimiter=delimiter)
     buffer.write(BOM)
     writer.writerow(header)
     written = 0
@@ -337,18 +342,22 @@ async def write_csv(
     out: BinaryIO | str | Path,
     *,
     progress: Progress | None = None,
+    delimiter: str = ",",
     **options: Unpack[ExportOptions],
 ) -> ExportResult:
     """Write a CSV export (UTF-8 with BOM so Excel shows accents) to a binary file or a path;
     `progress(done, total)` is called every CHUNK_ROWS rows and at the end when given.
+    `delimiter`: `,`, or `;` (what spreadsheets expect where the decimal mark is a comma).
 
     No row limit: it streams. Audited as `contact.export`.
     """
+    if delimiter not in DELIMITERS:
+        raise Invalid(f"delimiter must be one of {' '.join(DELIMITERS)}")
     total = await count_rows(actor, **options) if progress else 0
     header, body = await export_rows(actor, **options)
     tally = _Tally(progress, total)
     with _opened(out) as (stream, path):
-        async for chunk in csv_chunks(header, tally.through(body)):
+        async for chunk in csv_chunks(header, tally.through(body), delimiter):
             stream.write(chunk)
     if progress:
         progress(tally.count, max(total, tally.count))

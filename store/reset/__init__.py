@@ -25,6 +25,7 @@ from store.reset.operations import (
     set_mode,
     set_time,
     status,
+    tag_in_use,
 )
 from store.reset.run import claim, execute
 from store.reset.schedule import Due, due, due_retention, warn_upcoming
@@ -49,5 +50,6 @@ __all__ = [
     "set_mode",
     "set_time",
     "status",
+    "tag_in_use",
     "warn_upcoming",
 ]

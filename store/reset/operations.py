@@ -84,6 +84,18 @@ async def _workspace(actor: Actor) -> Workspace:
     return ws
 
 
+async def tag_in_use(actor: Actor, *, now: datetime | None = None) -> bool:
+    """Whether tagging the reset tag does anything: the reset in force this period, or set for
+    the next, deletes the tagged contacts (agents may ask: they tag `Borrar`)."""
+    require(actor, "agent")
+    now = now or datetime.now(UTC)
+    ws = await _workspace(actor)
+    setting = policy.Setting.of(ws)
+    period = period_of(now, ws.timezone)
+    modes = (policy.mode_for(setting, period), policy.mode_for(setting, next_period(period)))
+    return "tagged" in modes
+
+
 async def status(actor: Actor, *, now: datetime | None = None, message: str = "") -> ResetStatus:
     """The reset policy in force, what is pending, when the next run is due, recent runs."""
     require(actor, "admin")

@@ -77,11 +77,17 @@ async def test_tag_untag_borrar_and_note_are_audited_as_the_chat_user(chat: Chat
         "Untagged #3 Beto Díaz: vip, gold. Tags now: key account."
     )
     assert (await chat.one("borrar Cris", AGENT)).text == (
-        "Tagged #4 Cris Lara: Borrar. Tags now: Borrar."
+        "Tagged #4 Cris Lara: Borrar. Tags now: Borrar. "
+        "The Borrar tag does nothing until the monthly reset is enabled for tagged contacts"
+        " (`/reset enable tagged`)."
     )
     card = await chat.one("show #2", AGENT)
     assert await chat.press(card, "Tag Borrar", AGENT) == [
-        Reply("Tagged #2 Ana Gómez Borrar.", contact_id=2)
+        Reply(
+            "Tagged #2 Ana Gómez: Borrar. Tags now: Borrar. The Borrar tag does nothing until"
+            " the monthly reset is enabled for tagged contacts (`/reset enable tagged`).",
+            contact_id=2,
+        )
     ]
     note = await chat.one("note gomez@example.com llamar el lunes", AGENT)
     assert note.text.startswith("Note ") and note.text.endswith(" added to #2 Ana Gómez.")

@@ -36,18 +36,19 @@ def test_every_command_has_help_usage_and_a_known_role() -> None:
 
     names = [c.name for c in listed()]
     assert names == [
-        "borrar", "delete", "delete-all", "duplicates", "export", "filter", "help", "import",
-        "lang", "merge", "note",
+        "add", "audit", "borrar", "data", "delete", "delete-all", "duplicates", "erase",
+        "export", "filter", "help", "import", "lang", "merge", "note",
         "plan", "plan set", "reset", "reset disable", "reset enable", "reset now",
-        "reset preview", "reset status", "reset time", "search", "show", "subscribe", "tag",
+        "reset preview", "reset status", "reset time", "search", "send", "set", "show",
+        "subscribe", "tag",
         "tag-all", "tags", "unmerge", "unsubscribe", "untag", "untag-all", "view",
         "view delete", "view list", "view run", "view save", "whoami",
     ]  # fmt: skip
     assert all(c.brief and c.es and c.role in ("agent", "admin", "owner") for c in listed())
     agent_may = {c.name for c in listed("agent")}
     assert agent_may == {
-        "borrar", "duplicates", "filter", "help", "lang", "note", "plan", "search", "show", "tag",
-        "tags",
+        "borrar", "duplicates", "filter", "help", "lang", "note", "plan", "search", "send",
+        "show", "tag", "tags",
         "untag", "view", "view list", "view run", "whoami",
     }  # fmt: skip
 

@@ -74,6 +74,8 @@ async def test_a_reply_to_a_contact_names_it(chat: Chat) -> None:
         ids["cris"],
     )
     assert (await chat.one("borrar", contact=ids["cris"])).text == (
-        "Tagged #4 Cris Lara: Borrar. Tags now: Borrar, gold."
+        "Tagged #4 Cris Lara: Borrar. Tags now: Borrar, gold. "
+        "The Borrar tag does nothing until the monthly reset is enabled for tagged contacts"
+        " (`/reset enable tagged`)."
     )
     assert (await chat.one("show", contact=ids["cris"])).contact_id == ids["cris"]

@@ -10,6 +10,8 @@ from tests.bots.chat import ADMIN, AGENT, OWNER, Chat
 from tests.bots.people import people
 
 ARGS = {  # arguments that would work for the owner
+    "add": "Dana Ruiz, dana@example.com", "set": "#3 city Lima", "data": "#3", "erase": "#3",
+    "audit": "#3",
     "delete": "#3", "delete-all": "tag:vip", "export": "", "import": "", "merge": "#1 #2",
     "plan set": "5", "reset disable": "", "reset enable": "all", "reset now": "all",
     "reset preview": "", "reset status": "", "reset time": "22:00", "reset": "",
@@ -45,7 +47,7 @@ async def test_every_command_above_the_role_is_refused(chat: Chat) -> None:
 
 def test_every_command_above_agent_is_covered() -> None:
     assert {n for n, _ in REFUSALS} == set(ARGS)
-    assert len(REFUSALS) == 15 + 5 * 2  # admin commands (agents), owner ones (both)
+    assert len(REFUSALS) == 19 + 6 * 2  # admin commands (agents), owner ones (both)
 
 
 async def test_buttons_re_check_the_role_of_who_presses(chat: Chat) -> None:

@@ -83,7 +83,9 @@ def section(text: str) -> dict[str, Any]:
 async def test_a_command_reaches_the_core_and_the_answer_goes_to_the_response_url(
     slack: SlackHarness, fake_core: Core
 ) -> None:
-    fake_core.replies = [Reply("*1 contact*\n#12 José <jose@example.com>", contact_id=12)]
+    fake_core.replies = [
+        Reply("*1 contact*\n#12 José <jose@example.com>", contact_id=12, role="admin")
+    ]
     resp = await slack.command("search  josé")
     assert resp.status == 200
     assert await resp.text() == ""

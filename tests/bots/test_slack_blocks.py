@@ -56,6 +56,7 @@ def test_buttons_come_three_per_row_then_the_card_buttons() -> None:
         "Pick fields",
         buttons=(*buttons, Button("Cancel", "p:9:no.x.y", "danger")),
         contact_id=7,
+        role="admin",
     )
     rows = render(reply, NOW).blocks[1:]
     assert [[e["action_id"] for e in row["elements"]] for row in rows] == [
@@ -74,13 +75,17 @@ def test_buttons_come_three_per_row_then_the_card_buttons() -> None:
 
 
 def test_card_buttons_the_core_already_gave_are_not_repeated() -> None:
-    reply = Reply("*#7 Ana*", buttons=(Button("Tag Borrar", "borrar:7.x.y"),), contact_id=7)
+    reply = Reply(
+        "*#7 Ana*", buttons=(Button("Tag Borrar", "borrar:7.x.y"),), contact_id=7, role="admin"
+    )
     rows = render(replace(reply, lang=lang("en")), NOW).blocks[1:]
     assert [[e["text"]["text"] for e in row["elements"]] for row in rows] == [
         ["Tag Borrar"],
         ["Show", "Merge…"],
     ]
-    spanish = Reply("*#7 Ana*", (Button("Etiquetar Borrar", "borrar:7.x.y"),), contact_id=7)
+    spanish = Reply(
+        "*#7 Ana*", (Button("Etiquetar Borrar", "borrar:7.x.y"),), contact_id=7, role="owner"
+    )
     rows = render(spanish, NOW).blocks[1:]  # a reply with no person's language: the default
     assert [[e["text"]["text"] for e in row["elements"]] for row in rows] == [
         ["Etiquetar Borrar"],

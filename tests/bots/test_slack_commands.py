@@ -86,8 +86,18 @@ COMMANDS = [
     ("show ana@example.com", "*#{ana} Ana Pérez*"),
     ("tag beto x y", "Tagged #{beto} Beto Díaz: x, y. Tags now: vip, x, y."),
     ("untag beto vip", "Untagged #{beto} Beto Díaz: vip. Tags now: none."),
-    ("borrar #{cris}", "Tagged #{cris} Cris Lara: Borrar. Tags now: Borrar."),
+    ("borrar #{cris}", "Tagged #{cris} Cris Lara: Borrar. Tags now: Borrar. "
+     "The Borrar tag does nothing until the monthly reset is enabled for tagged contacts"
+        " (`/contacts reset enable tagged`)."),
     ("note #{ana} Called back", "Note 1 added to #{ana} Ana Pérez."),
+    ("add Dana Ruiz, dana@example.com", "Created #5 Dana Ruiz."),
+    ("set #{cris} city Lima", "Set City of #{cris} Cris Lara to Lima."),
+    ("data #{ana}", "Everything stored about #{ana} Ana Pérez."),
+    ("erase #{cris}", "Erase *#{cris} Cris Lara*? This deletes 1 contact and everything of theirs,"
+     " and scrubs their details from the audit log. This cannot be undone."),
+    ("audit #{beto}", "*Last changes of #{beto} Beto Díaz*"),
+    ("send #{ana} Hola", "Channel telegram-acme-key (telegram) cannot send: its secrets lack"
+     " bot_token (set them with `contactgate channel add` or in the config file)"),
     ("filter country:EC", "Filter `country:EC`: 2 contacts"),
     ("tag-all country:EC vip", "2 contacts match `country:EC`. Tag them all with *vip*?"),
     ("untag-all country:PE vip", "1 contact matches `country:PE`. Take *vip* off them all?"),
@@ -281,7 +291,11 @@ async def test_card_buttons_show_and_tag_borrar_the_contact(
     (shown,) = await press(slack, card, "Show", AGENT)
     assert shown["text"] == f"*#{acme['beto']} Beto Díaz*"
     (tagged,) = await press(slack, card, "Tag Borrar", AGENT)
-    assert tagged["text"] == f"Tagged #{acme['beto']} Beto Díaz: Borrar. Tags now: Borrar, vip, x."
+    assert tagged["text"] == (
+        f"Tagged #{acme['beto']} Beto Díaz: Borrar. Tags now: Borrar, vip, x. "
+        "The Borrar tag does nothing until the monthly reset is enabled for tagged contacts"
+        " (`/contacts reset enable tagged`)."
+    )
 
 
 async def test_the_card_merge_dialog_leads_to_a_merge_preview_and_the_merge(

@@ -82,7 +82,11 @@ async def test_a_reply_to_a_card_a_forward_or_a_shared_contact_names_that_contac
     [card] = await tg.command("/show #3", AGENT)
     assert card.result["text"].startswith("#3 Beto Díaz\n")
     reply = await tg.texts("/borrar", AGENT, reply_to_message=card.result)
-    assert reply == ["Tagged #3 Beto Díaz: Borrar. Tags now: Borrar, vip."]
+    assert reply == [
+        "Tagged #3 Beto Díaz: Borrar. Tags now: Borrar, vip. "
+        "The Borrar tag does nothing until the monthly reset is enabled for tagged contacts"
+        " (<code>/reset enable tagged</code>)."
+    ]
     forward = u.forwarded(from_user=5551, chat_id=AGENT)
     shown = await tg.texts("/show", AGENT, reply_to_message=forward)
     assert shown[0].splitlines()[0] == "<b>#1 Ana Pérez</b>"
