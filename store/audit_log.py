@@ -24,6 +24,7 @@ from store.contacts import workspace_zone as zone_of
 from store.db import ClientTx, RawTx
 from store.errors import Invalid, NotFound
 from store.files.export import csv_chunks
+from store.person.scope import family
 from store.serial import dump_json, load_json
 
 PAGE = 100
@@ -196,7 +197,7 @@ async def _where(tx: RawTx, ws: int, query: AuditQuery) -> tuple[str, list[Any]]
             where.append("action = ?")
             params.append(action)
     if query.contact_id is not None:
-        targets = [f"#{i}" for i in await _merged_family(tx, ws, query.contact_id)]
+        targets = [f"#{i}" for i in await family(tx, ws, query.contact_id)]
         where.append(f"target IN ({','.join('?' * len(targets))})")
         params.extend(targets)
     if query.since is not None:
@@ -206,21 +207,6 @@ async def _where(tx: RawTx, ws: int, query: AuditQuery) -> tuple[str, list[Any]]
         where.append("at < ?")
         params.append(query.until.astimezone(UTC))
     return " AND ".join(where), params
-
-
-async def _merged_family(tx: RawTx, ws: int, contact_id: int) -> list[int]:
-    """The contact and every contact merged into it, however deep."""
-    family = [contact_id]
-    frontier = [contact_id]
-    while frontier and len(family) < 10_000:
-        marks = ",".join("?" * len(frontier))
-        rows = await tx.fetch(
-            f"SELECT id FROM contact WHERE workspace_id = ? AND merged_into_id IN ({marks})",
-            [ws, *frontier],
-        )
-        frontier = [int(r[0]) for r in rows if int(r[0]) not in family]
-        family.extend(frontier)
-    return family
 
 
 def _escape_like(text: str) -> str:

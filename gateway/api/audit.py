@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from contextlib import aclosing
-
 from aiohttp import web
 
-from gateway.api.common import json_response, page_limit, plain, query_text
+from gateway.api.common import download, json_response, page_limit, plain, query_text
 from store import audit_log
 from store.auth import Caller
 
@@ -27,23 +25,7 @@ async def list_lines(request: web.Request, caller: Caller) -> web.Response:
 async def export(request: web.Request, caller: Caller) -> web.StreamResponse:
     """GET /audit/export?actor=&action=&contact=&since=&until=: the matching lines as CSV."""
     chunks = audit_log.csv_export(caller.actor, await _query(request, caller))
-    async with aclosing(chunks):
-        first = await anext(chunks)  # a refusal or bad input is raised before the headers
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": "text/csv; charset=utf-8",
-                "Content-Disposition": 'attachment; filename="audit.csv"',
-            }
-        )
-        await response.prepare(request)
-        try:
-            await response.write(first)
-            async for chunk in chunks:
-                await response.write(chunk)
-        except ConnectionResetError:
-            return response
-    await response.write_eof()
-    return response
+    return await download(request, chunks, "text/csv; charset=utf-8", "audit.csv")
 
 
 async def _query(request: web.Request, caller: Caller) -> audit_log.AuditQuery:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from contextlib import aclosing
 from typing import Any
 
 import orjson
@@ -214,3 +215,28 @@ def query_bool(request: web.Request, name: str) -> bool:
 def page_limit(request: web.Request) -> int:
     """The `limit` query parameter: 1..500, 100 by default."""
     return query_int(request, "limit", DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
+
+
+async def download(
+    request: web.Request, pieces: AsyncGenerator[bytes, None], content_type: str, name: str
+) -> web.StreamResponse:
+    """Stream `pieces` as an attachment named `name`. The first piece is produced before the
+    headers are sent, so a refusal or bad input it raises is still an ordinary error answer; a
+    client that goes away ends the stream quietly."""
+    async with aclosing(pieces):
+        first = await anext(pieces, b"")
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": content_type,
+                "Content-Disposition": f'attachment; filename="{name}"',
+            }
+        )
+        await response.prepare(request)
+        try:
+            await response.write(first)
+            async for piece in pieces:
+                await response.write(piece)
+        except ConnectionResetError:
+            return response
+    await response.write_eof()
+    return response

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import io
-from contextlib import aclosing
 
 from aiohttp import web
 
-from gateway.api.common import query_filter, query_text
+from gateway.api.common import download, query_filter, query_text
 from store.auth import Caller
 from store.errors import Invalid
 from store.files import export
@@ -32,16 +31,8 @@ async def create(request: web.Request, caller: Caller) -> web.StreamResponse:
         await export.write_pdf(caller.actor, out, **options)
         return web.Response(body=out.getvalue(), headers=_headers("pdf", name))
     chunks = await export.iter_csv(caller.actor, **options)  # bad options raise here
-    response = web.StreamResponse(headers=_headers("csv", name))
-    await response.prepare(request)
-    async with aclosing(chunks):
-        try:
-            async for chunk in chunks:
-                await response.write(chunk)
-        except ConnectionResetError:  # the client went away; the export is audited as partial
-            return response
-    await response.write_eof()
-    return response
+    # A client that goes away ends the stream; the export is audited as partial.
+    return await download(request, chunks, _headers("csv", name)["Content-Type"], name)
 
 
 def _headers(fmt: str, name: str) -> dict[str, str]:

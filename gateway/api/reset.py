@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import aclosing
-
 from aiohttp import web
 
 from gateway import keys
 from gateway.api.common import (
+    download,
     json_response,
     only,
     path_id,
@@ -91,19 +90,4 @@ async def run_export(request: web.Request, caller: Caller) -> web.StreamResponse
     """GET /reset/runs/{run_id}/export: the run's export files as one ZIP (owner)."""
     run_id = path_id(request, "run_id")
     files = await on_disk.run_files(caller.actor, run_id)
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "application/zip",
-            "Content-Disposition": f'attachment; filename="reset-run{run_id}.zip"',
-        }
-    )
-    await response.prepare(request)
-    pieces = zip_files(files)
-    async with aclosing(pieces):
-        try:
-            async for piece in pieces:
-                await response.write(piece)
-        except ConnectionResetError:
-            return response
-    await response.write_eof()
-    return response
+    return await download(request, zip_files(files), "application/zip", f"reset-run{run_id}.zip")

@@ -63,11 +63,12 @@ async def archive(
         with zf.open("person.json", "w") as out:
             out.write(orjson.dumps(await _profile(tx, who, now), option=orjson.OPT_INDENT_2))
         yield sink.drain()
+        ws = actor.workspace_id
         sections = (
             ("messages.jsonl", "messages", _messages(tx, who)),
-            ("held_messages.jsonl", "held_messages", _held(tx, actor.workspace_id, who)),
-            ("message_parts.jsonl", "message_parts", _parts(tx, actor.workspace_id, who)),
-            ("audit.jsonl", "audit_lines", _audit_lines(tx, actor.workspace_id, who)),
+            ("held_messages.jsonl", "held_messages", _parked(tx, ws, who, "held_message")),
+            ("message_parts.jsonl", "message_parts", _parked(tx, ws, who, "message_part", PART)),
+            ("audit.jsonl", "audit_lines", _audit_lines(tx, ws, who)),
         )
         for name, kind, batches in sections:
             with zf.open(name, "w", force_zip64=True) as out:
@@ -144,40 +145,20 @@ async def _messages(tx: RawTx, who: Person) -> AsyncIterator[list[dict[str, Any]
         yield [asdict(message_from_row(r)) for r in rows]
 
 
-async def _held(tx: RawTx, ws: int, who: Person) -> AsyncIterator[list[dict[str, Any]]]:
-    columns = "provider_message_id, inbound, received_at"
-    async for rows in _keyed(tx, ws, who, "held_message", columns):
-        yield [
-            {
-                "id": r[0],
-                "channel": r[1],
-                "external_id": r[2],
-                "provider_message_id": r[3],
-                "inbound": load_json(r[4]),
-                "received_at": r[5],
-            }
-            for r in rows
-        ]
+PARKED = ("provider_message_id", "inbound", "received_at")  # held messages and parts alike
+PART = ("ref", "number", "total", "assembled_as")  # a multipart SMS part's place in its set
 
 
-async def _parts(tx: RawTx, ws: int, who: Person) -> AsyncIterator[list[dict[str, Any]]]:
-    columns = "provider_message_id, inbound, received_at, ref, number, total, assembled_as"
-    async for rows in _keyed(tx, ws, who, "message_part", columns):
-        yield [
-            {
-                "id": r[0],
-                "channel": r[1],
-                "external_id": r[2],
-                "provider_message_id": r[3],
-                "inbound": load_json(r[4]),
-                "received_at": r[5],
-                "ref": r[6],
-                "number": r[7],
-                "total": r[8],
-                "assembled_as": r[9],
-            }
-            for r in rows
-        ]
+async def _parked(
+    tx: RawTx, ws: int, who: Person, table: str, extra: tuple[str, ...] = ()
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """A held message's or a waiting part's rows under the person's keys, as JSON-ready dicts."""
+    names = ("id", "channel", "external_id", *PARKED, *extra)
+    async for rows in _keyed(tx, ws, who, table, ", ".join((*PARKED, *extra))):
+        found = [dict(zip(names, r, strict=True)) for r in rows]
+        for row in found:
+            row["inbound"] = load_json(row["inbound"])
+        yield found
 
 
 def keyed_where(who: Person) -> tuple[str, list[Any]]:
